@@ -1,0 +1,41 @@
+# afterclick — the user's verbs. Needs only python3 (3.11), make and git: uv is bootstrapped
+# into .tools/ at the pinned version and installs everything else from uv.lock.
+SHELL := /bin/bash
+UV_VERSION := 0.13.8
+UV := .tools/bin/uv
+PYTHON ?= python3
+export UV_PYTHON_PREFERENCE := only-system
+export UV_LINK_MODE := copy
+
+.PHONY: setup demo run dashboard test test-fast browser-deps bench clean help
+
+help:  ## list the verbs
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+setup: $(UV)  ## install the locked environment into .venv
+	$(UV) sync --frozen --python $(PYTHON)
+
+demo: setup  ## generate the demo world, run the pipeline once, publish, serve the dashboards
+	$(UV) run afterclick demo
+
+run: setup  ## run the pipeline once on what the sources hold now
+	$(UV) run afterclick run
+
+dashboard: setup  ## serve the dashboards over the serving snapshot
+	$(UV) run afterclick dashboard
+
+test: setup  ## the whole test suite (what CI runs)
+	$(UV) run pytest
+
+test-fast: setup  ## the tests without Prefect server or browser
+	$(UV) run pytest -m "not slow and not browser"
+
+bench: setup  ## the benchmark suite (see benchmarks/README.md)
+	$(UV) run python -m benchmarks.run
+
+clean:  ## remove the state dir and build output (not the lock or the code)
+	rm -rf .afterclick dbt/target dbt/logs

@@ -1,0 +1,185 @@
+"""``afterclick``: the command line. Each command prints what it did and where the output is.
+
+Heavy imports (Prefect, dbt, Streamlit) happen inside the commands that need them, so
+``afterclick sql`` or ``afterclick status`` answer in well under a second.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from afterclick.settings import load_settings
+
+app = typer.Typer(help="afterclick: what happens after the click. Data platform for e-commerce operations.",
+                  no_args_is_help=True, add_completion=False)
+
+
+def _echo_json(data: dict) -> None:
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+@app.command()
+def generate(
+    orders: Annotated[int, typer.Option(help="Number of orders in the demo world.")] = None,
+    days: Annotated[int, typer.Option(help="Days of history.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed and end, same world.")] = None,
+    end: Annotated[datetime, typer.Option(help="Last instant of the world (UTC); default: today's midnight.")] = None,
+) -> None:
+    """Generate the deterministic demo world: channels, ERP, WMS and carrier data with ground truth."""
+    from afterclick.demo.generate import generate as run_generate
+
+    settings = load_settings()
+    settings.ensure_dirs()
+    summary = run_generate(settings, orders or settings.demo.orders, days or settings.demo.days,
+                           settings.demo.seed if seed is None else seed, end)
+    typer.echo(f"generated {summary['orders']:,} orders ({summary['order_lines']:,} lines, "
+               f"{summary['customers']:,} customers) from {summary['start']} to {summary['end']} "
+               f"in {summary['seconds']}s")
+    for channel, count in summary["orders_by_channel"].items():
+        typer.echo(f"  {channel:<12} {count:>9,} orders")
+    typer.echo(f"ground truth: {summary['path']}/truth   source files: {settings.landing_dir}")
+
+
+@app.command()
+def run(
+    select: Annotated[str, typer.Option(help="dbt selector for a partial build.")] = None,
+    plain: Annotated[bool, typer.Option(help="Run the steps without Prefect (no server start-up).")] = False,
+) -> None:
+    """Run the pipeline once: ingest every source, dbt build, publish the serving snapshot."""
+    settings = load_settings()
+    if plain:
+        from flows.pipeline import pipeline_flow
+        summary = pipeline_flow.fn(state_dir=str(settings.root), select=select)
+    else:
+        from afterclick.prefect_env import configure_prefect
+        configure_prefect(settings)
+        from flows.pipeline import pipeline_flow
+        summary = pipeline_flow(state_dir=str(settings.root), select=select)
+    ingest = summary["ingest"]
+    typer.echo(f"landed {ingest['rows_landed']:,} rows ({ingest['rows_quarantined']:,} quarantined); "
+               f"dbt built {summary['transform']['models_built']} models, "
+               f"{summary['transform']['tests_failed']} tests failed; published in {summary['seconds']}s")
+    for source, error in ingest["errors"].items():
+        typer.echo(f"  ingest error in {source}: {error}", err=True)
+    typer.echo(f"serving snapshot: {settings.serving_path}")
+
+
+@app.command()
+def publish() -> None:
+    """Publish the serving snapshot from the warehouse as it is now."""
+    from afterclick import warehouse
+
+    settings = load_settings()
+    with warehouse.writer(settings, purpose="afterclick publish"):
+        meta = warehouse.publish(settings)
+    typer.echo(f"published {len(meta['tables'])} tables to {meta['path']} in {meta['seconds']}s")
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="SQL to run against the serving snapshot (read-only).")],
+    format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+) -> None:
+    """Ad-hoc SQL against the serving snapshot, opened read-only (marts resolve unqualified)."""
+    from afterclick import warehouse
+
+    settings = load_settings()
+    try:
+        con = warehouse.read_serving(settings)
+    except FileNotFoundError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    try:
+        rel = con.sql(query)
+        if rel is None:
+            typer.echo("ok")
+            return
+        frame = rel.pl()
+    except Exception as exc:  # noqa: BLE001 - show DuckDB's message, not a traceback
+        typer.echo(f"query failed: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        con.close()
+    if format == "csv":
+        typer.echo(frame.write_csv(), nl=False)
+    elif format == "json":
+        typer.echo(frame.write_json())
+    else:
+        import polars as pl
+        with pl.Config(tbl_rows=200, tbl_cols=40, fmt_str_lengths=60, tbl_hide_dataframe_shape=True):
+            typer.echo(frame)
+
+
+@app.command()
+def status() -> None:
+    """What was loaded, built, published and run, and when (from the warehouse's own records)."""
+    import duckdb
+
+    from afterclick import warehouse
+
+    settings = load_settings()
+    source = settings.warehouse_path
+    try:
+        con = warehouse.connect_read_only(settings.warehouse_path)
+    except (duckdb.IOException, duckdb.CatalogException) as exc:
+        if not settings.serving_path.exists():
+            typer.echo(f"nothing to report yet ({exc.__class__.__name__}): run `afterclick run` first", err=True)
+            raise typer.Exit(2) from None
+        con, source = warehouse.read_serving(settings), settings.serving_path
+        typer.echo("(the warehouse is being written; showing the published snapshot's records)")
+    ops = "ops" if source == settings.warehouse_path else "ops"
+    queries = {
+        "last loads per source": f"""select source, entity, store, count(*) as batches, sum(rows_landed) as rows_landed,
+                 sum(rows_quarantined) as quarantined, max(finished_at) as last_loaded_at, any_value(cursor_value order by finished_at desc) as cursor
+                 from {ops}.loads group by all order by source, entity, store""",
+        "last builds": f"select command, status, started_at, finished_at, models_built, tests_passed, tests_failed from {ops}.builds order by started_at desc limit 5",
+        "last runs": f"select flow, status, started_at, finished_at, error from {ops}.runs order by started_at desc limit 10",
+    }
+    import polars as pl
+    with pl.Config(tbl_rows=50, tbl_cols=20, fmt_str_lengths=50, tbl_hide_dataframe_shape=True):
+        for title, query in queries.items():
+            typer.echo(f"\n{title}:")
+            typer.echo(con.sql(query).pl())
+    if settings.serving_path.exists():
+        typer.echo(f"\nserving snapshot: {settings.serving_path} version {warehouse.snapshot_version(settings)}")
+    con.close()
+
+
+@app.command()
+def dashboard(
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
+    headless: Annotated[bool, typer.Option(help="Do not try to open a browser.")] = True,
+) -> None:
+    """Start the Streamlit dashboards over the serving snapshot and print their URL."""
+    settings = load_settings()
+    app_path = Path(__file__).resolve().parents[1] / "dashboards" / "app.py"
+    env = {**os.environ, "AFTERCLICK_STATE_DIR": str(settings.root), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    typer.echo(f"dashboards: http://localhost:{port}  (reading {settings.serving_path}; Ctrl-C stops)")
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app_path), "--server.port", str(port),
+           "--server.headless", str(headless).lower(), "--browser.gatherUsageStats", "false"]
+    raise typer.Exit(subprocess.call(cmd, env=env))
+
+
+@app.command()
+def demo(
+    orders: Annotated[int, typer.Option(help="Number of orders in the demo world.")] = None,
+    port: Annotated[int, typer.Option(help="Dashboard port.")] = 8501,
+    serve: Annotated[bool, typer.Option(help="Start the dashboards at the end.")] = True,
+) -> None:
+    """Generate the demo world, run the pipeline once, publish and start the dashboards."""
+    generate(orders=orders, days=None, seed=None, end=None)
+    run(select=None, plain=False)
+    if serve:
+        dashboard(port=port, headless=True)
+
+
+if __name__ == "__main__":
+    app()

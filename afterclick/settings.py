@@ -1,0 +1,151 @@
+"""Settings: embedded defaults < settings file < ``AFTERCLICK_*`` environment variables.
+
+Everything afterclick writes lives under one state directory (default
+``.afterclick/`` in the working directory). The settings file is TOML, found at
+``$AFTERCLICK_SETTINGS_FILE`` or ``./afterclick.toml``; nested sections map to the
+nested models below (``[duckdb] threads = 2``), and so do environment variables
+with a double underscore (``AFTERCLICK_DUCKDB__THREADS=2``).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+SETTINGS_FILE_ENV = "AFTERCLICK_SETTINGS_FILE"
+DEFAULT_SETTINGS_FILE = "afterclick.toml"
+
+
+class DuckDBSettings(BaseModel):
+    """Resources DuckDB may use when building the warehouse."""
+
+    threads: int | None = Field(None, description="Worker threads; default: all cores.")
+    memory_limit: str | None = Field(None, description="For example '4GB'; default: DuckDB's own (80% of RAM).")
+    temp_directory: Path | None = Field(None, description="Where DuckDB spills; default: <state_dir>/tmp.")
+
+
+class DemoSettings(BaseModel):
+    """Size and seed of the embedded demo world."""
+
+    orders: int = 20_000
+    days: int = 365
+    seed: int = 42
+
+
+class PrefectSettings(BaseModel):
+    api_url: str | None = Field(None, description="A Prefect server to use; default: a temporary local one.")
+    startup_timeout_seconds: int = 180
+
+
+class MarketplaceSource(BaseModel):
+    """A marketplace whose order exports are dropped in <landing>/marketplace/<store>/inbox."""
+
+    mapping: str = Field(description="Column mapping name in ingest/files/marketplace.py (MAPPINGS).")
+    enabled: bool = True
+
+
+class Settings(BaseSettings):
+    """All of afterclick's configuration, in one place."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AFTERCLICK_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    state_dir: Path = Field(Path(".afterclick"), description="Root of everything afterclick writes.")
+    reporting_currency: str = "EUR"
+    dbt_threads: int = 2
+    lock_timeout_seconds: float = Field(
+        600.0, description="How long a second writer waits for the warehouse lock before failing."
+    )
+    show_customer_emails: bool = False
+    duckdb: DuckDBSettings = DuckDBSettings()
+    demo: DemoSettings = DemoSettings()
+    prefect: PrefectSettings = PrefectSettings()
+    marketplaces: dict[str, MarketplaceSource] = {
+        "amazon-es": MarketplaceSource(mapping="amazon_all_orders"),
+        "miravia-es": MarketplaceSource(mapping="miravia_orders"),
+    }
+    file_min_age_seconds: float = Field(
+        2.0, description="A dropped file is read only once untouched this long (still-growing files wait)."
+    )
+    # Credentials: only ever from the environment or the settings file, never logged.
+    smtp_password: SecretStr | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get(SETTINGS_FILE_ENV, DEFAULT_SETTINGS_FILE))
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
+        )
+
+    # -- paths: every file afterclick writes hangs off state_dir -------------------------
+    @cached_property
+    def root(self) -> Path:
+        return self.state_dir.expanduser().resolve()
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def serving_path(self) -> Path:
+        return self.root / "serving.duckdb"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.root / "warehouse.lock"
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.root / "prefect"
+
+    @property
+    def landing_dir(self) -> Path:
+        """Where file sources are dropped (inboxes), archived and rejected."""
+        return self.root / "landing"
+
+    @property
+    def demo_dir(self) -> Path:
+        """The generated demo world: its systems' data and its ground truth."""
+        return self.root / "demo"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def dbt_target_dir(self) -> Path:
+        return self.root / "dbt" / "target"
+
+    @property
+    def temp_dir(self) -> Path:
+        return self.duckdb.temp_directory or self.root / "tmp"
+
+    def ensure_dirs(self) -> None:
+        for path in (self.root, self.landing_dir, self.logs_dir, self.temp_dir, self.prefect_home):
+            path.mkdir(parents=True, exist_ok=True)
+
+
+def load_settings(**overrides) -> Settings:
+    """Read the settings afresh (environment and settings file as they are now)."""
+    return Settings(**overrides)

@@ -1,0 +1,110 @@
+"""Run the dbt project in-process against the warehouse and record the build in ``ops.builds``.
+
+dbt reads the warehouse path and resources from environment variables that this module
+sets from afterclick's settings (see ``dbt/profiles.yml``). The profile sets
+``keep_open: false`` so the DuckDB file is closed when dbt finishes. Call it while
+holding the writer lock.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from afterclick import warehouse
+from afterclick.settings import Settings
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt"
+
+
+class BuildFailed(RuntimeError):
+    """dbt reported errors or failing tests."""
+
+
+@dataclass
+class BuildResult:
+    build_id: str
+    command: str
+    status: str
+    seconds: float
+    models_built: int = 0
+    tests_passed: int = 0
+    tests_failed: int = 0
+    errors: list[str] = field(default_factory=list)
+    node_timings: dict[str, float] = field(default_factory=dict)
+
+
+@contextmanager
+def _dbt_environment(settings: Settings):
+    env = {
+        "AFTERCLICK_WAREHOUSE_PATH": str(settings.warehouse_path),
+        "AFTERCLICK_DBT_THREADS": str(settings.dbt_threads),
+        "AFTERCLICK_DUCKDB_TEMP_DIR": str(settings.temp_dir),
+        "AFTERCLICK_DBT_TARGET_DIR": str(settings.dbt_target_dir),
+        "AFTERCLICK_DBT_LOG_DIR": str(settings.logs_dir / "dbt"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def run_dbt(settings: Settings, command: str = "build", select: str | None = None,
+            extra_args: list[str] | None = None, dbt_vars: dict | None = None) -> BuildResult:
+    """Run ``dbt <command>`` in-process; never raises for failing nodes (see ``status``)."""
+    from dbt.cli.main import dbtRunner  # imported here: dbt's import costs ~2 s
+
+    settings.ensure_dirs()
+    args = [command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+            "--quiet"]
+    if select:
+        args += ["--select", select]
+    if dbt_vars:
+        args += ["--vars", json.dumps(dbt_vars)]
+    if settings.duckdb.memory_limit or settings.duckdb.threads:
+        pass  # applied by DuckDB settings below through the profile's env
+    args += extra_args or []
+    started_at = datetime.now(UTC).replace(tzinfo=None)
+    t0 = time.perf_counter()
+    with _dbt_environment(settings):
+        outcome = dbtRunner().invoke(args)
+    result = BuildResult(build_id=uuid.uuid4().hex[:16], command=" ".join([command] + (["-s", select] if select else [])),
+                         status="success" if outcome.success else "failed",
+                         seconds=round(time.perf_counter() - t0, 2))
+    if outcome.exception is not None:
+        result.errors.append(f"dbt could not run: {outcome.exception}")
+    for node in getattr(outcome.result, "results", None) or []:
+        kind = node.node.resource_type
+        status = str(node.status)
+        result.node_timings[node.node.name] = round(node.execution_time or 0.0, 3)
+        if kind in ("model", "seed", "snapshot") and status == "success":
+            result.models_built += 1
+        elif kind == "test" and status == "pass":
+            result.tests_passed += 1
+        elif status in ("fail", "error", "warn") and not (kind == "test" and status == "warn"):
+            if kind == "test":
+                result.tests_failed += 1
+            result.errors.append(f"{kind} {node.node.name}: {status}: {(node.message or '').strip()[:500]}")
+    con = warehouse.connect(settings)
+    try:
+        con.execute(
+            "insert into ops.builds values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [result.build_id, result.command, result.status, started_at, datetime.now(UTC).replace(tzinfo=None),
+             result.models_built, result.tests_passed, result.tests_failed, json.dumps(result.errors)],
+        )
+    finally:
+        con.close()
+    return result

@@ -1,0 +1,13 @@
+-- Every channel's order lines in one shape.
+{% set columns = ['order_line_key', 'order_key', 'store_id', 'channel', 'line_number', 'sku', 'quantity',
+                  'unit_price', 'gross_amount', 'discount_amount', 'currency'] %}
+with unioned as (
+    {{ union_staging(var('order_line_staging_models'), columns) }}
+)
+
+select
+    unioned.*,
+    round((unioned.gross_amount - unioned.discount_amount) * rates.rate_to_eur, 2) as net_amount_rc
+from unioned
+left join {{ ref('currency_rates') }} as rates
+    on unioned.currency = rates.currency

@@ -1,0 +1,17 @@
+-- Every channel's orders in one shape, money in order currency and in the reporting currency.
+{% set columns = ['order_key', 'store_id', 'channel', 'channel_order_id', 'order_number', 'customer_email',
+                  'channel_customer_id', 'currency', 'placed_at', 'updated_at', 'canceled_at', 'channel_status',
+                  'gross_amount', 'discount_amount', 'shipping_amount', 'tax_amount', 'total_amount',
+                  'refunded_amount'] %}
+with unioned as (
+    {{ union_staging(var('order_staging_models'), columns) }}
+)
+
+select
+    unioned.*,
+    rates.rate_to_eur as fx_rate,
+    round(unioned.total_amount * rates.rate_to_eur, 2) as total_amount_rc,
+    round((unioned.gross_amount - unioned.discount_amount) * rates.rate_to_eur, 2) as net_sales_rc
+from unioned
+left join {{ ref('currency_rates') }} as rates
+    on unioned.currency = rates.currency

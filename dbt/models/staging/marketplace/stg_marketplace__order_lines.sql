@@ -1,0 +1,33 @@
+-- One row per order line, from the latest export that carried the order.
+with lines as (
+    select
+        *,
+        dense_rank() over (
+            partition by _store, order_id
+            order by updated_at desc, _loaded_at desc, source_file desc
+        ) as version_rank
+    from {{ source('marketplace', 'marketplace__order_lines') }}
+)
+
+select
+    _store || ':' || order_id || ':' || cast(row_number() over (partition by _store, order_id order by source_row) as {{ dbt.type_string() }}) as order_line_key,
+    _store || ':' || order_id as order_key,
+    _store as store_id,
+    'marketplace' as channel,
+    cast(row_number() over (partition by _store, order_id order by source_row) as integer) as line_number,
+    sku,
+    cast(quantity as integer) as quantity,
+    round(item_price / quantity, 2) as unit_price,
+    cast(item_price as double) as gross_amount,
+    coalesce(item_discount, 0) as discount_amount,
+    coalesce(item_tax, 0) as tax_amount,
+    coalesce(shipping_price, 0) as shipping_amount,
+    currency,
+    status as channel_status,
+    placed_at,
+    updated_at,
+    merchant_order_id,
+    buyer_email,
+    _loaded_at
+from lines
+where version_rank = 1

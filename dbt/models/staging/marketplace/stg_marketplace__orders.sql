@@ -1,0 +1,23 @@
+-- Marketplace exports are line-level; an order is its lines from the latest export.
+select
+    order_key,
+    store_id,
+    channel,
+    {{ dbt.split_part('order_key', "':'", 2) }} as channel_order_id,
+    max(merchant_order_id) as order_number,
+    max(buyer_email) as customer_email,
+    cast(null as {{ dbt.type_string() }}) as channel_customer_id,
+    max(currency) as currency,
+    min(placed_at) as placed_at,
+    max(updated_at) as updated_at,
+    case when max(lower(channel_status)) in ('cancelled', 'canceled', 'cancelado') then max(updated_at) end as canceled_at,
+    max(channel_status) as channel_status,
+    round(sum(gross_amount), 2) as gross_amount,
+    round(sum(discount_amount), 2) as discount_amount,
+    round(sum(shipping_amount), 2) as shipping_amount,
+    round(sum(tax_amount), 2) as tax_amount,
+    round(sum(gross_amount) - sum(discount_amount) + sum(shipping_amount) + sum(tax_amount), 2) as total_amount,
+    cast(0 as double) as refunded_amount,
+    max(_loaded_at) as _loaded_at
+from {{ ref('stg_marketplace__order_lines') }}
+group by order_key, store_id, channel

@@ -1,0 +1,154 @@
+"""Marketplace order exports (CSV / TSV / XLSX) dropped in an inbox, one mapping per marketplace.
+
+A mapping names, for each canonical column, the export's column, plus the file's
+separator and date format (day-first or month-first is the mapping's choice). Rows
+land in ``raw.marketplace__order_lines`` (one row per line per export: the same order
+appears again in a later export with its newer status, and staging keeps the latest).
+A row whose required fields are missing or unparsable is quarantined with the reason;
+a file whose required columns are missing is rejected whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from ingest.inbox import Inbox, already_processed, content_hash, file_record_sql, move_to, ready_files
+from ingest.landing import Batch, Landed, Rejected, land_batch
+
+SOURCE, ENTITY = "marketplace", "order_lines"
+# Canonical columns of raw.marketplace__order_lines (besides load metadata).
+REQUIRED = ("order_id", "placed_at", "updated_at", "status", "sku", "quantity", "item_price")
+OPTIONAL = ("merchant_order_id", "product_name", "currency", "item_tax", "shipping_price",
+            "item_discount", "buyer_email", "ship_country")
+NUMERIC = ("quantity", "item_price", "item_tax", "shipping_price", "item_discount")
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """How one marketplace's export maps to the canonical columns."""
+
+    name: str
+    columns: dict[str, str]  # canonical -> export column
+    separator: str = ","
+    date_formats: tuple[str, ...] = ("%Y-%m-%dT%H:%M:%S%z",)
+    item_price_is_line_total: bool = True  # Amazon's item-price is quantity × unit price
+    discount_sign: int = 1  # Amazon reports promotion discounts as negative amounts
+    encoding: str = "utf8"
+    extra: dict = field(default_factory=dict)
+
+
+MAPPINGS: dict[str, Mapping] = {
+    "amazon_all_orders": Mapping(
+        name="amazon_all_orders", separator="\t",
+        columns={"order_id": "amazon-order-id", "merchant_order_id": "merchant-order-id",
+                 "placed_at": "purchase-date", "updated_at": "last-updated-date", "status": "order-status",
+                 "sku": "sku", "product_name": "product-name", "quantity": "quantity", "currency": "currency",
+                 "item_price": "item-price", "item_tax": "item-tax", "shipping_price": "shipping-price",
+                 "item_discount": "item-promotion-discount", "buyer_email": "buyer-email",
+                 "ship_country": "ship-country"},
+        date_formats=("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S"), discount_sign=-1,
+    ),
+    "miravia_orders": Mapping(
+        name="miravia_orders", separator=";",
+        columns={"order_id": "Número de pedido", "placed_at": "Fecha de creación",
+                 "updated_at": "Fecha de actualización", "status": "Estado", "sku": "SKU del vendedor",
+                 "product_name": "Nombre del producto", "quantity": "Cantidad", "item_price": "Precio unitario",
+                 "item_discount": "Descuento", "shipping_price": "Gastos de envío", "item_tax": "Impuestos",
+                 "currency": "Moneda", "buyer_email": "Email del comprador", "ship_country": "País"},
+        date_formats=("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S"), item_price_is_line_total=False,
+    ),
+}
+
+
+class FileRejected(ValueError):
+    """The whole file cannot be read with its mapping."""
+
+
+def _parse_dates(col: pl.Expr, formats: tuple[str, ...]) -> pl.Expr:
+    parsed = [col.str.strptime(pl.Datetime("us", "UTC") if "%z" in f else pl.Datetime("us"), f, strict=False)
+              for f in formats]
+    parsed = [p.dt.convert_time_zone("UTC").dt.replace_time_zone(None) if "%z" in f else p
+              for p, f in zip(parsed, formats)]
+    return pl.coalesce(parsed)
+
+
+def read_export(path: Path, mapping: Mapping) -> tuple[pl.DataFrame, list[Rejected]]:
+    """Parse one export into canonical rows and the rows that could not be parsed."""
+    try:
+        if path.suffix.lower() == ".xlsx":
+            raw = pl.read_excel(path, infer_schema_length=0)
+        else:
+            raw = pl.read_csv(path, separator=mapping.separator, infer_schema_length=0, encoding=mapping.encoding,
+                              truncate_ragged_lines=False)
+    except Exception as exc:  # noqa: BLE001 - any read failure rejects the file with its reason
+        raise FileRejected(f"cannot read {path.name} as {mapping.name}: {exc}") from exc
+    missing = [mapping.columns[c] for c in REQUIRED if mapping.columns.get(c) not in raw.columns]
+    if missing:
+        raise FileRejected(f"{path.name} lacks required column(s) {missing} of mapping {mapping.name}")
+    present = {canon: src for canon, src in mapping.columns.items() if src in raw.columns}
+    frame = raw.with_row_index("source_row", offset=2).select(
+        "source_row", *[pl.col(src).str.strip_chars().alias(canon) for canon, src in present.items()],
+        *[pl.lit(None, pl.Utf8).alias(c) for c in OPTIONAL if c not in present],
+    )
+    typed = frame.with_columns(
+        _parse_dates(pl.col("placed_at"), mapping.date_formats).alias("placed_at"),
+        _parse_dates(pl.col("updated_at"), mapping.date_formats).alias("updated_at"),
+        *[pl.col(c).str.replace(",", ".").cast(pl.Float64, strict=False).alias(c) for c in NUMERIC],
+    )
+    if not mapping.item_price_is_line_total:
+        typed = typed.with_columns((pl.col("item_price") * pl.col("quantity")).round(2).alias("item_price"))
+    typed = typed.with_columns((pl.col("item_discount") * mapping.discount_sign).alias("item_discount"),
+                               pl.col("quantity").cast(pl.Int64, strict=False))
+    problems = pl.concat_str([
+        pl.when(pl.col(c).is_null()).then(pl.lit(f"{c} missing or unparsable; ")).otherwise(pl.lit(""))
+        for c in REQUIRED
+    ] + [pl.when(pl.col("quantity") <= 0).then(pl.lit("quantity must be positive; ")).otherwise(pl.lit(""))])
+    typed = typed.with_columns(problems.alias("_problem"))
+    bad = typed.filter(pl.col("_problem") != "")
+    rejected = [
+        Rejected(payload=orig, reason=f"{path.name} row {row}: {problem.strip('; ')}", key=orig.get("order_id"))
+        for row, problem, orig in zip(bad["source_row"], bad["_problem"],
+                                      frame.filter(pl.col("source_row").is_in(bad["source_row"].implode())).to_dicts())
+    ]
+    good = typed.filter(pl.col("_problem") == "").drop("_problem").with_columns(
+        pl.lit(path.name).alias("source_file"))
+    return good, rejected
+
+
+@dataclass(frozen=True)
+class MarketplaceStore:
+    store_id: str
+    mapping: str
+    inbox_root: Path  # <landing>/marketplace/<store>
+
+
+def ingest_marketplace_store(con: duckdb.DuckDBPyConnection, store: MarketplaceStore,
+                             min_age_seconds: float = 0.0) -> list[Landed]:
+    """Land every complete, not-yet-seen export in the store's inbox; archive or reject each."""
+    inbox = Inbox(store.inbox_root).ensure()
+    mapping = MAPPINGS[store.mapping]
+    results: list[Landed] = []
+    for path in ready_files(inbox, min_age_seconds):
+        digest = content_hash(path)
+        if already_processed(con, digest):  # landed before a crash stopped the move, or dropped twice
+            move_to(path, inbox.archive)
+            continue
+        try:
+            good, rejected = read_export(path, mapping)
+        except FileRejected as exc:
+            batch = Batch(SOURCE, ENTITY, store.store_id, pl.DataFrame(), key=(),
+                          rejected=[Rejected(payload=str(path.name), reason=str(exc))])
+            land_batch(con, batch)
+            move_to(path, inbox.rejected)
+            continue
+        batch = Batch(SOURCE, ENTITY, store.store_id, good, key=("order_id", "sku", "updated_at", "source_row"),
+                      rejected=rejected, cursor_value=path.name)
+        landed = land_batch(con, batch, extra_sql=[
+            file_record_sql(digest, SOURCE, store.store_id, path, batch.batch_id, good.height)])
+        move_to(path, inbox.archive)
+        results.append(landed)
+    return results

@@ -1,0 +1,148 @@
+"""Landing: the one mechanism every connector uses to put records into ``raw``.
+
+A connector hands over a batch (a polars frame of good records, plus the records it could
+not parse with the reason) and the cursor it reached. ``land_batch`` writes, in ONE
+transaction, the new rows into ``raw.<source>__<entity>``, the rejects into
+``ops.quarantine``, a row into ``ops.loads`` and the advanced cursor into ``ops.cursors``.
+A crash before the commit leaves nothing; a crash after it leaves a cursor that
+already points past the batch. Rows whose (key, version) is already in raw are skipped,
+so re-landing a window changes nothing. New columns are added to the raw table
+(schema drift is absorbed); a column that disappears is filled with NULL.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import duckdb
+import polars as pl
+
+META_COLUMNS = ("_batch_id", "_loaded_at", "_source", "_store")
+
+
+@dataclass
+class Rejected:
+    """A record that could not be landed, and why."""
+
+    payload: dict | str
+    reason: str
+    key: str | None = None
+
+
+@dataclass
+class Batch:
+    source: str  # e.g. "shopify", "marketplace", "erp"
+    entity: str  # e.g. "orders", "order_lines"
+    store: str  # the store / instance the batch came from ("" when the source has none)
+    records: pl.DataFrame
+    key: tuple[str, ...]  # columns identifying one version of one record in raw
+    rejected: list[Rejected] = field(default_factory=list)
+    cursor_value: str | None = None  # advance ops.cursors to this after commit
+    batch_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+
+    @property
+    def table(self) -> str:
+        return f"raw.{self.source}__{self.entity}"
+
+
+@dataclass
+class Landed:
+    table: str
+    batch_id: str
+    rows_landed: int
+    rows_quarantined: int
+    cursor_value: str | None
+
+
+def new_batch_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def read_cursor(con: duckdb.DuckDBPyConnection, source: str, entity: str, store: str) -> str | None:
+    rows = con.execute(
+        "select cursor_value from ops.cursors where source = ? and entity = ? and store = ?",
+        [source, entity, store],
+    ).fetchall()
+    return rows[0][0] if rows else None
+
+
+def _existing_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    schema, name = table.split(".")
+    return dict(con.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = ? and table_name = ? and table_catalog = current_database()",
+        [schema, name],
+    ).fetchall())
+
+
+def _duck_type(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, column: str) -> str:
+    rel = con.from_arrow(frame.select(column).head(0).to_arrow())
+    return str(rel.types[0])
+
+
+def _write_rows(con: duckdb.DuckDBPyConnection, batch: Batch, loaded_at: datetime) -> int:
+    if batch.records.is_empty():
+        return 0
+    frame = batch.records.with_columns(
+        pl.lit(batch.batch_id).alias("_batch_id"),
+        pl.lit(loaded_at).cast(pl.Datetime("us")).alias("_loaded_at"),
+        pl.lit(batch.source).alias("_source"),
+        pl.lit(batch.store).alias("_store"),
+    )
+    existing = _existing_columns(con, batch.table)
+    con.register("_incoming", frame.to_arrow())
+    try:
+        if not existing:
+            con.execute(f"create table {batch.table} as select * from _incoming limit 0")
+        else:
+            for column in frame.columns:
+                if column not in existing:  # schema drift: a new field appears
+                    con.execute(f'alter table {batch.table} add column "{column}" {_duck_type(con, frame, column)}')
+        keys = " and ".join(f'r."{k}" is not distinct from i."{k}"' for k in (*batch.key, "_store"))
+        before = con.execute(f"select count(*) from {batch.table}").fetchall()[0][0]
+        con.execute(
+            f"insert into {batch.table} by name select i.* from _incoming i "
+            f"where not exists (select 1 from {batch.table} r where {keys})"
+        )
+        return con.execute(f"select count(*) from {batch.table}").fetchall()[0][0] - before
+    finally:
+        con.unregister("_incoming")
+
+
+def quarantine_rows(batch: Batch, now: datetime) -> list[tuple]:
+    return [
+        (batch.batch_id, batch.source, batch.entity, batch.store, r.key,
+         r.payload if isinstance(r.payload, str) else json.dumps(r.payload, default=str), r.reason, now)
+        for r in batch.rejected
+    ]
+
+
+def land_batch(con: duckdb.DuckDBPyConnection, batch: Batch, *, extra_sql: list[tuple[str, list]] = ()) -> Landed:
+    """Land one batch atomically; ``extra_sql`` runs in the same transaction (e.g. ops.files)."""
+    started = datetime.now(UTC).replace(tzinfo=None)
+    con.execute("begin transaction")
+    try:
+        landed = _write_rows(con, batch, started)
+        if batch.rejected:
+            con.executemany("insert into ops.quarantine values (?, ?, ?, ?, ?, ?, ?, ?)",
+                            quarantine_rows(batch, started))
+        if batch.cursor_value is not None:
+            con.execute(
+                "insert or replace into ops.cursors values (?, ?, ?, ?, ?)",
+                [batch.source, batch.entity, batch.store, batch.cursor_value, started],
+            )
+        con.execute(
+            "insert into ops.loads values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [batch.batch_id, batch.source, batch.entity, batch.store, landed, len(batch.rejected),
+             batch.cursor_value, started, datetime.now(UTC).replace(tzinfo=None)],
+        )
+        for sql, params in extra_sql:
+            con.execute(sql, params)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return Landed(batch.table, batch.batch_id, landed, len(batch.rejected), batch.cursor_value)

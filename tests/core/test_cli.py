@@ -1,0 +1,54 @@
+"""The CLI: every command has help; sql answers in three formats and cannot write."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from afterclick import warehouse
+from afterclick.cli import app
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("command", ["generate", "run", "dashboard", "sql", "status", "publish", "demo"])
+def test_every_command_says_what_it_does(command):
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0
+    assert len(result.output.strip().splitlines()) > 3
+
+
+@pytest.fixture
+def snapshot(settings):
+    con = warehouse.connect(settings)
+    con.execute("create schema marts; create table marts.fct_orders as "
+                "select range as n, 'shopify' as channel from range(3)")
+    con.close()
+    warehouse.publish(settings)
+    return settings
+
+
+def test_sql_answers_as_csv_and_json(snapshot):
+    csv = runner.invoke(app, ["sql", "select count(*) as n from fct_orders", "--format", "csv"])
+    assert csv.exit_code == 0 and csv.output.splitlines() == ["n", "3"]
+    out = runner.invoke(app, ["sql", "select n from fct_orders order by n", "-f", "json"])
+    assert json.loads(out.output) == [{"n": 0}, {"n": 1}, {"n": 2}]
+
+
+def test_sql_refuses_to_write(snapshot):
+    result = runner.invoke(app, ["sql", "drop table fct_orders"])
+    assert result.exit_code == 1
+    assert "read-only" in result.output
+    with warehouse.read_serving(snapshot) as con:
+        assert con.sql("select count(*) from fct_orders").fetchall() == [(3,)]
+
+
+def test_sql_without_a_snapshot_says_how_to_get_one(settings):
+    result = runner.invoke(app, ["sql", "select 1"])
+    assert result.exit_code == 2 and "afterclick run" in result.output
+
+
+def test_status_reports_loads_and_builds(snapshot):
+    result = runner.invoke(app, ["status"])
+    assert result.exit_code == 0
+    assert "last loads per source" in result.output and "serving snapshot" in result.output
