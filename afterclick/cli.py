@@ -56,8 +56,11 @@ def run(
     """Run the pipeline once: ingest every source, dbt build, publish the serving snapshot."""
     settings = load_settings()
     if plain:
-        from flows.pipeline import pipeline_flow
-        summary = pipeline_flow.fn(state_dir=str(settings.root), select=select)
+        import logging
+
+        from flows.steps import run_pipeline
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+        summary = run_pipeline(settings, select)
     else:
         from afterclick.prefect_env import configure_prefect
         configure_prefect(settings)

@@ -45,9 +45,7 @@ def _dbt_environment(settings: Settings):
     env = {
         "AFTERCLICK_WAREHOUSE_PATH": str(settings.warehouse_path),
         "AFTERCLICK_DBT_THREADS": str(settings.dbt_threads),
-        "AFTERCLICK_DUCKDB_TEMP_DIR": str(settings.temp_dir),
-        "AFTERCLICK_DBT_TARGET_DIR": str(settings.dbt_target_dir),
-        "AFTERCLICK_DBT_LOG_DIR": str(settings.logs_dir / "dbt"),
+        **{f"AFTERCLICK_DUCKDB_{k.upper()}": v for k, v in warehouse.duckdb_config(settings).items()},
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     saved = {k: os.environ.get(k) for k in env}
@@ -69,13 +67,12 @@ def run_dbt(settings: Settings, command: str = "build", select: str | None = Non
 
     settings.ensure_dirs()
     args = [command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+            "--target-path", str(settings.dbt_target_dir), "--log-path", str(settings.logs_dir / "dbt"),
             "--quiet"]
     if select:
         args += ["--select", select]
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
-    if settings.duckdb.memory_limit or settings.duckdb.threads:
-        pass  # applied by DuckDB settings below through the profile's env
     args += extra_args or []
     started_at = datetime.now(UTC).replace(tzinfo=None)
     t0 = time.perf_counter()

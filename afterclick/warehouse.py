@@ -102,13 +102,13 @@ def writer(settings: Settings, purpose: str = "pipeline", timeout: float | None 
         lock.release()
 
 
-def duckdb_config(settings: Settings) -> dict[str, str | int]:
-    config: dict[str, str | int] = {"temp_directory": str(settings.temp_dir)}
-    if settings.duckdb.threads:
-        config["threads"] = settings.duckdb.threads
-    if settings.duckdb.memory_limit:
-        config["memory_limit"] = settings.duckdb.memory_limit
-    return config
+def duckdb_config(settings: Settings) -> dict[str, str]:
+    """DuckDB resources; dbt's profile passes the very same values (one process, one config)."""
+    return {
+        "temp_directory": str(settings.temp_dir),
+        "memory_limit": settings.duckdb.memory_limit or "80%",
+        "threads": str(settings.duckdb.threads or os.cpu_count() or 1),
+    }
 
 
 def connect(settings: Settings) -> duckdb.DuckDBPyConnection:

@@ -78,6 +78,15 @@ def _existing_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, s
     ).fetchall())
 
 
+def ensure_raw_table(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str]) -> None:
+    """Create a raw table with its declared columns (plus load metadata) if it does not exist yet,
+    so staging models can read a source before its first record arrives."""
+    if _existing_columns(con, table):
+        return
+    cols = {**columns, "_batch_id": "varchar", "_loaded_at": "timestamp", "_source": "varchar", "_store": "varchar"}
+    con.execute(f"create table if not exists {table} ({', '.join(f'{chr(34)}{c}{chr(34)} {t}' for c, t in cols.items())})")
+
+
 def _duck_type(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, column: str) -> str:
     rel = con.from_arrow(frame.select(column).head(0).to_arrow())
     return str(rel.types[0])

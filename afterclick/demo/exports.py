@@ -7,6 +7,8 @@ of the world. Today: the marketplaces' weekly order reports (Amazon's tab-separa
 
 from __future__ import annotations
 
+import os
+from datetime import datetime, time
 from pathlib import Path
 
 import polars as pl
@@ -97,7 +99,11 @@ def write_marketplace_exports(world: World, inbox_for) -> dict[str, int]:
         weeks = 0
         for (week,), part in frame.partition_by("week", as_dict=True, maintain_order=True).items():
             day = world.start.date().fromordinal(world.start.date().toordinal() + 7 * int(week) + 6)
-            part.drop("week").write_csv(inbox / f"orders_{store_id}_{day:%Y%m%d}.{ext}", separator=sep)
+            day = min(day, world.end.date())
+            path = inbox / f"orders_{store_id}_{day:%Y%m%d}.{ext}"
+            part.drop("week").write_csv(path, separator=sep)
+            exported_at = datetime.combine(day, time(0, 0)).timestamp()  # when the marketplace exported it
+            os.utime(path, (exported_at, exported_at))
             weeks += 1
         written[store_id] = weeks
     return written

@@ -17,7 +17,7 @@ import duckdb
 import polars as pl
 
 from ingest.inbox import Inbox, already_processed, content_hash, file_record_sql, move_to, ready_files
-from ingest.landing import Batch, Landed, Rejected, land_batch
+from ingest.landing import Batch, Landed, Rejected, ensure_raw_table, land_batch
 
 SOURCE, ENTITY = "marketplace", "order_lines"
 # Canonical columns of raw.marketplace__order_lines (besides load metadata).
@@ -25,6 +25,13 @@ REQUIRED = ("order_id", "placed_at", "updated_at", "status", "sku", "quantity", 
 OPTIONAL = ("merchant_order_id", "product_name", "currency", "item_tax", "shipping_price",
             "item_discount", "buyer_email", "ship_country")
 NUMERIC = ("quantity", "item_price", "item_tax", "shipping_price", "item_discount")
+RAW_COLUMNS = {
+    "source_row": "uinteger", "order_id": "varchar", "merchant_order_id": "varchar", "placed_at": "timestamp",
+    "updated_at": "timestamp", "status": "varchar", "sku": "varchar", "product_name": "varchar",
+    "quantity": "bigint", "currency": "varchar", "item_price": "double", "item_tax": "double",
+    "shipping_price": "double", "item_discount": "double", "buyer_email": "varchar", "ship_country": "varchar",
+    "source_file": "varchar",
+}
 
 
 @dataclass(frozen=True)
@@ -130,6 +137,7 @@ def ingest_marketplace_store(con: duckdb.DuckDBPyConnection, store: MarketplaceS
                              min_age_seconds: float = 0.0) -> list[Landed]:
     """Land every complete, not-yet-seen export in the store's inbox; archive or reject each."""
     inbox = Inbox(store.inbox_root).ensure()
+    ensure_raw_table(con, f"raw.{SOURCE}__{ENTITY}", RAW_COLUMNS)
     mapping = MAPPINGS[store.mapping]
     results: list[Landed] = []
     for path in ready_files(inbox, min_age_seconds):

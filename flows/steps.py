@@ -1,0 +1,86 @@
+"""The pipeline's steps as plain functions; ``flows/pipeline.py`` runs them as Prefect tasks.
+
+``run_pipeline`` holds the writer lock, runs ingest → transform → publish through a
+``call(name, fn, *args)`` hook (a plain call, or a Prefect task), and records the run in
+``ops.runs`` whether it succeeds or fails.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from afterclick import runs, warehouse
+from afterclick.settings import Settings
+from afterclick.transform import BuildFailed, run_dbt
+from ingest.run import ingest_all
+
+log = logging.getLogger("afterclick.pipeline")
+StepCaller = Callable[..., Any]
+
+
+def ingest_step(settings: Settings) -> dict:
+    report = ingest_all(settings)
+    for source, error in report.errors.items():
+        log.error("ingest of %s failed: %s", source, error)
+    log.info("landed %d rows (%d quarantined) into %s", report.rows_landed, report.rows_quarantined,
+             ", ".join(report.rows_by_table()) or "nothing new")
+    return {"rows_by_table": report.rows_by_table(), "rows_landed": report.rows_landed,
+            "rows_quarantined": report.rows_quarantined, "errors": report.errors}
+
+
+def transform_step(settings: Settings, select: str | None = None) -> dict:
+    result = run_dbt(settings, "build", select=select)
+    log.info("dbt build: %s, %d models, %d tests passed, %d failed in %.1fs", result.status,
+             result.models_built, result.tests_passed, result.tests_failed, result.seconds)
+    if result.status != "success":
+        raise BuildFailed("dbt build failed: " + "; ".join(result.errors[:5]))
+    return {"models_built": result.models_built, "tests_passed": result.tests_passed,
+            "tests_failed": result.tests_failed, "seconds": result.seconds}
+
+
+def publish_step(settings: Settings) -> dict:
+    meta = warehouse.publish(settings)
+    log.info("published serving snapshot %s in %.2fs", meta["path"], meta["seconds"])
+    return {"version": meta["version"], "seconds": meta["seconds"], "tables": len(meta["tables"])}
+
+
+def plain_call(name: str, fn: Callable, *args):
+    return fn(*args)
+
+
+def run_pipeline(settings: Settings, select: str | None = None, call: StepCaller = plain_call) -> dict:
+    """Ingest → transform → publish under the writer lock; the run is recorded in ops.runs."""
+    started = time.perf_counter()
+    with warehouse.writer(settings, purpose="pipeline"):
+        run_id, started_at = runs.start_run(settings, "pipeline")
+        summary: dict = {}
+        try:
+            summary["ingest"] = call("ingest", ingest_step, settings)
+            summary["transform"] = call("transform", transform_step, settings, select)
+            summary["publish"] = call("publish", publish_step, settings)
+        except BaseException as exc:
+            summary["seconds"] = round(time.perf_counter() - started, 2)
+            runs.finish_run(settings, run_id, "pipeline", started_at, "failed", summary,
+                            f"{type(exc).__name__}: {exc}")
+            raise
+        summary["seconds"] = round(time.perf_counter() - started, 2)
+        runs.finish_run(settings, run_id, "pipeline", started_at, "success", summary)
+    return summary
+
+
+def summary_markdown(summary: dict) -> str:
+    """The run's figures as a markdown table (the Prefect artifact)."""
+    ingest = summary.get("ingest", {})
+    lines = ["| step | figure | value |", "|---|---|---|"]
+    lines += [f"| ingest | rows landed in `{t}` | {n} |" for t, n in ingest.get("rows_by_table", {}).items()]
+    lines.append(f"| ingest | rows quarantined | {ingest.get('rows_quarantined', 0)} |")
+    lines += [f"| ingest | error in {s} | {e} |" for s, e in ingest.get("errors", {}).items()]
+    build = summary.get("transform", {})
+    lines += [f"| transform | models built | {build.get('models_built', '-')} |",
+              f"| transform | tests failed | {build.get('tests_failed', '-')} |",
+              f"| publish | snapshot version | {summary.get('publish', {}).get('version', '-')} |",
+              f"| run | seconds | {summary.get('seconds', '-')} |"]
+    return "\n".join(lines)
