@@ -13,6 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
+from afterclick.demo.ids import channel_order_id
 from afterclick.demo.world import World
 
 # What a marketplace report calls the order's state, by the truth's latest stage.
@@ -22,14 +23,6 @@ _MIRAVIA_STATUS = {"placed": "pendiente", "paid": "pendiente", "invoiced": "list
                    "routed": "listo para enviar", "picked": "listo para enviar", "packed": "listo para enviar",
                    "canceled": "cancelado", "delivered": "entregado", "return_requested": "devolucion solicitada",
                    "return_received": "devuelto", "refunded": "reembolsado", "closed": "entregado"}
-
-
-def marketplace_order_id(store_id: str, order_id: pl.Expr) -> pl.Expr:
-    """The id the marketplace gives an order (Amazon: 3-7-7 digits; Miravia: 'MV' + 12 digits)."""
-    num = order_id.str.slice(1).cast(pl.Int64)
-    if store_id == "amazon-es":
-        return pl.format("402-{}-{}", (num * 7919 % 9_000_000 + 1_000_000), (num + 1_000_000).cast(pl.Utf8))
-    return pl.format("MV{}", (num + 500_000_000_000).cast(pl.Utf8))
 
 
 def _weekly_report_rows(world: World, store_id: str) -> pl.DataFrame:
@@ -44,7 +37,7 @@ def _weekly_report_rows(world: World, store_id: str) -> pl.DataFrame:
             .join(world.order_lines, on="order_id")
             .join(world.products.select("sku", "name"), on="sku")
             .join(world.customers.select("customer_id", "country"), on="customer_id")
-            .with_columns(marketplace_order_id(store_id, pl.col("order_id")).alias("mp_order_id"))
+            .with_columns(channel_order_id(pl.col("channel"), pl.col("store_id"), pl.col("order_id")).alias("mp_order_id"))
             .sort("week", "order_id", "line_no"))
 
 
