@@ -76,6 +76,38 @@ def run(
 
 
 @app.command()
+def serve(
+    once: Annotated[bool, typer.Option(help="Run the pipeline once through the server and exit (for cron).")] = False,
+) -> None:
+    """Start (or reuse) a local Prefect server and run every flow on its schedule from settings."""
+    from flows.serve import serve_forever
+
+    summary = serve_forever(load_settings(), once=once)
+    if summary:
+        typer.echo(f"pipeline run: landed {summary['ingest']['rows_landed']:,} rows, "
+                   f"published snapshot {summary['publish']['version']}")
+
+
+@app.command()
+def backfill(
+    source: Annotated[str, typer.Option(help="Source kind to re-ingest (e.g. marketplace).")],
+    since: Annotated[datetime, typer.Option(help="Re-land everything from this instant (UTC) on.")],
+) -> None:
+    """Re-ingest a source from a date on; idempotent (rows already landed are not landed again)."""
+    import logging
+
+    from flows.steps import ingest_source_step
+    from afterclick import warehouse
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    settings = load_settings()
+    with warehouse.writer(settings, purpose=f"backfill {source}"):
+        out = ingest_source_step(settings, source, since)
+    typer.echo(f"backfill of {source} since {since:%Y-%m-%d %H:%M}: {out['rows_landed']:,} new rows "
+               f"({out['rows_quarantined']:,} quarantined); run `afterclick run` or wait for the next build")
+
+
+@app.command()
 def publish() -> None:
     """Publish the serving snapshot from the warehouse as it is now."""
     from afterclick import warehouse

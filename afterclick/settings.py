@@ -44,6 +44,7 @@ class DemoSettings(BaseModel):
 class PrefectSettings(BaseModel):
     api_url: str | None = Field(None, description="A Prefect server to use; default: a temporary local one.")
     startup_timeout_seconds: int = 180
+    server_port: int = Field(4200, description="Port of the local server `afterclick serve` starts.")
 
 
 class MarketplaceSource(BaseModel):
@@ -51,6 +52,17 @@ class MarketplaceSource(BaseModel):
 
     mapping: str = Field(description="Column mapping name in ingest/files/marketplace.py (MAPPINGS).")
     enabled: bool = True
+
+
+class ScheduleSettings(BaseModel):
+    """When ``afterclick serve`` runs each flow (cron, in ``timezone``); empty string = not scheduled."""
+
+    timezone: str = "Europe/Madrid"
+    channels: str = "*/5 * * * *"  # channel ingest (+ stock write-back once it exists)
+    tracking: str = "*/15 * * * *"  # carrier tracking
+    back_office: str = "0 * * * *"  # ERP / WMS / carrier files / spend
+    pipeline: str = "30 2 * * *"  # the full pipeline nightly (dbt build incl. the LTV refit)
+    transform: str = "*/10 * * * *"  # dbt build + publish, so the snapshot stays fresh
 
 
 class Settings(BaseSettings):
@@ -72,15 +84,22 @@ class Settings(BaseSettings):
     duckdb: DuckDBSettings = DuckDBSettings()
     demo: DemoSettings = DemoSettings()
     prefect: PrefectSettings = PrefectSettings()
+    schedules: ScheduleSettings = ScheduleSettings()
     marketplaces: dict[str, MarketplaceSource] = {
         "amazon-es": MarketplaceSource(mapping="amazon_all_orders"),
         "miravia-es": MarketplaceSource(mapping="miravia_orders"),
     }
+    retries: int = Field(3, description="Retries of a source that failed for a transient reason.")
+    retry_backoff_seconds: float = Field(10.0, description="First retry delay; doubles each retry.")
+    disabled_sources: list[str] = Field(default_factory=list, description="Source kinds not to ingest.")
     file_min_age_seconds: float = Field(
         2.0, description="A dropped file is read only once untouched this long (still-growing files wait)."
     )
     # Credentials: only ever from the environment or the settings file, never logged.
     smtp_password: SecretStr | None = None
+    notify_webhook_url: SecretStr | None = Field(
+        None, description="Posted a JSON message when a flow fails (a chat or paging webhook)."
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -1,7 +1,8 @@
-"""The pipeline flow: ingest → transform (dbt build) → publish, each step a Prefect task.
+"""The pipeline flow: ingest (a task per source) → transform (dbt build) → publish.
 
-A thin shell over ``flows/steps.py``: the steps are plain functions; this module only
-makes them observable (tasks, logs, a markdown artifact with the run's figures).
+A thin shell over ``flows/steps.py``: the steps are plain functions; this module makes them
+observable (tasks with retries on transient errors, logs, a markdown artifact) and holds the
+warehouse writer slot for the run.
 """
 
 from __future__ import annotations
@@ -11,18 +12,25 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from afterclick.settings import load_settings
+from flows.notify import notify_on_failure
+from flows.retries import task_retry_options
 from flows.steps import run_pipeline, summary_markdown
+from flows.writer_slot import writer_slot
 
 
-def _as_task(name: str, fn, *args):
-    return task(fn, name=name, cache_policy=NO_CACHE)(*args)
+def step_as_task(settings):
+    """Run each step as a Prefect task; ingest tasks retry on transient errors."""
+    def call(name: str, fn, *args):
+        options = task_retry_options(settings) if name.startswith("ingest") else {}
+        return task(fn, name=name, cache_policy=NO_CACHE, **options)(*args)
+    return call
 
 
-@flow(name="pipeline", log_prints=True)
+@flow(name="pipeline", log_prints=True, on_failure=[notify_on_failure])
 def pipeline_flow(state_dir: str | None = None, select: str | None = None) -> dict:
     """Land every source, build the warehouse with dbt, publish the serving snapshot."""
     settings = load_settings(**({"state_dir": state_dir} if state_dir else {}))
-    summary = run_pipeline(settings, select, call=_as_task)
+    summary = run_pipeline(settings, select, call=step_as_task(settings), hold=lambda: writer_slot(settings, "pipeline"))
     create_markdown_artifact(markdown=summary_markdown(summary), key="pipeline-summary",
                              description="What the pipeline run landed, built and published")
     return summary

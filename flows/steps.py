@@ -10,28 +10,47 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import Any
 
 from afterclick import runs, warehouse
 from afterclick.settings import Settings
 from afterclick.transform import BuildFailed, run_dbt
-from ingest.run import ingest_all
+from ingest.run import IngestReport, enabled_sources, ensure_raw_tables, ingest_source
 
 log = logging.getLogger("afterclick.pipeline")
 StepCaller = Callable[..., Any]
 
 
-def ingest_step(settings: Settings) -> dict:
-    report = ingest_all(settings)
-    for source, error in report.errors.items():
-        log.error("ingest of %s failed: %s", source, error)
-    log.info("landed %d rows (%d quarantined) into %s", report.rows_landed, report.rows_quarantined,
-             ", ".join(report.rows_by_table()) or "nothing new")
+def ingest_source_step(settings: Settings, kind: str, since: datetime | None = None) -> dict:
+    """Land one source kind; raises when the source fails (the caller decides about retries)."""
+    landed = ingest_source(settings, kind, since=since)
+    report = IngestReport(landed=landed)
+    log.info("%s: landed %d rows (%d quarantined)", kind, report.rows_landed, report.rows_quarantined)
     return {"rows_by_table": report.rows_by_table(), "rows_landed": report.rows_landed,
-            "rows_quarantined": report.rows_quarantined, "errors": report.errors}
+            "rows_quarantined": report.rows_quarantined}
+
+
+def ingest_step(settings: Settings, call: StepCaller) -> dict:
+    """Every enabled source, each its own step; a failing source is reported, the others land."""
+    summary: dict = {"rows_by_table": {}, "rows_landed": 0, "rows_quarantined": 0, "errors": {}}
+    for kind in enabled_sources(settings):
+        try:
+            part = call(f"ingest-{kind}", ingest_source_step, settings, kind)
+        except Exception as exc:  # noqa: BLE001 - one source down must not stop the others
+            log.error("ingest of %s failed: %s: %s", kind, type(exc).__name__, exc)
+            summary["errors"][kind] = f"{type(exc).__name__}: {exc}"
+            continue
+        for table, rows in part["rows_by_table"].items():
+            summary["rows_by_table"][table] = summary["rows_by_table"].get(table, 0) + rows
+        summary["rows_landed"] += part["rows_landed"]
+        summary["rows_quarantined"] += part["rows_quarantined"]
+    return summary
 
 
 def transform_step(settings: Settings, select: str | None = None) -> dict:
+    ensure_raw_tables(settings)
     result = run_dbt(settings, "build", select=select)
     log.info("dbt build: %s, %d models, %d tests passed, %d failed in %.1fs", result.status,
              result.models_built, result.tests_passed, result.tests_failed, result.seconds)
@@ -51,15 +70,19 @@ def plain_call(name: str, fn: Callable, *args):
     return fn(*args)
 
 
-def run_pipeline(settings: Settings, select: str | None = None, call: StepCaller = plain_call) -> dict:
-    """Ingest → transform → publish under the writer lock; the run is recorded in ops.runs."""
+def run_pipeline(settings: Settings, select: str | None = None, call: StepCaller = plain_call,
+                 hold: Callable[[], AbstractContextManager] | None = None) -> dict:
+    """Ingest → transform → publish while holding the writer (``hold``: default the file lock);
+    the run is recorded in ops.runs whether it succeeds or fails."""
     started = time.perf_counter()
-    with warehouse.writer(settings, purpose="pipeline"):
+    with (hold or (lambda: warehouse.writer(settings, purpose="pipeline")))():
         run_id, started_at = runs.start_run(settings, "pipeline")
         summary: dict = {}
         try:
-            summary["ingest"] = call("ingest", ingest_step, settings)
+            summary["ingest"] = ingest_step(settings, call)
             summary["transform"] = call("transform", transform_step, settings, select)
+            # record the run before publishing, so the snapshot carries the run that built it
+            runs.finish_run(settings, run_id, "pipeline", started_at, "success", summary)
             summary["publish"] = call("publish", publish_step, settings)
         except BaseException as exc:
             summary["seconds"] = round(time.perf_counter() - started, 2)

@@ -1,19 +1,27 @@
-"""Land every enabled source once: the ingest step of the pipeline (call under the writer lock)."""
+"""Land every enabled source once: the ingest step of the pipeline (call under the writer lock).
+
+``SOURCES`` maps a source kind to the function that lands it; ``ingest_source`` runs one
+kind and raises on failure (the orchestrator decides whether to retry); ``ingest_all``
+runs every kind and reports a failing one without stopping the others.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from afterclick import warehouse
 from afterclick.settings import Settings
+from ingest.files import marketplace
 from ingest.files.marketplace import MarketplaceStore, ingest_marketplace_store
-from ingest.landing import Landed
+from ingest.landing import Landed, ensure_raw_table
 
 
 @dataclass
 class IngestReport:
     landed: list[Landed] = field(default_factory=list)
-    errors: dict[str, str] = field(default_factory=dict)  # "source/store" -> what went wrong
+    errors: dict[str, str] = field(default_factory=dict)  # source kind -> what went wrong
 
     @property
     def rows_landed(self) -> int:
@@ -35,26 +43,61 @@ def marketplace_stores(settings: Settings) -> list[MarketplaceStore]:
             for store_id, cfg in settings.marketplaces.items() if cfg.enabled]
 
 
-def ingest_marketplaces(settings: Settings) -> IngestReport:
-    report = IngestReport()
+def ingest_marketplaces(settings: Settings, since: datetime | None = None) -> list[Landed]:
+    """Every marketplace's new exports; with ``since``, also re-land archived exports from then on."""
+    landed: list[Landed] = []
     con = warehouse.connect(settings)
     try:
         for store in marketplace_stores(settings):
-            report.landed += ingest_marketplace_store(con, store, settings.file_min_age_seconds)
+            landed += ingest_marketplace_store(con, store, settings.file_min_age_seconds, since=since)
     finally:
         con.close()
-    return report
+    return landed
+
+
+SourceLander = Callable[..., list[Landed]]
+SOURCES: dict[str, SourceLander] = {
+    "marketplace": ingest_marketplaces,
+}
+# Which schedule (settings.schedules.<group>) lands each source kind.
+SOURCE_GROUP: dict[str, str] = {
+    "marketplace": "channels",
+}
+
+
+# Every raw table a connector lands, with its declared columns: created empty before the first
+# build so staging can read a source that has not sent anything yet.
+RAW_TABLES: dict[str, dict[str, str]] = {
+    f"raw.{marketplace.SOURCE}__{marketplace.ENTITY}": marketplace.RAW_COLUMNS,
+}
+
+
+def ensure_raw_tables(settings: Settings) -> None:
+    con = warehouse.connect(settings)
+    try:
+        for table, columns in RAW_TABLES.items():
+            ensure_raw_table(con, table, columns)
+    finally:
+        con.close()
+
+
+def enabled_sources(settings: Settings) -> list[str]:
+    return [kind for kind in SOURCES if kind not in settings.disabled_sources]
+
+
+def ingest_source(settings: Settings, kind: str, since: datetime | None = None) -> list[Landed]:
+    """Land one source kind; raises what the connector raised."""
+    if kind not in SOURCES:
+        raise KeyError(f"unknown source {kind!r}; known: {', '.join(SOURCES)}")
+    return SOURCES[kind](settings, since=since) if since else SOURCES[kind](settings)
 
 
 def ingest_all(settings: Settings) -> IngestReport:
     """Every enabled source; one failing source is reported and the others still land."""
     report = IngestReport()
-    for name, step in (("marketplace", ingest_marketplaces),):
+    for kind in enabled_sources(settings):
         try:
-            part = step(settings)
+            report.landed += ingest_source(settings, kind)
         except Exception as exc:  # noqa: BLE001 - reported per source, the run goes on
-            report.errors[name] = f"{type(exc).__name__}: {exc}"
-            continue
-        report.landed += part.landed
-        report.errors.update(part.errors)
+            report.errors[kind] = f"{type(exc).__name__}: {exc}"
     return report

@@ -11,6 +11,7 @@ a file whose required columns are missing is rejected whole.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -133,16 +134,26 @@ class MarketplaceStore:
     inbox_root: Path  # <landing>/marketplace/<store>
 
 
+def _backfill_files(inbox: Inbox, since: datetime) -> list[Path]:
+    """Archived exports written at or after ``since``, to land again (rows already in raw are skipped)."""
+    return sorted(p for p in inbox.archive.iterdir()
+                  if p.is_file() and datetime.fromtimestamp(p.stat().st_mtime) >= since)
+
+
 def ingest_marketplace_store(con: duckdb.DuckDBPyConnection, store: MarketplaceStore,
-                             min_age_seconds: float = 0.0) -> list[Landed]:
-    """Land every complete, not-yet-seen export in the store's inbox; archive or reject each."""
+                             min_age_seconds: float = 0.0, since: datetime | None = None) -> list[Landed]:
+    """Land every complete, not-yet-seen export in the store's inbox; archive or reject each.
+
+    With ``since`` (a backfill), archived exports from then on are landed again too.
+    """
     inbox = Inbox(store.inbox_root).ensure()
     ensure_raw_table(con, f"raw.{SOURCE}__{ENTITY}", RAW_COLUMNS)
     mapping = MAPPINGS[store.mapping]
     results: list[Landed] = []
-    for path in ready_files(inbox, min_age_seconds):
+    backfill = set(_backfill_files(inbox, since)) if since else set()
+    for path in [*ready_files(inbox, min_age_seconds), *sorted(backfill)]:
         digest = content_hash(path)
-        if already_processed(con, digest):  # landed before a crash stopped the move, or dropped twice
+        if path not in backfill and already_processed(con, digest):  # landed before a crash stopped the move
             move_to(path, inbox.archive)
             continue
         try:
@@ -157,6 +168,7 @@ def ingest_marketplace_store(con: duckdb.DuckDBPyConnection, store: MarketplaceS
                       rejected=rejected, cursor_value=path.name)
         landed = land_batch(con, batch, extra_sql=[
             file_record_sql(digest, SOURCE, store.store_id, path, batch.batch_id, good.height)])
-        move_to(path, inbox.archive)
+        if path not in backfill:
+            move_to(path, inbox.archive)
         results.append(landed)
     return results

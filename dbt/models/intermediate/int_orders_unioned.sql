@@ -1,8 +1,8 @@
 -- Every channel's orders in one shape, money in order currency and in the reporting currency.
 {% set columns = ['order_key', 'store_id', 'channel', 'channel_order_id', 'order_number', 'customer_email',
-                  'channel_customer_id', 'currency', 'placed_at', 'updated_at', 'canceled_at', 'channel_status',
+                  'channel_customer_id', 'currency', 'placed_at', 'paid_at', 'updated_at', 'canceled_at', 'channel_status',
                   'gross_amount', 'discount_amount', 'shipping_amount', 'tax_amount', 'total_amount',
-                  'refunded_amount'] %}
+                  'refunded_amount', '_loaded_at'] %}
 with unioned as (
     {{ union_staging(var('order_staging_models'), columns) }}
 )

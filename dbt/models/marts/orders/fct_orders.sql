@@ -9,6 +9,7 @@ select
     o.channel_customer_id,
     o.currency,
     o.placed_at,
+    o.paid_at,
     cast(o.placed_at as date) as placed_date,
     o.updated_at,
     o.canceled_at,

@@ -10,6 +10,9 @@ select
     max(currency) as currency,
     min(placed_at) as placed_at,
     max(updated_at) as updated_at,
+    -- marketplaces collect payment at checkout: an order past "pending" was paid when placed
+    case when max(lower(channel_status)) not in ('pending', 'pendiente', 'cancelled', 'canceled', 'cancelado')
+         then min(placed_at) end as paid_at,
     case when max(lower(channel_status)) in ('cancelled', 'canceled', 'cancelado') then max(updated_at) end as canceled_at,
     max(channel_status) as channel_status,
     round(sum(gross_amount), 2) as gross_amount,

@@ -1,0 +1,30 @@
+"""The transform flow: ``dbt build`` (optionally a selection) under the writer slot, then publish."""
+
+from __future__ import annotations
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from afterclick.settings import load_settings
+from flows.notify import notify_on_failure
+from flows.steps import publish_step, transform_step
+from flows.writer_slot import writer_slot
+
+
+@flow(name="transform", log_prints=True, on_failure=[notify_on_failure])
+def transform_flow(select: str | None = None, state_dir: str | None = None, publish: bool = True) -> dict:
+    """Build the warehouse with dbt (``select``: a partial build) and publish the snapshot."""
+    settings = load_settings(**({"state_dir": state_dir} if state_dir else {}))
+    with writer_slot(settings, "transform"):
+        out = {"transform": task(transform_step, name="dbt-build", cache_policy=NO_CACHE)(settings, select)}
+        if publish:
+            out["publish"] = task(publish_step, name="publish", cache_policy=NO_CACHE)(settings)
+    return out
+
+
+@flow(name="publish", log_prints=True, on_failure=[notify_on_failure])
+def publish_flow(state_dir: str | None = None) -> dict:
+    """Publish the serving snapshot from the warehouse as it is."""
+    settings = load_settings(**({"state_dir": state_dir} if state_dir else {}))
+    with writer_slot(settings, "publish"):
+        return task(publish_step, name="publish", cache_policy=NO_CACHE)(settings)

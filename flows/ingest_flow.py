@@ -1,0 +1,23 @@
+"""Ingest flows: one per source kind, each landing its stores under the writer slot."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from afterclick.settings import load_settings
+from flows.notify import notify_on_failure
+from flows.retries import task_retry_options
+from flows.steps import ingest_source_step
+from flows.writer_slot import writer_slot
+
+
+@flow(name="ingest", flow_run_name="ingest-{kind}", log_prints=True, on_failure=[notify_on_failure])
+def ingest_flow(kind: str, state_dir: str | None = None, since: datetime | None = None) -> dict:
+    """Land one source kind (``since``: re-land a window, idempotently)."""
+    settings = load_settings(**({"state_dir": state_dir} if state_dir else {}))
+    with writer_slot(settings, f"ingest {kind}"):
+        return task(ingest_source_step, name=f"ingest-{kind}", cache_policy=NO_CACHE,
+                    **task_retry_options(settings))(settings, kind, since)
