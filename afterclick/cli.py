@@ -170,19 +170,22 @@ def status() -> None:
             raise typer.Exit(2) from None
         con, source = warehouse.read_serving(settings), settings.serving_path
         typer.echo("(the warehouse is being written; showing the published snapshot's records)")
-    ops = "ops" if source == settings.warehouse_path else "ops"
+    ops = "ops"
     queries = {
         "last loads per source": f"""select source, entity, store, count(*) as batches, sum(rows_landed) as rows_landed,
                  sum(rows_quarantined) as quarantined, max(finished_at) as last_loaded_at, any_value(cursor_value order by finished_at desc) as cursor
                  from {ops}.loads group by all order by source, entity, store""",
         "last builds": f"select command, status, started_at, finished_at, models_built, tests_passed, tests_failed from {ops}.builds order by started_at desc limit 5",
-        "last runs": f"select flow, status, started_at, finished_at, error from {ops}.runs order by started_at desc limit 10",
+        "last run of every flow": f"""select flow, status, started_at, finished_at,
+                 summary->>'$.ingest.rows_landed' as rows_landed, summary->>'$.ingest.rows_quarantined' as quarantined,
+                 summary->>'$.transform.models_built' as models_built, summary->>'$.transform.tests_failed' as tests_failed,
+                 summary->>'$.seconds' as seconds, error
+                 from {ops}.runs qualify row_number() over (partition by flow order by started_at desc) = 1
+                 order by flow""",
     }
-    import polars as pl
-    with pl.Config(tbl_rows=50, tbl_cols=20, fmt_str_lengths=50, tbl_hide_dataframe_shape=True):
-        for title, query in queries.items():
-            typer.echo(f"\n{title}:")
-            typer.echo(con.sql(query).pl())
+    for title, query in queries.items():
+        typer.echo(f"\n{title}:")
+        typer.echo(con.sql(query).pl().to_pandas().to_string(index=False, max_colwidth=40))
     if settings.serving_path.exists():
         typer.echo(f"\nserving snapshot: {settings.serving_path} version {warehouse.snapshot_version(settings)}")
     con.close()

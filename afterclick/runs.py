@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from afterclick import warehouse
@@ -26,3 +29,20 @@ def finish_run(settings: Settings, run_id: str, flow: str, started_at: datetime,
                     [run_id, flow, status, started_at, _now(), json.dumps(summary, default=str), error])
     finally:
         con.close()
+
+
+@contextmanager
+def recorded(settings: Settings, flow: str) -> Iterator[dict]:
+    """Record the body as one run of ``flow`` in ops.runs; the body fills the yielded summary.
+    Call it while holding the writer (ops lives in the warehouse)."""
+    run_id, started_at = start_run(settings, flow)
+    t0 = time.perf_counter()
+    summary: dict = {}
+    try:
+        yield summary
+    except BaseException as exc:
+        summary["seconds"] = round(time.perf_counter() - t0, 2)
+        finish_run(settings, run_id, flow, started_at, "failed", summary, f"{type(exc).__name__}: {exc}")
+        raise
+    summary["seconds"] = round(time.perf_counter() - t0, 2)
+    finish_run(settings, run_id, flow, started_at, "success", summary)

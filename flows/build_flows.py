@@ -5,6 +5,7 @@ from __future__ import annotations
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from afterclick import runs
 from afterclick.settings import load_settings
 from flows.notify import notify_on_failure
 from flows.steps import publish_step, transform_step
@@ -15,16 +16,18 @@ from flows.writer_slot import writer_slot
 def transform_flow(select: str | None = None, state_dir: str | None = None, publish: bool = True) -> dict:
     """Build the warehouse with dbt (``select``: a partial build) and publish the snapshot."""
     settings = load_settings(**({"state_dir": state_dir} if state_dir else {}))
-    with writer_slot(settings, "transform"):
-        out = {"transform": task(transform_step, name="dbt-build", cache_policy=NO_CACHE)(settings, select)}
-        if publish:
-            out["publish"] = task(publish_step, name="publish", cache_policy=NO_CACHE)(settings)
-    return out
+    with writer_slot(settings, "transform"), runs.recorded(settings, "transform") as summary:
+        summary["transform"] = task(transform_step, name="dbt-build", cache_policy=NO_CACHE)(settings, select, True)
+    if publish:  # after the run record, so the snapshot carries it
+        with writer_slot(settings, "publish"):
+            summary["publish"] = task(publish_step, name="publish", cache_policy=NO_CACHE)(settings)
+    return summary
 
 
 @flow(name="publish", log_prints=True, on_failure=[notify_on_failure])
 def publish_flow(state_dir: str | None = None) -> dict:
     """Publish the serving snapshot from the warehouse as it is."""
     settings = load_settings(**({"state_dir": state_dir} if state_dir else {}))
-    with writer_slot(settings, "publish"):
-        return task(publish_step, name="publish", cache_policy=NO_CACHE)(settings)
+    with writer_slot(settings, "publish"), runs.recorded(settings, "publish") as summary:
+        summary["publish"] = task(publish_step, name="publish", cache_policy=NO_CACHE)(settings)
+    return summary

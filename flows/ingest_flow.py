@@ -7,6 +7,7 @@ from datetime import datetime
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from afterclick import runs
 from afterclick.settings import load_settings
 from flows.notify import notify_on_failure
 from flows.retries import task_retry_options
@@ -18,6 +19,7 @@ from flows.writer_slot import writer_slot
 def ingest_flow(kind: str, state_dir: str | None = None, since: datetime | None = None) -> dict:
     """Land one source kind (``since``: re-land a window, idempotently)."""
     settings = load_settings(**({"state_dir": state_dir} if state_dir else {}))
-    with writer_slot(settings, f"ingest {kind}"):
-        return task(ingest_source_step, name=f"ingest-{kind}", cache_policy=NO_CACHE,
-                    **task_retry_options(settings))(settings, kind, since)
+    with writer_slot(settings, f"ingest {kind}"), runs.recorded(settings, f"ingest-{kind}") as summary:
+        summary["ingest"] = task(ingest_source_step, name=f"ingest-{kind}", cache_policy=NO_CACHE,
+                                 **task_retry_options(settings))(settings, kind, since)
+    return summary

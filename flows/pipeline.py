@@ -30,7 +30,8 @@ def step_as_task(settings):
 def pipeline_flow(state_dir: str | None = None, select: str | None = None) -> dict:
     """Land every source, build the warehouse with dbt, publish the serving snapshot."""
     settings = load_settings(**({"state_dir": state_dir} if state_dir else {}))
-    summary = run_pipeline(settings, select, call=step_as_task(settings), hold=lambda: writer_slot(settings, "pipeline"))
+    summary = run_pipeline(settings, select, call=step_as_task(settings), hold=lambda: writer_slot(settings, "pipeline"),
+                           node_tasks=True)
     create_markdown_artifact(markdown=summary_markdown(summary), key="pipeline-summary",
                              description="What the pipeline run landed, built and published")
     return summary

@@ -49,9 +49,9 @@ def ingest_step(settings: Settings, call: StepCaller) -> dict:
     return summary
 
 
-def transform_step(settings: Settings, select: str | None = None) -> dict:
+def transform_step(settings: Settings, select: str | None = None, node_tasks: bool = False) -> dict:
     ensure_raw_tables(settings)
-    result = run_dbt(settings, "build", select=select)
+    result = run_dbt(settings, "build", select=select, node_tasks=node_tasks)
     log.info("dbt build: %s, %d models, %d tests passed, %d failed in %.1fs", result.status,
              result.models_built, result.tests_passed, result.tests_failed, result.seconds)
     if result.status != "success":
@@ -71,7 +71,7 @@ def plain_call(name: str, fn: Callable, *args):
 
 
 def run_pipeline(settings: Settings, select: str | None = None, call: StepCaller = plain_call,
-                 hold: Callable[[], AbstractContextManager] | None = None) -> dict:
+                 hold: Callable[[], AbstractContextManager] | None = None, node_tasks: bool = False) -> dict:
     """Ingest → transform → publish while holding the writer (``hold``: default the file lock);
     the run is recorded in ops.runs whether it succeeds or fails."""
     started = time.perf_counter()
@@ -80,7 +80,7 @@ def run_pipeline(settings: Settings, select: str | None = None, call: StepCaller
         summary: dict = {}
         try:
             summary["ingest"] = ingest_step(settings, call)
-            summary["transform"] = call("transform", transform_step, settings, select)
+            summary["transform"] = call("transform", transform_step, settings, select, node_tasks)
             # record the run before publishing, so the snapshot carries the run that built it
             runs.finish_run(settings, run_id, "pipeline", started_at, "success", summary)
             summary["publish"] = call("publish", publish_step, settings)

@@ -74,6 +74,9 @@ def test_two_writer_flows_serialise_and_both_succeed(settings, prefect_server, c
     assert errors == [] and len(results) == 2
     with warehouse.connect_read_only(settings.warehouse_path) as con:
         builds = con.sql("select started_at, finished_at, status from ops.builds order by started_at").fetchall()
+        flow_runs = con.sql("select flow, status, summary->>'$.transform.models_built' from ops.runs").fetchall()
     assert [b[2] for b in builds] == ["success", "success"]
+    assert len(flow_runs) == 2 and {r[:2] for r in flow_runs} == {("transform", "success")}
+    assert all(int(r[2]) > 0 for r in flow_runs)  # each run's figures are recorded
     assert builds[1][0] >= builds[0][1]  # the second build started after the first finished
     assert "waits for the writer slot" in caplog.text  # the second flow said it was waiting
