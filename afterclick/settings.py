@@ -54,6 +54,19 @@ class MarketplaceSource(BaseModel):
     enabled: bool = True
 
 
+class ChannelStoreSettings(BaseModel):
+    """A sales-channel store read through its API. Put URLs in the settings file and secrets in the
+    environment, e.g. AFTERCLICK_CHANNEL_STORES='{"shopify-es": {"channel": "shopify", "base_url":
+    "https://shop.myshopify.com", "credentials": {"token": "…"}}}'."""
+
+    channel: str = Field(description="shopify | vtex | magento | woocommerce")
+    base_url: str
+    credentials: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="shopify: token; vtex: app_key, app_token; magento: token; woocommerce: key, secret.")
+    enabled: bool = True
+
+
 class ScheduleSettings(BaseModel):
     """When ``afterclick serve`` runs each flow (cron, in ``timezone``); empty string = not scheduled."""
 
@@ -91,6 +104,12 @@ class Settings(BaseSettings):
     }
     retries: int = Field(3, description="Retries of a source that failed for a transient reason.")
     retry_backoff_seconds: float = Field(10.0, description="First retry delay; doubles each retry.")
+    channel_stores: dict[str, ChannelStoreSettings] = Field(default_factory=dict)
+    demo_channels: bool = Field(
+        True, description="With no channel_stores configured and a generated demo world, read its channel "
+                          "stores through the local API emulators (real HTTP).")
+    channel_lookback_minutes: float = Field(10.0, description="Re-read this much before the cursor (late updates).")
+    http_timeout_seconds: float = 30.0
     disabled_sources: list[str] = Field(default_factory=list, description="Source kinds not to ingest.")
     file_min_age_seconds: float = Field(
         2.0, description="A dropped file is read only once untouched this long (still-growing files wait)."

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from pydantic import SecretStr
 
 from afterclick import warehouse
 from afterclick.settings import Settings
+from ingest.channels.connector import RAW_COLUMNS as CHANNEL_RAW_COLUMNS
+from ingest.channels.connector import ChannelStore, ingest_channel_store, raw_table
 from ingest.files import marketplace
 from ingest.files.marketplace import MarketplaceStore, ingest_marketplace_store
 from ingest.landing import Landed, ensure_raw_table
@@ -55,12 +59,44 @@ def ingest_marketplaces(settings: Settings, since: datetime | None = None) -> li
     return landed
 
 
+def _land_channel_stores(settings: Settings, stores: list[ChannelStore]) -> list[Landed]:
+    landed: list[Landed] = []
+    lookback = timedelta(minutes=settings.channel_lookback_minutes)
+    con = warehouse.connect(settings)
+    try:
+        for store in stores:
+            landed += ingest_channel_store(con, store, lookback, settings.http_timeout_seconds)
+    finally:
+        con.close()
+    return landed
+
+
+def ingest_channel_apis(settings: Settings) -> list[Landed]:
+    """Every configured channel store's orders; on the embedded default, the demo world's stores
+    served by the local emulators."""
+    stores = [ChannelStore(store_id, cfg.channel, cfg.base_url, cfg.credentials)
+              for store_id, cfg in settings.channel_stores.items() if cfg.enabled]
+    if stores or not settings.demo_channels or not (settings.demo_dir / "world.json").exists():
+        return _land_channel_stores(settings, stores)
+    from afterclick.demo.catalog import STORE_BY_ID
+    from afterclick.demo.emulators.server import serve_channels
+    from afterclick.demo.generate import load_truth
+
+    with serve_channels(load_truth(settings)) as endpoints:
+        demo = [ChannelStore(store_id, STORE_BY_ID[store_id].channel, url,
+                             {k: SecretStr(v) for k, v in state.credentials.items()})
+                for store_id, (url, state) in endpoints.items()]
+        return _land_channel_stores(settings, demo)
+
+
 SourceLander = Callable[..., list[Landed]]
 SOURCES: dict[str, SourceLander] = {
+    "channels": ingest_channel_apis,
     "marketplace": ingest_marketplaces,
 }
 # Which schedule (settings.schedules.<group>) lands each source kind.
 SOURCE_GROUP: dict[str, str] = {
+    "channels": "channels",
     "marketplace": "channels",
 }
 
@@ -69,6 +105,7 @@ SOURCE_GROUP: dict[str, str] = {
 # build so staging can read a source that has not sent anything yet.
 RAW_TABLES: dict[str, dict[str, str]] = {
     f"raw.{marketplace.SOURCE}__{marketplace.ENTITY}": marketplace.RAW_COLUMNS,
+    **{raw_table(channel): CHANNEL_RAW_COLUMNS for channel in ("shopify", "vtex", "magento", "woocommerce")},
 }
 
 

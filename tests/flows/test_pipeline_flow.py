@@ -13,15 +13,15 @@ def test_pipeline_flow_publishes_fct_orders_with_the_generated_orders(settings, 
 
     summary = pipeline_flow(state_dir=str(settings.root))
 
-    truth = load_truth(settings)
-    landed_channels = {"marketplace"}
-    expected = truth.orders.filter(pl.col("channel").is_in(landed_channels))
+    truth = load_truth(settings).orders  # every channel: four APIs through their emulators, two marketplaces' files
     with warehouse.read_serving(settings) as con:
+        total = con.sql("select count(*) from fct_orders").fetchall()[0][0]
         by_store = dict(con.sql("select store_id, count(*) from fct_orders group by 1").fetchall())
-        revenue = con.sql("select sum(total_amount) from fct_orders").fetchall()[0][0]
-        runs = con.sql("select flow, status, summary from ops.runs").fetchall()
-    assert by_store == dict(expected.group_by("store_id").len().iter_rows())
-    assert abs(revenue - expected["total"].sum()) < 0.01 * len(expected)
+        revenue = dict(con.sql("select store_id, round(sum(total_amount), 2) from fct_orders group by 1").fetchall())
+    assert total == small_world["orders"] == truth.height
+    assert by_store == dict(truth.group_by("store_id").len().iter_rows())
+    expected_revenue = dict(truth.group_by("store_id").agg(pl.col("total").sum().round(2)).iter_rows())
+    assert all(abs(revenue[s] - expected_revenue[s]) < 0.05 for s in expected_revenue)
     assert summary["transform"]["tests_failed"] == 0 and summary["ingest"]["errors"] == {}
     assert summary["ingest"]["rows_landed"] > 0
     # the run record lands in ops.runs (published with the next snapshot; in the warehouse now)

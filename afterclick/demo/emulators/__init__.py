@@ -1,0 +1,1 @@
+"""Local HTTP emulators of the sales channels' APIs, serving the demo world's truth as of a clock."""

@@ -1,0 +1,70 @@
+"""What every channel emulator shares: credentials, a rate limit, scripted faults, a movable clock."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from afterclick.demo.emulators.orders_view import OrdersView
+from afterclick.demo.world import World
+
+
+@dataclass
+class EmulatorState:
+    """One store's emulator: its data, credentials, limits and the faults a test scripts."""
+
+    store_id: str
+    world: World
+    clock: datetime
+    credentials: dict[str, str]
+    requests_per_second: float = 0.0  # 0 = unlimited
+    faults: list[str] = field(default_factory=list)  # "500", "429", "timeout", "malformed" or "200" (no fault), popped per request
+    requests: list[str] = field(default_factory=list)  # paths served, for tests
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _next_free: float = 0.0
+
+    @property
+    def view(self) -> OrdersView:
+        if getattr(self, "_view", None) is None or self._view.clock != self.clock:
+            self._view = OrdersView(self.world, self.clock)
+        return self._view
+
+    def advance(self, to: datetime) -> None:
+        self.clock = to
+
+    def _throttled(self) -> float:
+        """Seconds to wait before another request is allowed (0 = go)."""
+        if not self.requests_per_second:
+            return 0.0
+        with self._lock:
+            now = time.monotonic()
+            if now < self._next_free:
+                return self._next_free - now
+            self._next_free = now + 1.0 / self.requests_per_second
+            return 0.0
+
+    async def gate(self, request: Request, authorized: bool) -> Response | None:
+        """Auth, faults and rate limit, in the order a real API applies them; None = serve."""
+        self.requests.append(request.url.path)
+        if not authorized:
+            return JSONResponse({"code": "unauthorized", "message": "Invalid credentials."}, status_code=401)
+        fault = self.faults.pop(0) if self.faults else None
+        if fault == "500":
+            return JSONResponse({"message": "Internal Server Error"}, status_code=500)
+        if fault == "429":
+            return JSONResponse({"message": "Too Many Requests"}, status_code=429, headers={"Retry-After": "0.05"})
+        if fault == "timeout":
+            await asyncio.sleep(3.0)
+        if fault == "malformed":
+            return Response('{"orders": [{"id": 1, "trunc', media_type="application/json")
+        wait = self._throttled()
+        if wait:
+            return JSONResponse({"message": "Too Many Requests"}, status_code=429,
+                                headers={"Retry-After": f"{wait:.3f}"})
+        return None

@@ -1,0 +1,71 @@
+"""Run emulators on 127.0.0.1 in background threads (tests, the demo pipeline, benchmarks)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import datetime
+
+import uvicorn
+
+from afterclick.demo.catalog import STORES
+from afterclick.demo.emulators import magento, shopify, vtex, woocommerce
+from afterclick.demo.emulators.base import EmulatorState
+from afterclick.demo.world import World
+
+APPS = {"shopify": shopify.app, "vtex": vtex.app, "magento": magento.app, "woocommerce": woocommerce.app}
+DEMO_CREDENTIALS = {  # the emulators' own made-up secrets; real stores read theirs from the environment
+    "shopify": {"token": "shpat_demo_secret"}, "vtex": {"app_key": "vtexappkey-demo", "app_token": "demo-app-token"},
+    "magento": {"token": "magento-demo-token"}, "woocommerce": {"key": "ck_demo", "secret": "cs_demo_secret"},
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serve_app(app) -> Iterator[str]:
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("emulator did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@contextmanager
+def serve_channels(world: World, clock: datetime | None = None, requests_per_second: float = 0.0,
+                   shopify_bucket: tuple[float, float] = (20_000.0, 1_000.0),
+                   ) -> Iterator[dict[str, tuple[str, EmulatorState]]]:
+    """Every API channel store of the demo world, each on its own port: store_id -> (base URL, state).
+
+    ``shopify_bucket`` is the cost bucket (size, restore per second): the default is an
+    enterprise-sized one so the demo is quick; tests pass Shopify's standard (1000, 50)."""
+    clock = clock or world.end
+    states = {s.store_id: EmulatorState(s.store_id, world, clock, dict(DEMO_CREDENTIALS[s.channel]),
+                                        requests_per_second=requests_per_second)
+              for s in STORES if s.channel in APPS}
+    channel = {s.store_id: s.channel for s in STORES}
+    with ExitStack() as stack:
+        yield {store: (stack.enter_context(serve_app(_app(channel[store], state, shopify_bucket))), state)
+               for store, state in states.items()}
+
+
+def _app(channel: str, state: EmulatorState, shopify_bucket: tuple[float, float]):
+    if channel == "shopify":
+        return shopify.app(state, shopify.CostBucket(*shopify_bucket))
+    return APPS[channel](state)

@@ -1,0 +1,74 @@
+"""VTEX OMS: ``GET /api/oms/pvt/orders`` (list, f_creationDate window, page/per_page, 30 pages at most)
+and ``GET /api/oms/pvt/orders/{orderId}`` (the order's details)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import polars as pl
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from afterclick.demo.emulators.base import EmulatorState
+from afterclick.demo.emulators.orders_view import iso
+
+VTEX_STATUS = {"pending": "payment-pending", "paid": "handling", "fulfilled": "invoiced", "canceled": "canceled",
+               "refunded": "canceled"}
+_WINDOW = re.compile(r"creationDate:\[(.+) TO (.+)\]")
+
+
+def _cents(x: float) -> int:
+    return int(round(x * 100))
+
+
+def app(state: EmulatorState) -> Starlette:
+    def authorized(request: Request) -> bool:
+        return (request.headers.get("x-vtex-api-appkey") == state.credentials["app_key"]
+                and request.headers.get("x-vtex-api-apptoken") == state.credentials["app_token"])
+
+    async def list_orders(request: Request):
+        if (refused := await state.gate(request, authorized(request))) is not None:
+            return refused
+        q = request.query_params
+        per_page, page = min(int(q.get("per_page", 15)), 100), int(q.get("page", 1))
+        if page > 30:
+            return JSONResponse({"error": {"code": "1", "message": "Max page exceeded (30)"}}, status_code=400)
+        frame = state.view.orders(state.store_id).sort("placed_at", "order_id")
+        if m := _WINDOW.match(q.get("f_creationDate", "")):
+            lo, hi = (datetime.fromisoformat(x.rstrip("Z")) for x in m.groups())
+            frame = frame.filter(pl.col("placed_at").is_between(lo, hi))
+        chunk = frame.slice((page - 1) * per_page, per_page)
+        rows = [{"orderId": r["channel_order_id"], "creationDate": iso(r["placed_at"]),
+                 "lastChange": iso(r["as_of_updated_at"]), "status": VTEX_STATUS[r["state"]],
+                 "totalValue": _cents(r["total"])} for r in chunk.iter_rows(named=True)]
+        pages = max(1, -(-frame.height // per_page))
+        return JSONResponse({"list": rows, "paging": {"total": frame.height, "pages": pages, "currentPage": page,
+                                                      "perPage": per_page}})
+
+    async def get_order(request: Request):
+        if (refused := await state.gate(request, authorized(request))) is not None:
+            return refused
+        order_id = request.path_params["order_id"]
+        frame = state.view.orders(state.store_id).filter(pl.col("channel_order_id") == order_id)
+        if frame.is_empty():
+            return JSONResponse({"error": {"code": "OMS003", "message": "Order not found"}}, status_code=404)
+        r = frame.row(0, named=True)
+        lines = state.view.lines([r["order_id"]]).get(r["order_id"], [])
+        return JSONResponse({
+            "orderId": order_id, "sequence": str(r["n"]), "status": VTEX_STATUS[r["state"]],
+            "creationDate": iso(r["placed_at"]), "lastChange": iso(r["as_of_updated_at"]),
+            "authorizedDate": iso(r["as_of_paid_at"]), "value": _cents(r["total"]),
+            "totals": [{"id": "Items", "value": _cents(r["gross"])}, {"id": "Discounts", "value": -_cents(r["discount"])},
+                       {"id": "Shipping", "value": _cents(r["shipping"])}, {"id": "Tax", "value": _cents(r["tax"])}],
+            "storePreferencesData": {"currencyCode": r["currency"]},
+            "clientProfileData": {"email": r["email"], "userProfileId": None if r["is_guest"] else r["customer_id"]},
+            "items": [{"id": li["sku"], "refId": li["sku"], "quantity": li["quantity"],
+                       "price": _cents(li["unit_price"]), "sellingPrice": _cents(li["unit_price"])} for li in lines],
+            "cancellationData": {"CancellationDate": iso(r["canceled_as_of"])} if r["canceled_as_of"] else None,
+        })
+
+    return Starlette(routes=[Route("/api/oms/pvt/orders", list_orders),
+                             Route("/api/oms/pvt/orders/{order_id}", get_order)])

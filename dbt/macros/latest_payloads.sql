@@ -1,0 +1,16 @@
+{#- The latest landed version of every order of a channel API source (raw.<channel>__orders). -#}
+{% macro latest_payloads(channel) -%}
+    select id, updated_at, payload, _store, _loaded_at
+    from (
+        select *, row_number() over (partition by _store, id order by updated_at desc, _loaded_at desc) as _version_rank
+        from {{ source(channel, channel ~ '__orders') }}
+    ) as versions
+    where _version_rank = 1
+{%- endmacro %}
+
+{#- One row per element of a JSON array (line items) of the latest version of every order. -#}
+{% macro payload_items(channel, items_path, currency_path) -%}
+    select _store, id, payload->>'{{ currency_path }}' as currency,
+           unnest(json_extract(payload, '{{ items_path }}')) as item
+    from ({{ latest_payloads(channel) }}) as orders
+{%- endmacro %}

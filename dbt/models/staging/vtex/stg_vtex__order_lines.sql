@@ -1,0 +1,15 @@
+with lines as ({{ payload_items('vtex', '$.items[*]', '$.storePreferencesData.currencyCode') }})
+
+select
+    _store || ':' || id || ':' || cast(row_number() over (partition by _store, id order by item->>'$.id') as varchar) as order_line_key,
+    _store || ':' || id as order_key,
+    _store as store_id,
+    'vtex' as channel,
+    cast(row_number() over (partition by _store, id order by item->>'$.id') as integer) as line_number,
+    item->>'$.refId' as sku,
+    cast(item->>'$.quantity' as integer) as quantity,
+    cast(item->>'$.sellingPrice' as bigint) / 100.0 as unit_price,
+    round(cast(item->>'$.sellingPrice' as bigint) * cast(item->>'$.quantity' as integer) / 100.0, 2) as gross_amount,
+    cast(0 as double) as discount_amount,
+    currency
+from lines

@@ -1,0 +1,36 @@
+-- VTEX amounts are integer cents; totals come as a list of {id, value}.
+with orders as ({{ latest_payloads('vtex') }}),
+
+totals as (
+    select _store, id,
+           sum(case when t->>'$.id' = 'Items' then cast(t->>'$.value' as bigint) else 0 end) / 100.0 as items,
+           -sum(case when t->>'$.id' = 'Discounts' then cast(t->>'$.value' as bigint) else 0 end) / 100.0 as discounts,
+           sum(case when t->>'$.id' = 'Shipping' then cast(t->>'$.value' as bigint) else 0 end) / 100.0 as shipping,
+           sum(case when t->>'$.id' = 'Tax' then cast(t->>'$.value' as bigint) else 0 end) / 100.0 as tax
+    from (select _store, id, unnest(json_extract(payload, '$.totals[*]')) as t from orders) as x
+    group by _store, id
+)
+
+select
+    o._store || ':' || o.id as order_key,
+    o._store as store_id,
+    'vtex' as channel,
+    o.id as channel_order_id,
+    o.payload->>'$.sequence' as order_number,
+    o.payload->>'$.clientProfileData.email' as customer_email,
+    o.payload->>'$.clientProfileData.userProfileId' as channel_customer_id,
+    o.payload->>'$.storePreferencesData.currencyCode' as currency,
+    cast(o.payload->>'$.creationDate' as timestamp) as placed_at,
+    cast(o.payload->>'$.authorizedDate' as timestamp) as paid_at,
+    o.updated_at,
+    cast(o.payload->>'$.cancellationData.CancellationDate' as timestamp) as canceled_at,
+    o.payload->>'$.status' as channel_status,
+    t.items as gross_amount,
+    t.discounts as discount_amount,
+    t.shipping as shipping_amount,
+    t.tax as tax_amount,
+    cast(o.payload->>'$.value' as bigint) / 100.0 as total_amount,
+    cast(0 as double) as refunded_amount,
+    o._loaded_at
+from orders as o
+left join totals as t on o._store = t._store and o.id = t.id

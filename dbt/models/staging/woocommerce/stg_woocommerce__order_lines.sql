@@ -1,0 +1,15 @@
+with lines as ({{ payload_items('woocommerce', '$.line_items[*]', '$.currency') }})
+
+select
+    _store || ':' || id || ':' || (item->>'$.id') as order_line_key,
+    _store || ':' || id as order_key,
+    _store as store_id,
+    'woocommerce' as channel,
+    cast(row_number() over (partition by _store, id order by cast(item->>'$.id' as bigint)) as integer) as line_number,
+    item->>'$.sku' as sku,
+    cast(item->>'$.quantity' as integer) as quantity,
+    cast(item->>'$.price' as double) as unit_price,
+    cast(item->>'$.subtotal' as double) as gross_amount,
+    round(cast(item->>'$.subtotal' as double) - cast(item->>'$.total' as double), 2) as discount_amount,
+    currency
+from lines

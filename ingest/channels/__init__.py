@@ -1,0 +1,1 @@
+"""Sales-channel API connectors: one HTTP mechanism (``http.py``), one page reader per channel."""

@@ -1,0 +1,83 @@
+"""The one HTTP mechanism every channel connector uses.
+
+Timeouts on every call; bounded retries with exponential backoff on timeouts, connection
+errors, 429 (honouring Retry-After) and 5xx; a body that is not JSON is retried too (a
+truncated page) and then reported as bad data. Only the store id and the URL path are
+ever logged: credentials travel in headers built from SecretStr values.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import httpx
+from tenacity import (RetryCallState, Retrying, retry_if_exception, stop_after_attempt,
+                      wait_exponential_jitter)
+
+from ingest.errors import BadSourceData, TransientSourceError
+
+log = logging.getLogger("afterclick.ingest.http")
+
+
+class _RetryAfter(Exception):
+    def __init__(self, response: httpx.Response):
+        self.response = response
+        try:
+            self.seconds = min(float(response.headers.get("retry-after", "1")), 60.0)
+        except ValueError:
+            self.seconds = 1.0
+
+
+class _Malformed(Exception):
+    pass
+
+
+def _transient(exc: BaseException) -> bool:
+    return isinstance(exc, (httpx.TransportError, _RetryAfter, _Malformed))
+
+
+def _wait(state: RetryCallState) -> float:
+    exc = state.outcome.exception() if state.outcome else None
+    if isinstance(exc, _RetryAfter) and exc.response.status_code == 429:
+        return exc.seconds
+    return wait_exponential_jitter(initial=0.2, max=10)(state)
+
+
+class ChannelClient:
+    def __init__(self, store_id: str, base_url: str, headers: dict[str, str] | None = None,
+                 auth: httpx.Auth | None = None, timeout: float = 30.0, attempts: int = 6):
+        self.store_id, self.attempts = store_id, attempts
+        self.http = httpx.Client(base_url=base_url, headers=headers or {}, auth=auth, timeout=timeout)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def request(self, method: str, path: str, **kwargs) -> tuple[httpx.Response, object]:
+        """The response and its parsed JSON body; raises TransientSourceError / BadSourceData."""
+        def once():
+            response = self.http.request(method, path, **kwargs)
+            if response.status_code == 429 or response.status_code >= 500:
+                raise _RetryAfter(response)
+            if response.status_code in (401, 403):
+                raise PermissionError(f"{self.store_id}: {method} {path} was refused ({response.status_code}): "
+                                      "check the store's credentials")
+            response.raise_for_status()
+            try:
+                return response, response.json()
+            except json.JSONDecodeError as exc:
+                raise _Malformed(f"{path}: body is not valid JSON ({exc.msg} at {exc.pos})") from exc
+
+        retrying = Retrying(stop=stop_after_attempt(self.attempts), wait=_wait, retry=retry_if_exception(_transient),
+                            reraise=True, before_sleep=lambda s: log.warning(
+                                "%s: %s %s failed (%s), retrying", self.store_id, method, path,
+                                type(s.outcome.exception()).__name__))
+        try:
+            return retrying(once)
+        except _Malformed as exc:
+            raise BadSourceData(f"{self.store_id}: {exc}") from None
+        except _RetryAfter as exc:
+            raise TransientSourceError(f"{self.store_id}: {method} {path} kept answering "
+                                       f"{exc.response.status_code} after {self.attempts} attempts") from None
+        except httpx.TransportError as exc:
+            raise TransientSourceError(f"{self.store_id}: {method} {path}: {type(exc).__name__}") from None
