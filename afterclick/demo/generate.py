@@ -15,6 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
+from afterclick.demo.backoffice import write_backoffice_exports
 from afterclick.demo.exports import write_marketplace_exports
 from afterclick.demo.world import World, simulate
 from afterclick.settings import Settings
@@ -39,12 +40,13 @@ def generate(settings: Settings, orders: int, days: int, seed: int, end: datetim
     truth_dir = settings.demo_dir / "truth"
     if settings.demo_dir.exists():
         shutil.rmtree(settings.demo_dir)
-    for source_dir in ("marketplace",):  # file sources the generator feeds: start them empty
+    for source_dir in ("marketplace", "wms", "carriers", "marketing"):  # file sources it feeds: start them empty
         shutil.rmtree(settings.landing_dir / source_dir, ignore_errors=True)
     truth_dir.mkdir(parents=True)
     for name, frame in world.tables().items():
         frame.write_parquet(truth_dir / f"{name}.parquet")
     files = write_marketplace_exports(world, inbox_for(settings))
+    backoffice = write_backoffice_exports(world, settings.demo_dir, settings.landing_dir, seed)
     summary = {
         "orders": world.orders.height,
         "order_lines": world.order_lines.height,
@@ -54,6 +56,7 @@ def generate(settings: Settings, orders: int, days: int, seed: int, end: datetim
         "orders_by_store": dict(world.orders.group_by("store_id").len().sort("store_id").iter_rows()),
         "start": world.start.isoformat(), "end": world.end.isoformat(), "seed": seed,
         "marketplace_files": files,
+        "back_office": backoffice,
         "seconds": round(time.perf_counter() - started, 2),
         "path": str(settings.demo_dir),
     }

@@ -88,12 +88,13 @@ def _customer_purchases(rng, n_orders: int, start_us: int, end_us: int):
         p_drop = rng.beta(1.2, 3.0, c)
         k = np.minimum(rng.geometric(p_drop), 40)
         idx = np.repeat(np.arange(c), k)
-        gaps = (rng.exponential(1.0, idx.size) / rate_per_day[idx] * _DAY_US).astype(np.int64)
+        # a gap beyond ten years leaves the window anyway; clipping keeps int64 from overflowing
+        gaps = (np.minimum(rng.exponential(1.0, idx.size) / rate_per_day[idx], 3650.0) * _DAY_US).astype(np.int64)
         first = np.r_[0, np.cumsum(k)[:-1]]
         gaps[first] = 0
         csum = np.cumsum(gaps)
         t = acquired[idx] + csum - np.repeat(csum[first], k)
-        keep = t < end_us
+        keep = (t >= start_us) & (t < end_us)
         cust_idx.append(idx[keep] + n_cust)
         times.append(t[keep])
         n_cust += c

@@ -72,3 +72,10 @@ def test_the_world_has_the_messy_parts_operations_care_about(world):
     assert late.height > 0
     assert {"customer", "carrier"} == set(world.returns["initiator"].unique())
     assert {"attempt_failed", "exception", "returned_to_sender"} <= set(world.tracking_events["canonical_status"])
+
+
+def test_every_order_is_placed_inside_the_window_even_at_scale():
+    world = simulate(200_000, 365, 1, END)  # rare tiny purchase rates once overflowed into negative times
+    placed = world.orders["placed_at"]
+    assert placed.null_count() == 0
+    assert placed.min() >= world.start and placed.max() < END
