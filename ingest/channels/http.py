@@ -37,11 +37,15 @@ def _transient(exc: BaseException) -> bool:
     return isinstance(exc, (httpx.TransportError, _RetryAfter, _Malformed))
 
 
+_BACKOFF = wait_exponential_jitter(multiplier=0.2, max=10)
+
+
 def _wait(state: RetryCallState) -> float:
+    """429: as long as the API's Retry-After says; otherwise exponential backoff with jitter."""
     exc = state.outcome.exception() if state.outcome else None
     if isinstance(exc, _RetryAfter) and exc.response.status_code == 429:
         return exc.seconds
-    return wait_exponential_jitter(initial=0.2, max=10)(state)
+    return _BACKOFF(state)
 
 
 class ChannelClient:
