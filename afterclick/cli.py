@@ -161,26 +161,24 @@ def status() -> None:
     from afterclick import warehouse
 
     settings = load_settings()
-    source = settings.warehouse_path
     try:
         con = warehouse.connect_read_only(settings.warehouse_path)
     except (duckdb.IOException, duckdb.CatalogException) as exc:
         if not settings.serving_path.exists():
             typer.echo(f"nothing to report yet ({exc.__class__.__name__}): run `afterclick run` first", err=True)
             raise typer.Exit(2) from None
-        con, source = warehouse.read_serving(settings), settings.serving_path
+        con = warehouse.read_serving(settings)
         typer.echo("(the warehouse is being written; showing the published snapshot's records)")
-    ops = "ops"
     queries = {
-        "last loads per source": f"""select source, entity, store, count(*) as batches, sum(rows_landed) as rows_landed,
+        "last loads per source": """select source, entity, store, count(*) as batches, sum(rows_landed) as rows_landed,
                  sum(rows_quarantined) as quarantined, max(finished_at) as last_loaded_at, any_value(cursor_value order by finished_at desc) as cursor
-                 from {ops}.loads group by all order by source, entity, store""",
-        "last builds": f"select command, status, started_at, finished_at, models_built, tests_passed, tests_failed from {ops}.builds order by started_at desc limit 5",
-        "last run of every flow": f"""select flow, status, started_at, finished_at,
+                 from ops.loads group by all order by source, entity, store""",
+        "last builds": "select command, status, started_at, finished_at, models_built, tests_passed, tests_failed from ops.builds order by started_at desc limit 5",
+        "last run of every flow": """select flow, status, started_at, finished_at,
                  summary->>'$.ingest.rows_landed' as rows_landed, summary->>'$.ingest.rows_quarantined' as quarantined,
                  summary->>'$.transform.models_built' as models_built, summary->>'$.transform.tests_failed' as tests_failed,
                  summary->>'$.seconds' as seconds, error
-                 from {ops}.runs qualify row_number() over (partition by flow order by started_at desc) = 1
+                 from ops.runs qualify row_number() over (partition by flow order by started_at desc) = 1
                  order by flow""",
     }
     for title, query in queries.items():

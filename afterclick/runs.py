@@ -17,7 +17,8 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def start_run(settings: Settings, flow: str) -> tuple[str, datetime]:
+def start_run() -> tuple[str, datetime]:
+    """A new run id and its start time."""
     return uuid.uuid4().hex[:16], _now()
 
 
@@ -35,7 +36,7 @@ def finish_run(settings: Settings, run_id: str, flow: str, started_at: datetime,
 def recorded(settings: Settings, flow: str) -> Iterator[dict]:
     """Record the body as one run of ``flow`` in ops.runs; the body fills the yielded summary.
     Call it while holding the writer (ops lives in the warehouse)."""
-    run_id, started_at = start_run(settings, flow)
+    run_id, started_at = start_run()
     t0 = time.perf_counter()
     summary: dict = {}
     try:

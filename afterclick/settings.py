@@ -88,7 +88,6 @@ class Settings(BaseSettings):
     )
 
     state_dir: Path = Field(Path(".afterclick"), description="Root of everything afterclick writes.")
-    reporting_currency: str = "EUR"
     dbt_threads: int = 2
     lock_timeout_seconds: float = Field(
         600.0, description="How long a second writer waits for the warehouse lock before failing."
@@ -115,7 +114,6 @@ class Settings(BaseSettings):
         2.0, description="A dropped file is read only once untouched this long (still-growing files wait)."
     )
     # Credentials: only ever from the environment or the settings file, never logged.
-    smtp_password: SecretStr | None = None
     notify_webhook_url: SecretStr | None = Field(
         None, description="Posted a JSON message when a flow fails (a chat or paging webhook)."
     )

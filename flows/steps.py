@@ -76,7 +76,7 @@ def run_pipeline(settings: Settings, select: str | None = None, call: StepCaller
     the run is recorded in ops.runs whether it succeeds or fails."""
     started = time.perf_counter()
     with (hold or (lambda: warehouse.writer(settings, purpose="pipeline")))():
-        run_id, started_at = runs.start_run(settings, "pipeline")
+        run_id, started_at = runs.start_run()
         summary: dict = {}
         try:
             summary["ingest"] = ingest_step(settings, call)

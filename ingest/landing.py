@@ -57,10 +57,6 @@ class Landed:
     cursor_value: str | None
 
 
-def new_batch_id() -> str:
-    return uuid.uuid4().hex[:16]
-
-
 def read_cursor(con: duckdb.DuckDBPyConnection, source: str, entity: str, store: str) -> str | None:
     rows = con.execute(
         "select cursor_value from ops.cursors where source = ? and entity = ? and store = ?",
