@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from functools import cached_property
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import BaseModel, Field, SecretStr
@@ -67,6 +68,68 @@ class ChannelStoreSettings(BaseModel):
     enabled: bool = True
 
 
+class ErpTable(BaseModel):
+    """One ERP table to land in raw.erp__<name>: read incrementally by ``incremental_column``
+    (an update timestamp or a growing id; rows at or after the last value seen are re-read, and
+    what is already in raw is skipped), or whole on every run when it has none."""
+
+    table: str = Field(description="Table (or view) name in the ERP database.")
+    key: list[str] = Field(description="Columns identifying one record.")
+    incremental_column: str | None = "updated_at"
+
+
+class ErpSettings(BaseModel):
+    """The ERP's SQL database, read through SQLAlchemy. Default: the demo world's SQLite file."""
+
+    url: SecretStr | None = Field(
+        None, description="SQLAlchemy URL (e.g. postgresql+psycopg://user:pw@host/erp); secret: it may hold a "
+                          "password. Default: sqlite:///<state>/demo/erp.sqlite when the demo world exists.")
+    chunk_rows: int = 50_000
+    tables: dict[str, ErpTable] = {
+        "invoices": ErpTable(table="invoices", key=["invoice_id"]),
+        "products": ErpTable(table="products", key=["sku"]),
+        "price_lists": ErpTable(table="price_lists", key=["price_list", "sku"]),
+        "purchase_orders": ErpTable(table="purchase_orders", key=["po_number"]),
+        "customer_credit": ErpTable(table="customer_credit", key=["customer_ref"]),
+    }
+
+
+class CarrierFileFormat(BaseModel):
+    """How a carrier's label tool and status files are spelled (Correos' by default)."""
+
+    shipments_columns: dict[str, str] = Field(
+        default_factory=lambda: {
+            "reference": "REFERENCIA", "order_key": "PEDIDO", "recipient": "DESTINATARIO",
+            "address": "DIRECCION", "postcode": "CP", "city": "POBLACION", "country": "PAIS",
+            "email": "EMAIL", "weight_kg": "PESO", "parcels": "BULTOS", "service": "PRODUCTO"},
+        description="Our field -> column of the shipments file ('fichero de expediciones') we write.")
+    labels_columns: dict[str, str] = Field(
+        default_factory=lambda: {"reference": "REFERENCIA", "tracking_number": "CODIGO_ENVIO",
+                                 "labelled_at": "FECHA"},
+        description="Our field -> column of the label tool's output (tracking number per parcel).")
+    status_columns: dict[str, str] = Field(
+        default_factory=lambda: {"tracking_number": "CODIGO_ENVIO", "reference": "REFERENCIA",
+                                 "occurred_at": "FECHA", "raw_status": "ESTADO", "message": "INCIDENCIA",
+                                 "location": "OFICINA"},
+        description="Our field -> column of the carrier's status-and-incidents file.")
+    separator: str = ";"
+    encoding: str = "utf8"
+    date_format: str = "%d/%m/%Y %H:%M"
+    timezone: str = Field("Europe/Madrid", description="Times in the files are local to this zone.")
+    shipments_file: str = "expediciones_{stamp}.txt"
+    labels_glob: str = "etiquetas_*.txt"
+    status_glob: str = "estados_*.txt"
+
+
+class TrackingApiSettings(BaseModel):
+    """A multi-carrier tracking service polled for every parcel not followed through files."""
+
+    url: str | None = Field(None, description="Base URL; default: the demo world's local emulator.")
+    token: SecretStr | None = None
+    batch_size: int = 40
+    max_age_days: int = Field(60, description="Parcels shipped longer ago are no longer polled.")
+
+
 class ScheduleSettings(BaseModel):
     """When ``afterclick serve`` runs each flow (cron, in ``timezone``); empty string = not scheduled."""
 
@@ -93,6 +156,9 @@ class Settings(BaseSettings):
         600.0, description="How long a second writer waits for the warehouse lock before failing."
     )
     show_customer_emails: bool = False
+    as_of: datetime | None = Field(
+        None, description="Compute the marts (stuck orders, SLA clocks, closing) as of this UTC instant instead of "
+                          "now: for replaying a past demo world or a backfill.")
     duckdb: DuckDBSettings = DuckDBSettings()
     demo: DemoSettings = DemoSettings()
     prefect: PrefectSettings = PrefectSettings()
@@ -113,6 +179,17 @@ class Settings(BaseSettings):
     file_min_age_seconds: float = Field(
         2.0, description="A dropped file is read only once untouched this long (still-growing files wait)."
     )
+    erp: ErpSettings = ErpSettings()
+    warehouses: list[str] = Field(
+        ["wh-mad", "wh-bcn", "wh-lis", "wh-sao", "wh-mex"],
+        description="WMS sites whose files are dropped in <landing>/wms/<warehouse>/inbox.")
+    carrier_files: dict[str, CarrierFileFormat] = Field(
+        default_factory=lambda: {"correos": CarrierFileFormat()},
+        description="Carriers exchanging files in <landing>/carriers/<carrier>/{inbox,outbox}; the others are "
+                    "followed through the tracking API.")
+    tracking_api: TrackingApiSettings = TrackingApiSettings()
+    demo_label_tool: bool = Field(
+        True, description="When the demo world exists, play the carriers' label tools on the shipments files.")
     # Credentials: only ever from the environment or the settings file, never logged.
     notify_webhook_url: SecretStr | None = Field(
         None, description="Posted a JSON message when a flow fails (a chat or paging webhook)."

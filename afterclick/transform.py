@@ -85,6 +85,8 @@ def run_dbt(settings: Settings, command: str = "build", select: str | None = Non
             "--quiet"]
     if select:
         args += ["--select", select]
+    if settings.as_of is not None:
+        dbt_vars = {"as_of": settings.as_of.isoformat(sep=" "), **(dbt_vars or {})}
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
     args += extra_args or []

@@ -54,6 +54,10 @@ create table if not exists ops.runs (
     run_id varchar primary key, flow varchar, status varchar, started_at timestamp,
     finished_at timestamp, summary json, error varchar
 );
+create table if not exists ops.carrier_file_parcels (
+    carrier varchar, reference varchar, order_key varchar, file_name varchar, written_at timestamp,
+    primary key (carrier, reference)
+);
 create table if not exists ops.builds (
     build_id varchar primary key, command varchar, status varchar, started_at timestamp,
     finished_at timestamp, models_built integer, tests_passed integer, tests_failed integer, errors json

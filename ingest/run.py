@@ -15,9 +15,12 @@ from pydantic import SecretStr
 
 from afterclick import warehouse
 from afterclick.settings import Settings
+from ingest import erp
+from ingest.carriers import files as carrier_files
+from ingest.carriers import tracking_api
 from ingest.channels.connector import RAW_COLUMNS as CHANNEL_RAW_COLUMNS
 from ingest.channels.connector import ChannelStore, ingest_channel_store, raw_table
-from ingest.files import marketplace
+from ingest.files import marketplace, spend, wms
 from ingest.files.marketplace import MarketplaceStore, ingest_marketplace_store
 from ingest.landing import Landed, ensure_raw_table
 
@@ -89,15 +92,114 @@ def ingest_channel_apis(settings: Settings) -> list[Landed]:
         return _land_channel_stores(settings, demo)
 
 
+def _demo_world_exists(settings: Settings) -> bool:
+    return (settings.demo_dir / "world.json").exists()
+
+
+def ingest_erp(settings: Settings) -> list[Landed]:
+    """The ERP database in settings; on the embedded default, the demo world's SQLite ERP."""
+    url = settings.erp.url
+    if url is None:
+        path = settings.demo_dir / "erp.sqlite"
+        if not path.exists():
+            return []
+        url = SecretStr(f"sqlite:///{path}")
+    con = warehouse.connect(settings)
+    try:
+        return erp.ingest_erp(con, url, settings.erp.tables, settings.erp.chunk_rows)
+    finally:
+        con.close()
+
+
+def ingest_wms(settings: Settings) -> list[Landed]:
+    con = warehouse.connect(settings)
+    try:
+        return [x for wh in settings.warehouses
+                for x in wms.ingest_warehouse(con, settings.landing_dir, wh, settings.file_min_age_seconds)]
+    finally:
+        con.close()
+
+
+def exchange_carrier_files(settings: Settings) -> list[Landed]:
+    """Per file-exchange carrier: write the shipments file of newly packed parcels, (demo) let the
+    label tool answer, then land the labels and status files the carrier dropped."""
+    from writeback.carrier_files import write_shipments_file
+
+    landed: list[Landed] = []
+    con = warehouse.connect(settings)
+    try:
+        ensure_raw_table(con, "raw.wms__fulfilment_events", wms.RAW_TABLES["raw.wms__fulfilment_events"])
+        for carrier, fmt in settings.carrier_files.items():
+            write_shipments_file(con, settings.landing_dir, carrier, fmt)
+            if settings.demo_label_tool and _demo_world_exists(settings):
+                from afterclick.demo.generate import load_truth
+                from afterclick.demo.label_tool import run_label_tool
+                world = load_truth(settings)
+                run_label_tool(world, carrier_files.carrier_dir(settings.landing_dir, carrier), fmt, world.end)
+            landed += carrier_files.ingest_carrier_files(con, settings.landing_dir, carrier, fmt,
+                                                         settings.file_min_age_seconds)
+    finally:
+        con.close()
+    return landed
+
+
+def poll_tracking(settings: Settings) -> list[Landed]:
+    """Every parcel in transit with a carrier not followed by file; on the embedded default, through
+    the demo world's tracking emulator."""
+    cfg = settings.tracking_api
+    file_carriers = tuple(settings.carrier_files)
+
+    def poll(url: str, token: SecretStr) -> list[Landed]:
+        con = warehouse.connect(settings)
+        try:
+            return tracking_api.poll_tracking(con, url, token, file_carriers=file_carriers, batch_size=cfg.batch_size,
+                                              max_age_days=cfg.max_age_days, timeout=settings.http_timeout_seconds,
+                                              now=now)
+        finally:
+            con.close()
+
+    if cfg.url:
+        now = None
+        return poll(cfg.url, cfg.token or SecretStr(""))
+    if not _demo_world_exists(settings):
+        return []
+    from afterclick.demo.emulators.tracking import DEMO_TRACKING_TOKEN, serve_tracking
+    from afterclick.demo.generate import load_truth
+
+    world = load_truth(settings)
+    now = world.end
+    with serve_tracking(world) as (url, _state):
+        return poll(url, SecretStr(DEMO_TRACKING_TOKEN))
+
+
+def ingest_spend(settings: Settings) -> list[Landed]:
+    con = warehouse.connect(settings)
+    try:
+        return spend.ingest_spend(con, settings.landing_dir, settings.file_min_age_seconds)
+    finally:
+        con.close()
+
+
 SourceLander = Callable[..., list[Landed]]
+# In this order: the carrier file exchange reads the WMS's packed parcels, tracking its shipped ones.
 SOURCES: dict[str, SourceLander] = {
     "channels": ingest_channel_apis,
     "marketplace": ingest_marketplaces,
+    "erp": ingest_erp,
+    "wms": ingest_wms,
+    "carrier_files": exchange_carrier_files,
+    "tracking": poll_tracking,
+    "marketing": ingest_spend,
 }
 # Which schedule (settings.schedules.<group>) lands each source kind.
 SOURCE_GROUP: dict[str, str] = {
     "channels": "channels",
     "marketplace": "channels",
+    "erp": "back_office",
+    "wms": "back_office",
+    "carrier_files": "back_office",
+    "tracking": "tracking",
+    "marketing": "back_office",
 }
 
 
@@ -106,6 +208,7 @@ SOURCE_GROUP: dict[str, str] = {
 RAW_TABLES: dict[str, dict[str, str]] = {
     f"raw.{marketplace.SOURCE}__{marketplace.ENTITY}": marketplace.RAW_COLUMNS,
     **{raw_table(channel): CHANNEL_RAW_COLUMNS for channel in ("shopify", "vtex", "magento", "woocommerce")},
+    **erp.RAW_TABLES, **wms.RAW_TABLES, **carrier_files.RAW_TABLES, **tracking_api.RAW_TABLES, **spend.RAW_TABLES,
 }
 
 

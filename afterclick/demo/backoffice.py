@@ -134,14 +134,51 @@ def write_erp(tables: dict[str, pl.DataFrame], path: Path) -> None:
 
 
 # ---- WMS, carriers, marketing --------------------------------------------------------------------
+STREETS = {"ES": ("Calle Mayor", "Avenida de la Constitución", "Calle del Sol", "Paseo de Gracia"),
+           "PT": ("Rua Augusta", "Avenida da Liberdade", "Rua do Ouro"),
+           "BR": ("Rua Oscar Freire", "Avenida Paulista", "Rua das Flores"),
+           "MX": ("Avenida Reforma", "Calle Madero", "Avenida Insurgentes")}
+CITIES = {"ES": ("Madrid", "Barcelona", "Valencia", "Sevilla"), "PT": ("Lisboa", "Porto", "Braga"),
+          "BR": ("São Paulo", "Campinas", "Santos"), "MX": ("Ciudad de México", "Puebla", "Toluca")}
+
+
+def ship_to(world: World) -> pl.DataFrame:
+    """Each order's recipient and address (what the warehouse prints on the packing slip)."""
+    orders = world.orders.select("order_id", "customer_id").join(
+        world.customers.select("customer_id", "first_name", "last_name", "country"), on="customer_id")
+    h = orders["customer_id"].hash(7).to_numpy()
+    country = orders["country"].to_numpy()
+    street = np.array([STREETS[c][x % len(STREETS[c])] for c, x in zip(country, h)], dtype=object)
+    city = np.array([CITIES[c][(x >> 8) % len(CITIES[c])] for c, x in zip(country, h)], dtype=object)
+    return orders.select(
+        "order_id", pl.concat_str("first_name", pl.lit(" "), "last_name").alias("ship_to_name"),
+        pl.Series("ship_to_address", street, dtype=pl.Utf8) + " " + pl.Series((h >> 16) % 180 + 1).cast(pl.Utf8),
+        pl.Series("ship_to_postcode", (h >> 24) % 90000 + 10000).cast(pl.Utf8).str.zfill(5),
+        pl.Series("ship_to_city", city, dtype=pl.Utf8), pl.col("country").alias("ship_to_country"))
+
+
+def parcel_weights(world: World) -> pl.DataFrame:
+    return (world.order_lines.join(world.products.select("sku", "weight_kg"), on="sku")
+            .group_by("order_id", "parcel_no").agg((pl.col("weight_kg") * pl.col("quantity")).sum().round(2)
+                                                   .alias("weight_kg")))
+
+
 def write_wms(world: World, landing: Path, po: pl.DataFrame) -> dict[str, int]:
-    ships = with_order_keys(world.shipments, world.orders)
+    ships = (with_order_keys(world.shipments, world.orders)
+             .with_columns(parcel_count=pl.len().over("order_id"))
+             .join(parcel_weights(world), on=["order_id", "parcel_no"], how="left")
+             .join(ship_to(world), on="order_id", how="left"))
+    # packing chooses the carrier and weighs the parcel; shipping scans the label's tracking number
     events = pl.concat([
         ships.filter(pl.col(f"{stage}_at").is_not_null()).select(
-            "order_key", "shipment_id", "warehouse_id", pl.lit(stage).alias("stage"),
+            "order_key", "shipment_id", "parcel_no", "parcel_count", "warehouse_id", pl.lit(stage).alias("stage"),
             pl.col(f"{stage}_at").alias("occurred_at"),
-            pl.when(pl.lit(stage == "shipped")).then(pl.col("carrier")).alias("carrier"),
-            pl.when(pl.lit(stage == "shipped")).then(pl.col("tracking_number")).alias("tracking_number"))
+            pl.when(pl.lit(stage != "picked")).then(pl.col("carrier")).alias("carrier"),
+            pl.when(pl.lit(stage != "picked")).then(pl.col("service")).alias("service"),
+            pl.when(pl.lit(stage == "shipped")).then(pl.col("tracking_number")).alias("tracking_number"),
+            *[pl.when(pl.lit(stage == "packed")).then(pl.col(c)).alias(c)
+              for c in ("weight_kg", "ship_to_name", "ship_to_address", "ship_to_postcode", "ship_to_city",
+                        "ship_to_country")])
         for stage in ("picked", "packed", "shipped")
     ]).sort("occurred_at").with_columns(_week_end(world, pl.col("occurred_at")).alias("file_day"),
                                          pl.col("occurred_at").dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
@@ -188,12 +225,16 @@ def write_wms(world: World, landing: Path, po: pl.DataFrame) -> dict[str, int]:
     return counts
 
 
+CORREOS_TZ = "Europe/Madrid"  # Correos' files speak peninsular local time
+
+
 def write_correos_status(world: World, landing: Path) -> int:
     ships = with_order_keys(world.shipments.filter(pl.col("carrier") == "correos"), world.orders)
     events = (world.tracking_events.filter(pl.col("carrier") == "correos")
               .join(ships.select("tracking_number", "order_key"), on="tracking_number")
               .select(pl.col("tracking_number").alias("CODIGO_ENVIO"), pl.col("order_key").alias("REFERENCIA"),
-                      pl.col("occurred_at").dt.strftime("%d/%m/%Y %H:%M").alias("FECHA"),
+                      pl.col("occurred_at").dt.replace_time_zone("UTC").dt.convert_time_zone(CORREOS_TZ)
+                        .dt.strftime("%d/%m/%Y %H:%M").alias("FECHA"),
                       pl.col("raw_status").alias("ESTADO"), pl.col("message").fill_null("").alias("INCIDENCIA"),
                       pl.col("location").fill_null("").alias("OFICINA"),
                       _week_end(world, pl.col("occurred_at")).alias("file_day")))

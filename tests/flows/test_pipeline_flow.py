@@ -24,6 +24,15 @@ def test_pipeline_flow_publishes_fct_orders_with_the_generated_orders(settings, 
     assert all(abs(revenue[s] - expected_revenue[s]) < 0.05 for s in expected_revenue)
     assert summary["transform"]["tests_failed"] == 0 and summary["ingest"]["errors"] == {}
     assert summary["ingest"]["rows_landed"] > 0
+    # the back office landed too, and the timeline sees every system for every channel
+    with warehouse.connect_read_only(settings.warehouse_path) as con:
+        empty = [t for (t,) in con.sql("select table_schema || '.' || table_name from information_schema.tables "
+                                       "where table_schema = 'raw'").fetchall()
+                 if con.sql(f"select count(*) from {t}").fetchall()[0][0] == 0]
+        systems = dict(con.sql("select o.channel, count(distinct e.source_system) from marts.fct_order_events e "
+                               "join marts.fct_orders o using (order_key) group by 1").fetchall())
+    assert empty == []
+    assert systems == {c: 4 for c in ("shopify", "vtex", "magento", "woocommerce", "marketplace")}
     # the run record lands in ops.runs (published with the next snapshot; in the warehouse now)
     with warehouse.connect_read_only(settings.warehouse_path) as con:
         flow, status, recorded = con.sql("select flow, status, summary from ops.runs").fetchall()[0]

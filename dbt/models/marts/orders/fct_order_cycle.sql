@@ -21,6 +21,7 @@ parcels as (
         order_key,
         shipment_id,
         max(stage_order) as parcel_stage_order,
+        max(parcel_count) as parcel_count,
         min(case when stage = 'delivered' then occurred_at end) as delivered_at
     from events
     where is_parcel_event
@@ -28,11 +29,15 @@ parcels as (
 ),
 
 order_progress as (
+    -- The warehouse says how many parcels an order ships in ("1 of 2"); until every one of them
+    -- has an event, the order is not further than its unseen parcels (not yet picked).
     select
         order_key,
-        min(parcel_stage_order) as slowest_parcel_stage_order,
-        case when count(delivered_at) = count(*) then max(delivered_at) end as delivered_at,
-        count(*) as parcels
+        case when count(*) >= coalesce(max(parcel_count), 0) then min(parcel_stage_order) end
+            as slowest_parcel_stage_order,
+        case when count(delivered_at) = count(*) and count(*) >= coalesce(max(parcel_count), 0)
+             then max(delivered_at) end as delivered_at,
+        greatest(count(*), coalesce(max(parcel_count), 0)) as parcels
     from parcels
     group by order_key
 ),
@@ -53,16 +58,35 @@ firsts as (
     group by order_key
 ),
 
-current_stage as (
+closing as (
+    -- An order closes when refunded, or when its return window has passed after delivery with no
+    -- return asked for (var return_window_days); a 'closed' event from any system wins.
     select
         f.order_key,
         coalesce(
+            f.closed_at,
+            case when f.refunded_at is not null then f.refunded_at end,
+            case when p.delivered_at is not null and f.return_requested_at is null and f.return_received_at is null
+                      and {{ dbt.dateadd('day', var('return_window_days'), 'p.delivered_at') }} <= {{ as_of() }}
+                 then {{ dbt.dateadd('day', var('return_window_days'), 'p.delivered_at') }} end
+        ) as closed_at
+    from firsts as f
+    left join order_progress as p on f.order_key = p.order_key
+),
+
+current_stage as (
+    select
+        f.order_key,
+        c.closed_at,
+        case when c.closed_at is not null then (select stage_order from {{ ref('order_stages') }} where stage = 'closed')
+        else coalesce(
             f.after_delivery_stage_order,
             case when p.slowest_parcel_stage_order is not null
                       and p.slowest_parcel_stage_order > coalesce(f.before_fulfilment_stage_order, 0)
                  then p.slowest_parcel_stage_order else f.before_fulfilment_stage_order end
-        ) as current_stage_order
+        ) end as current_stage_order
     from firsts as f
+    inner join closing as c on f.order_key = c.order_key
     left join order_progress as p on f.order_key = p.order_key
 ),
 
@@ -73,10 +97,10 @@ cycle as (
         f.in_transit_at, f.out_for_delivery_at, f.first_attempt_failed_at,
         -- the first delivery attempt: a failed one, or the first delivery when it succeeded first time
         coalesce(f.first_attempt_failed_at, f.first_parcel_delivered_at) as first_attempt_at,
-        p.delivered_at, f.return_requested_at, f.return_received_at, f.refunded_at, f.canceled_at, f.closed_at,
+        p.delivered_at, f.return_requested_at, f.return_received_at, f.refunded_at, f.canceled_at, cs.closed_at,
         coalesce(p.parcels, 0) as parcels,
         f.failed_attempts, f.last_event_at,
-        s.stage as current_stage, s.sla_hours as current_stage_sla_hours, s.system_responsible, s.is_terminal
+        s.stage as current_stage, {{ stage_sla_hours("s.stage", "s.sla_hours") }} as current_stage_sla_hours, s.system_responsible, s.is_terminal
     from {{ ref('fct_orders') }} as o
     inner join firsts as f on o.order_key = f.order_key
     inner join current_stage as cs on o.order_key = cs.order_key

@@ -6,7 +6,7 @@ with events as (
         {{ dbt.hash(dbt.concat(["order_key", "'|'", "stage", "'|'", dbt.cast("occurred_at", api.Column.translate_type("string")),
                                 "'|'", "source_system", "'|'", "coalesce(raw_status, '')", "'|'", "coalesce(shipment_id, '')"])) }}
             as order_event_key,
-        order_key, stage, occurred_at, source_system, raw_status, shipment_id, _loaded_at
+        order_key, stage, occurred_at, source_system, raw_status, shipment_id, parcel_count, _loaded_at
     from {{ ref('int_order_events') }}
     where occurred_at is not null and order_key is not null
     {% if is_incremental() %}
@@ -15,6 +15,6 @@ with events as (
 )
 
 select order_event_key, order_key, stage, occurred_at, source_system, raw_status, shipment_id,
-       max(_loaded_at) as _loaded_at
+       max(parcel_count) as parcel_count, max(_loaded_at) as _loaded_at
 from events
 group by order_event_key, order_key, stage, occurred_at, source_system, raw_status, shipment_id

@@ -1,32 +1,33 @@
 -- Every system's events about an order, in the canonical stage vocabulary (not yet deduplicated).
 with channel as (
     select order_key, 'placed' as stage, placed_at as occurred_at, 'channel' as source_system,
-           'placed' as raw_status, cast(null as {{ dbt.type_string() }}) as shipment_id, _loaded_at
+           'placed' as raw_status, cast(null as {{ dbt.type_string() }}) as shipment_id,
+           cast(null as integer) as parcel_count, _loaded_at
     from {{ ref('int_orders_unioned') }}
     union all
-    select order_key, 'paid', paid_at, 'channel', 'paid', null, _loaded_at
+    select order_key, 'paid', paid_at, 'channel', 'paid', null, null, _loaded_at
     from {{ ref('int_orders_unioned') }} where paid_at is not null
     union all
-    select order_key, 'canceled', canceled_at, 'channel', channel_status, null, _loaded_at
+    select order_key, 'canceled', canceled_at, 'channel', channel_status, null, null, _loaded_at
     from {{ ref('int_orders_unioned') }} where canceled_at is not null
 ),
 
 erp as (
     select order_key, case when kind = 'credit_note' then 'refunded' else 'invoiced' end, issued_at, 'erp',
-           kind, null, _loaded_at
+           kind, null, null, _loaded_at
     from {{ ref('stg_erp__invoices') }}
 ),
 
 wms as (
-    select order_key, stage, occurred_at, 'wms', stage, shipment_id, _loaded_at
+    select order_key, stage, occurred_at, 'wms', stage, shipment_id, parcel_count, _loaded_at
     from {{ ref('stg_wms__fulfilment_events') }}
     union all
-    select order_key, 'return_received', received_at, 'wms', disposition, null, _loaded_at
+    select order_key, 'return_received', received_at, 'wms', disposition, null, null, _loaded_at
     from {{ ref('stg_wms__returns_received') }}
 ),
 
 carrier as (
-    select t.order_key, s.stage, t.occurred_at, 'carrier', t.raw_status, t.shipment_id, t._loaded_at
+    select t.order_key, s.stage, t.occurred_at, 'carrier', t.raw_status, t.shipment_id, null, t._loaded_at
     from {{ ref('int_tracking_events') }} as t
     inner join {{ ref('tracking_stages') }} as s
         on t.canonical_status = s.canonical_status

@@ -5,8 +5,9 @@ with orders_otif as (
     select
         order_key,
         max(shipped_at) as last_shipped_at,
-        min(case when is_on_time then 1 else 0 end) = 1 and count(delivered_at) = count(*) as is_otif,
-        count(delivered_at) = count(*) as all_delivered
+        min(case when is_on_time then 1 else 0 end) = 1 and count(delivered_at) = count(*)
+            and count(*) >= coalesce(max(parcel_count), 0) as is_otif,
+        count(delivered_at) = count(*) and count(*) >= coalesce(max(parcel_count), 0) as all_delivered
     from {{ ref('fct_shipments') }}
     where shipped_at is not null
     group by order_key

@@ -1,0 +1,33 @@
+-- Every carrier tracking event (status files and the tracking API) in the canonical tracking
+-- vocabulary, tied to its parcel and order. A raw status the mapping seed does not know becomes
+-- 'exception' and is flagged, so a new carrier wording shows up instead of vanishing.
+with events as (
+    select tracking_event_key, tracking_number, carrier, occurred_at, raw_status, sub_status, message, location,
+           tracking_source, _loaded_at
+    from {{ ref('stg_carrier_files__status_events') }}
+    union all
+    select tracking_event_key, tracking_number, carrier, occurred_at, raw_status, sub_status, message, location,
+           tracking_source, _loaded_at
+    from {{ ref('stg_tracking_api__events') }}
+)
+
+select
+    t.tracking_event_key,
+    t.tracking_number,
+    t.carrier,
+    p.shipment_id,
+    p.order_key,
+    t.occurred_at,
+    t.raw_status,
+    coalesce(m.canonical_status, 'exception') as canonical_status,
+    m.canonical_status is null as is_unmapped_status,
+    t.sub_status,
+    t.message,
+    t.location,
+    t.tracking_source,
+    t._loaded_at
+from events as t
+left join {{ ref('carrier_status_map') }} as m
+    on t.carrier = m.carrier and t.raw_status = m.raw_status
+left join {{ ref('int_parcels') }} as p
+    on t.tracking_number = p.tracking_number

@@ -1,0 +1,181 @@
+"""Typed reading of dropped CSV and JSON-lines files, and the inbox loop that lands them.
+
+A ``FileSpec`` names one kind of file (by a name pattern such as ``fulfilment_*``), its
+columns with their types, which are required, and the key of one record version. Reading a
+file gives the good rows typed, plus every row that could not be used with its reason.
+
+A file is corrupt as a whole, moved to ``rejected/`` and recorded in ``ops.quarantine``, when
+it is empty, truncated (its last line has no line end: the writer stopped mid-line), not
+valid text in its encoding, unreadable as CSV, or lacks a required column. A single bad
+row (a required value missing or unparsable, a negative quantity, a JSON line that does not
+parse) is quarantined with its line number and the rest of the file lands.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from ingest.inbox import Inbox, already_processed, content_hash, file_record_sql, move_to, ready_files
+from ingest.landing import Batch, Landed, Rejected, land_batch
+
+DUCK_TYPES = {"str": "varchar", "int": "bigint", "float": "double", "datetime": "timestamp", "date": "date"}
+JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
+
+
+class FileRejected(ValueError):
+    """The whole file cannot be used."""
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    entity: str  # lands in raw.<source>__<entity>
+    pattern: str  # file name pattern, e.g. "fulfilment_*"
+    columns: dict[str, str]  # canonical column -> str | int | float | datetime | date
+    required: tuple[str, ...]
+    key: tuple[str, ...]  # one version of one record
+    rename: dict[str, str] = field(default_factory=dict)  # file column -> canonical column
+    separator: str = ","
+    encoding: str = "utf8"
+    date_formats: tuple[str, ...] = ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S")
+    timezone: str | None = None  # naive times in the file are local to this zone; landed in UTC
+    non_negative: tuple[str, ...] = ()
+
+    def matches(self, name: str) -> bool:
+        return fnmatch.fnmatch(name, self.pattern)
+
+    def raw_columns(self) -> dict[str, str]:
+        """Declared columns of the raw table (created before the first file arrives)."""
+        return {**{c: DUCK_TYPES[t] for c, t in self.columns.items()}, "source_file": "varchar",
+                "source_row": "bigint"}
+
+
+def _text(path: Path, spec: FileSpec) -> str:
+    data = path.read_bytes()
+    if not data.strip():
+        raise FileRejected(f"{path.name} is empty")
+    if not data.endswith(b"\n"):
+        raise FileRejected(f"{path.name} is truncated: its last line has no line end")
+    try:
+        return data.decode(spec.encoding)
+    except UnicodeDecodeError as exc:
+        raise FileRejected(f"{path.name} is not valid {spec.encoding} text (byte {data[exc.start]:#04x} "
+                           f"at offset {exc.start})") from exc
+
+
+def _json_lines(path: Path, text: str) -> tuple[pl.DataFrame, list[Rejected]]:
+    rows, bad = [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict):
+                raise ValueError("not an object")
+        except ValueError as exc:
+            bad.append(Rejected(payload=line[:2000], reason=f"{path.name} line {number}: not a JSON object ({exc})"))
+            continue
+        rows.append({"source_row": number, **{k: None if v is None else str(v) for k, v in record.items()}})
+    if not rows:
+        return pl.DataFrame({"source_row": []}, schema={"source_row": pl.Int64}), bad
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    return pl.DataFrame(rows, schema={c: pl.Int64 if c == "source_row" else pl.Utf8 for c in columns}), bad
+
+
+def _csv(path: Path, text: str, spec: FileSpec) -> pl.DataFrame:
+    try:
+        frame = pl.read_csv(io.StringIO(text), separator=spec.separator, infer_schema_length=0,
+                            truncate_ragged_lines=False)
+    except Exception as exc:  # noqa: BLE001 - any parse failure rejects the file with its reason
+        raise FileRejected(f"cannot read {path.name} as CSV: {exc}") from exc
+    return frame.with_row_index("source_row", offset=2).with_columns(pl.col("source_row").cast(pl.Int64))
+
+
+def _typed(col: str, kind: str, spec: FileSpec) -> pl.Expr:
+    value = pl.col(col).str.strip_chars()
+    if kind == "int":
+        return value.cast(pl.Int64, strict=False)
+    if kind == "float":
+        return value.str.replace(",", ".").cast(pl.Float64, strict=False)
+    if kind == "date":
+        return value.str.to_date("%Y-%m-%d", strict=False)
+    if kind == "datetime":
+        parsed = pl.coalesce([value.str.strptime(pl.Datetime("us"), f, strict=False) for f in spec.date_formats])
+        if spec.timezone:
+            parsed = (parsed.dt.replace_time_zone(spec.timezone, ambiguous="earliest", non_existent="null")
+                      .dt.convert_time_zone("UTC").dt.replace_time_zone(None))
+        return parsed
+    return value
+
+
+def read_file(path: Path, spec: FileSpec) -> tuple[pl.DataFrame, list[Rejected]]:
+    """The file's good rows in canonical, typed columns (plus source_file, source_row), and its bad rows."""
+    text = _text(path, spec)
+    if path.suffix.lower() in JSON_SUFFIXES:
+        frame, rejected = _json_lines(path, text)
+    else:
+        frame, rejected = _csv(path, text, spec), []
+    frame = frame.rename({k: v for k, v in spec.rename.items() if k in frame.columns})
+    missing = [c for c in spec.required if c not in frame.columns]
+    if missing and (frame.height or not rejected):
+        raise FileRejected(f"{path.name} lacks required column(s) {missing} (has {[c for c in frame.columns if c != 'source_row']})")
+    if frame.height == 0:
+        return frame, rejected
+    frame = frame.with_columns(*[pl.lit(None, pl.Utf8).alias(c) for c in spec.columns if c not in frame.columns])
+    typed = frame.with_columns(*[_typed(c, t, spec).alias(c) for c, t in spec.columns.items()])
+    problems = pl.concat_str(
+        [pl.when(pl.col(c).is_null() & frame[c].is_null()).then(pl.lit(f"{c} missing; ")).when(pl.col(c).is_null())
+         .then(pl.lit(f"{c} unparsable; ")).otherwise(pl.lit("")) for c in spec.required]
+        + [pl.when(pl.col(c) < 0).then(pl.lit(f"{c} is negative; ")).otherwise(pl.lit("")) for c in spec.non_negative])
+    typed = typed.with_columns(problems.alias("_problem"))
+    bad = typed.filter(pl.col("_problem") != "")
+    if bad.height:
+        originals = {r["source_row"]: r for r in frame.filter(pl.col("source_row").is_in(bad["source_row"].implode())).to_dicts()}
+        rejected += [Rejected(payload={k: v for k, v in originals[row].items() if k != "source_row"},
+                              reason=f"{path.name} row {row}: {problem.strip('; ')}",
+                              key=str(originals[row].get(spec.key[0])))
+                     for row, problem in zip(bad["source_row"], bad["_problem"])]
+    good = typed.filter(pl.col("_problem") == "").drop("_problem").with_columns(pl.lit(path.name).alias("source_file"))
+    return good, rejected
+
+
+def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Inbox, source: str, store: str,
+                 specs: list[FileSpec], min_age_seconds: float = 0.0) -> list[Landed]:
+    """Land every complete, not-yet-seen file of the inbox under the spec its name matches.
+
+    Each file lands in one transaction together with its content hash (``ops.files``), so a
+    file is landed once even if the process dies before moving it; it then moves to
+    ``archive/``. A corrupt file, or one no spec matches, moves to ``rejected/`` with its reason
+    in ``ops.quarantine``. A duplicate (same content under another name) is archived unread.
+    """
+    inbox.ensure()
+    results: list[Landed] = []
+    for path in list(ready_files(inbox, min_age_seconds)):
+        digest = content_hash(path)
+        if already_processed(con, digest):
+            move_to(path, inbox.archive)
+            continue
+        spec = next((s for s in specs if s.matches(path.name)), None)
+        try:
+            if spec is None:
+                raise FileRejected(f"{path.name}: no file kind of {source} matches this name "
+                                   f"(expected {', '.join(s.pattern for s in specs)})")
+            good, rejected = read_file(path, spec)
+        except FileRejected as exc:
+            entity = spec.entity if spec else "files"
+            land_batch(con, Batch(source, entity, store, pl.DataFrame(), key=(),
+                                  rejected=[Rejected(payload=path.name, reason=str(exc), key=path.name)]))
+            move_to(path, inbox.rejected)
+            continue
+        batch = Batch(source, spec.entity, store, good, key=spec.key or ("source_file", "source_row"), rejected=rejected, cursor_value=path.name)
+        landed = land_batch(con, batch, extra_sql=[
+            file_record_sql(digest, source, store, path, batch.batch_id, good.height)])
+        move_to(path, inbox.archive)
+        results.append(landed)
+    return results
