@@ -22,23 +22,31 @@ WRITER_LIMIT = "afterclick-warehouse-writer"
 log = logging.getLogger("afterclick.writer")  # reaches Prefect's run logs via PREFECT_LOGGING_EXTRA_LOGGERS
 
 
-def ensure_writer_limit() -> None:
+def ensure_writer_limit() -> bool:
+    """Create the limit if needed; True when its slot is taken right now."""
     with get_client(sync_client=True) as client:
         client.upsert_global_concurrency_limit_by_name(WRITER_LIMIT, 1)
+        limit = client.read_global_concurrency_limit_by_name(WRITER_LIMIT)
+    return limit.active_slots >= limit.limit
 
 
 @contextmanager
 def writer_slot(settings: Settings, purpose: str) -> Iterator[None]:
     """Hold the writer slot and the file lock for the body; wait (and say so) when busy."""
-    ensure_writer_limit()
+    # Look, do not probe: a short acquire that times out client-side can still be granted on the
+    # server, leaving a leased slot nobody holds until its lease expires (minutes).
+    busy = ensure_writer_limit()
+    if busy:
+        log.info("another flow is writing the warehouse; %s waits for the writer slot (up to %.0fs)",
+                 purpose, settings.lock_timeout_seconds)
     slot = ExitStack()
     try:
-        slot.enter_context(concurrency(WRITER_LIMIT, occupy=1, timeout_seconds=0.5, strict=True))
-    except AcquireConcurrencySlotTimeoutError:
-        log.info("another flow is writing the warehouse; %s waits for the writer slot (up to %.0fs)",
-                    purpose, settings.lock_timeout_seconds)
         slot.enter_context(concurrency(WRITER_LIMIT, occupy=1, timeout_seconds=settings.lock_timeout_seconds,
                                        strict=True))
+    except AcquireConcurrencySlotTimeoutError as exc:
+        raise warehouse.WarehouseBusy(f"{purpose}: the writer slot stayed taken for "
+                                      f"{settings.lock_timeout_seconds:.0f}s") from exc
+    if busy:
         log.info("%s got the writer slot", purpose)
     with slot, warehouse.writer(settings, purpose=purpose):
         yield
