@@ -1,7 +1,7 @@
 """Poll a multi-carrier tracking API (17TRACK-style) for every parcel in transit.
 
 Active parcels are those the warehouse confirmed as shipped (``raw.wms__fulfilment_events``)
-with a carrier not followed through files, whose latest status at the service is not final
+with a carrier not followed through files, that have not reached a final status at the service
 (Delivered, Returned, Expired). A parcel that shipped more than ``max_age_days`` ago is polled
 once more and, if still not final, recorded as Expired and no longer polled (so a backfill of
 old history is still tracked once). They are asked in batches of at most ``batch_size``
@@ -48,13 +48,11 @@ with shipped as (
     where stage = 'shipped' and tracking_number is not null and not list_contains(?, carrier)
     group by tracking_number
 ),
-latest as (
-    select tracking_number, arg_max(latest_status, polled_at) as latest_status
-    from raw.tracking_api__trackings group by tracking_number
+final as (  -- a final status is terminal, so any final row settles the number (no tie on polled_at)
+    select distinct tracking_number from raw.tracking_api__trackings where list_contains(?, latest_status)
 )
 select s.tracking_number, s.carrier, s.shipped_at < ? as is_old
-from shipped as s left join latest as l using (tracking_number)
-where l.latest_status is null or not list_contains(?, l.latest_status)
+from shipped as s anti join final as f using (tracking_number)
 order by s.tracking_number
 """
 
@@ -62,7 +60,8 @@ order by s.tracking_number
 def active_parcels(con: duckdb.DuckDBPyConnection, file_carriers: tuple[str, ...], older_than: datetime
                    ) -> list[tuple[str, str, bool]]:
     """Parcels to poll: (tracking number, carrier, shipped before ``older_than``)."""
-    return [tuple(r) for r in con.execute(ACTIVE_SQL, [list(file_carriers), older_than, list(FINAL_STATUSES)]).fetchall()]
+    params = [list(file_carriers), list(FINAL_STATUSES), older_than]
+    return [tuple(r) for r in con.execute(ACTIVE_SQL, params).fetchall()]
 
 
 def _parse(accepted: list[dict], polled_at: datetime) -> tuple[list[dict], list[dict], list[Rejected]]:

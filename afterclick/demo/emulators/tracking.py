@@ -35,12 +35,14 @@ NORMALISED = {"info_received": "InfoReceived", "in_transit": "InTransit", "out_f
 
 
 class TrackingState(EmulatorState):
-    """EmulatorState plus the events by tracking number and a log of every number asked."""
+    """EmulatorState plus the events by tracking number, a log of every number asked and the size
+    of every batch served (for tests)."""
 
     def __init__(self, world: World, clock: datetime, requests_per_second: float = 0.0):
         super().__init__("tracking", world, clock, {"token": DEMO_TRACKING_TOKEN},
                          requests_per_second=requests_per_second)
         self.numbers_asked: list[str] = []
+        self.batch_sizes: list[int] = []
         events = world.tracking_events.sort("tracking_number", "occurred_at")
         self.events = {n: frame for (n,), frame in events.partition_by("tracking_number", as_dict=True).items()}
 
@@ -71,6 +73,7 @@ def app(state: TrackingState) -> Starlette:
             return JSONResponse({"code": -18010002, "data": {"errors": [
                 {"message": f"At most {MAX_NUMBERS} numbers per request."}]}}, status_code=400)
         accepted, rejected = [], []
+        state.batch_sizes.append(len(numbers))
         for number, carrier in numbers:
             state.numbers_asked.append(number)
             events = state.served(number)
@@ -90,6 +93,7 @@ def app(state: TrackingState) -> Starlette:
 @contextmanager
 def serve_tracking(world: World, clock: datetime | None = None,
                    requests_per_second: float = 0.0) -> Iterator[tuple[str, TrackingState]]:
+    """The tracking service on a local port: (base URL, state); the clock defaults to the world's end."""
     state = TrackingState(world, clock or world.end, requests_per_second)
     with serve_app(app(state)) as url:
         yield url, state
