@@ -96,8 +96,9 @@ def ingest_erp(con: duckdb.DuckDBPyConnection, url: SecretStr, tables: dict[str,
             raise TransientSourceError(f"ERP database unreachable ({type(exc.orig).__name__})") from None
         landed: list[Landed] = []
         for name, cfg in tables.items():
-            landed += read_table(con, engine, name, cfg, chunk_rows)
-            log.info("erp: %s landed %d rows", name, sum(x.rows_landed for x in landed if x.table.endswith(name)))
+            table_landed = read_table(con, engine, name, cfg, chunk_rows)
+            log.info("erp: %s landed %d rows", name, sum(x.rows_landed for x in table_landed))
+            landed += table_landed
         return landed
     finally:
         engine.dispose()

@@ -125,16 +125,18 @@ def exchange_carrier_files(settings: Settings) -> list[Landed]:
     label tool answer, then land the labels and status files the carrier dropped."""
     from writeback.carrier_files import write_shipments_file
 
+    world = None
+    if settings.demo_label_tool and settings.carrier_files and _demo_world_exists(settings):
+        from afterclick.demo.generate import load_truth
+        world = load_truth(settings)  # read once, for every carrier's label tool
     landed: list[Landed] = []
     con = warehouse.connect(settings)
     try:
         ensure_raw_table(con, "raw.wms__fulfilment_events", wms.RAW_TABLES["raw.wms__fulfilment_events"])
         for carrier, fmt in settings.carrier_files.items():
             write_shipments_file(con, settings.landing_dir, carrier, fmt)
-            if settings.demo_label_tool and _demo_world_exists(settings):
-                from afterclick.demo.generate import load_truth
+            if world is not None:
                 from afterclick.demo.label_tool import run_label_tool
-                world = load_truth(settings)
                 run_label_tool(world, carrier_files.carrier_dir(settings.landing_dir, carrier), fmt, world.end)
             landed += carrier_files.ingest_carrier_files(con, settings.landing_dir, carrier, fmt,
                                                          settings.file_min_age_seconds)

@@ -24,6 +24,7 @@ from pydantic import SecretStr
 
 from ingest.channels.http import ChannelClient
 from ingest.errors import BadSourceData
+from ingest.files import wms
 from ingest.landing import Batch, Landed, Rejected, ensure_raw_table, land_batch
 
 SOURCE = "tracking_api"
@@ -37,9 +38,7 @@ EVENT_COLUMNS = {"tracking_number": "varchar", "carrier": "varchar", "occurred_a
 TRACKING_COLUMNS = {"tracking_number": "varchar", "carrier": "varchar", "latest_status": "varchar",
                     "latest_sub_status": "varchar", "polled_at": "timestamp"}
 RAW_TABLES = {f"raw.{SOURCE}__events": EVENT_COLUMNS, f"raw.{SOURCE}__trackings": TRACKING_COLUMNS}
-WMS_EVENTS = {"order_key": "varchar", "shipment_id": "varchar", "warehouse_id": "varchar", "stage": "varchar",
-              "occurred_at": "timestamp", "carrier": "varchar", "tracking_number": "varchar",
-              "source_file": "varchar"}
+WMS_EVENTS = wms.RAW_TABLES["raw.wms__fulfilment_events"]  # where shipped parcels are read from
 
 ACTIVE_SQL = """
 with shipped as (
