@@ -7,7 +7,9 @@ A flow that cannot get the slot at once logs that it waits, and for whom.
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
@@ -22,31 +24,40 @@ WRITER_LIMIT = "afterclick-warehouse-writer"
 log = logging.getLogger("afterclick.writer")  # reaches Prefect's run logs via PREFECT_LOGGING_EXTRA_LOGGERS
 
 
-def ensure_writer_limit() -> bool:
-    """Create the limit if needed; True when its slot is taken right now."""
+WAIT_NOTICE_SECONDS = 1.0  # an acquisition taking longer than this is waiting for another writer
+
+
+def ensure_writer_limit() -> None:
     with get_client(sync_client=True) as client:
         client.upsert_global_concurrency_limit_by_name(WRITER_LIMIT, 1)
-        limit = client.read_global_concurrency_limit_by_name(WRITER_LIMIT)
-    return limit.active_slots >= limit.limit
 
 
 @contextmanager
 def writer_slot(settings: Settings, purpose: str) -> Iterator[None]:
     """Hold the writer slot and the file lock for the body; wait (and say so) when busy."""
-    # Look, do not probe: a short acquire that times out client-side can still be granted on the
-    # server, leaving a leased slot nobody holds until its lease expires (minutes).
-    busy = ensure_writer_limit()
-    if busy:
-        log.info("another flow is writing the warehouse; %s waits for the writer slot (up to %.0fs)",
+    # One acquisition with the full timeout; a timer says "waits" while it waits. (A short probe
+    # acquire is no good: timed out client-side it can still be granted on the server, leaving a
+    # leased slot nobody holds until the lease expires, minutes later.)
+    ensure_writer_limit()
+    waited = threading.Event()
+
+    def say_waiting() -> None:
+        waited.set()
+        log.info("the warehouse writer slot is not free yet; %s waits for the writer slot (up to %.0fs)",
                  purpose, settings.lock_timeout_seconds)
+
+    notice = threading.Timer(WAIT_NOTICE_SECONDS, contextvars.copy_context().run, args=(say_waiting,))
     slot = ExitStack()
+    notice.start()
     try:
         slot.enter_context(concurrency(WRITER_LIMIT, occupy=1, timeout_seconds=settings.lock_timeout_seconds,
                                        strict=True))
     except AcquireConcurrencySlotTimeoutError as exc:
         raise warehouse.WarehouseBusy(f"{purpose}: the writer slot stayed taken for "
                                       f"{settings.lock_timeout_seconds:.0f}s") from exc
-    if busy:
+    finally:
+        notice.cancel()
+    if waited.is_set():
         log.info("%s got the writer slot", purpose)
     with slot, warehouse.writer(settings, purpose=purpose):
         yield
