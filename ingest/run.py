@@ -18,6 +18,7 @@ from afterclick.settings import Settings
 from ingest import erp
 from ingest.carriers import files as carrier_files
 from ingest.carriers import tracking_api
+from ingest.channels.connector import INVENTORY_COLUMNS, INVENTORY_TABLE
 from ingest.channels.connector import RAW_COLUMNS as CHANNEL_RAW_COLUMNS
 from ingest.channels.connector import ChannelStore, ingest_channel_store, raw_table
 from ingest.files import marketplace, spend, wms
@@ -210,6 +211,7 @@ SOURCE_GROUP: dict[str, str] = {
 RAW_TABLES: dict[str, dict[str, str]] = {
     f"raw.{marketplace.SOURCE}__{marketplace.ENTITY}": marketplace.RAW_COLUMNS,
     **{raw_table(channel): CHANNEL_RAW_COLUMNS for channel in ("shopify", "vtex", "magento", "woocommerce")},
+    INVENTORY_TABLE: INVENTORY_COLUMNS,
     **erp.RAW_TABLES, **wms.RAW_TABLES, **carrier_files.RAW_TABLES, **tracking_api.RAW_TABLES, **spend.RAW_TABLES,
 }
 

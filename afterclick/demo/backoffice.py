@@ -5,7 +5,8 @@ Each writer projects the truth as of the end of the world into what that system 
   with unit costs, price lists (B2C and B2B), purchase orders (received and still inbound) and
   customer credit, every table with an ``updated_at`` column;
 - WMS: weekly pick / pack / ship confirmations (JSON lines), weekly returns received (CSV), the
-  stock movements (CSV) and a stock snapshot of the last day (CSV), per warehouse;
+  stock movements (CSV: receipts, shipments, restocked returns) and stock snapshots at the
+  start and the end (CSV), per warehouse;
 - carriers: Correos' weekly status-and-incidents file (semicolon separated, Spanish columns);
 - marketing: monthly spend per store and campaign (CSV).
 Every file is stamped with the time its system wrote it. Back-office systems name orders by
@@ -105,7 +106,8 @@ def purchase_orders(world: World, seed: int) -> pl.DataFrame:
     demand = (world.order_lines.join(world.orders.select("order_id", "warehouse_id", "placed_at"), on="order_id")
               .filter(pl.col("warehouse_id").is_not_null())
               .with_columns(period=((pl.col("placed_at") - pl.lit(world.start)).dt.total_days() // 28).cast(pl.Int32))
-              .group_by("sku", "warehouse_id", "period").agg(pl.col("quantity").sum().alias("demand")))
+              .group_by("sku", "warehouse_id", "period").agg(pl.col("quantity").sum().alias("demand"))
+              .sort("period", "sku", "warehouse_id"))  # a fixed order: the random draws below follow it
     n = demand.height
     ordered = demand.with_columns(
         ordered_at=pl.lit(world.start) + pl.duration(days=pl.col("period") * 28 + 28),
@@ -163,6 +165,50 @@ def parcel_weights(world: World) -> pl.DataFrame:
                                                    .alias("weight_kg")))
 
 
+# Opening stock beyond the least that never runs negative: a share of the units shipped plus a few.
+STOCK_BUFFER_SHARE, STOCK_BUFFER_UNITS = 0.08, 2
+
+
+def stock_ledger(world: World, po: pl.DataFrame) -> pl.DataFrame:
+    """Every stock movement per SKU and warehouse, signed (+ in, - out): PO receipts, parcels
+    shipped (one movement per SKU and parcel), restocked returns, and an ``opening`` stock at the
+    start of the world sized so that the stock never runs below zero."""
+    receipts = po.filter(pl.col("received_at").is_not_null()).select(
+        "sku", "warehouse_id", pl.lit("receipt").alias("movement"), "quantity",
+        pl.col("po_number").alias("reference"), pl.col("received_at").alias("moved_at"))
+    shipped = (world.order_lines.join(world.shipments.filter(pl.col("shipped_at").is_not_null())
+                                      .select("order_id", "parcel_no", "shipment_id", "warehouse_id", "shipped_at"),
+                                      on=["order_id", "parcel_no"])
+               .group_by("sku", "warehouse_id", "shipment_id", "shipped_at").agg(pl.col("quantity").sum())
+               .select("sku", "warehouse_id", pl.lit("shipment").alias("movement"), -pl.col("quantity"),
+                       pl.col("shipment_id").alias("reference"), pl.col("shipped_at").alias("moved_at")))
+    restocked = (with_order_keys(world.returns, world.orders)
+                 .filter((pl.col("disposition") == "restock") & pl.col("received_at").is_not_null())
+                 .join(world.orders.select("order_id", "warehouse_id"), on="order_id").drop_nulls("sku")
+                 .group_by("sku", "warehouse_id", "order_key", "received_at").agg(pl.col("quantity").sum())
+                 .select("sku", "warehouse_id", pl.lit("return_restock").alias("movement"), "quantity",
+                         pl.col("order_key").alias("reference"), pl.col("received_at").alias("moved_at")))
+    flows = (pl.concat([receipts, shipped, restocked]).with_columns(pl.col("quantity").cast(pl.Int64))
+             .sort("sku", "warehouse_id", "moved_at", "movement", "reference"))
+    opening = (flows.with_columns(level=pl.col("quantity").cum_sum().over("sku", "warehouse_id"))
+               .group_by("sku", "warehouse_id")
+               .agg(pl.min_horizontal(pl.col("level").min(), 0).alias("low"),
+                    pl.col("quantity").filter(pl.col("quantity") < 0).sum().abs().alias("out"))
+               .select("sku", "warehouse_id", pl.lit("opening").alias("movement"),
+                       (-pl.col("low") + (pl.col("out") * STOCK_BUFFER_SHARE).ceil() + STOCK_BUFFER_UNITS).cast(pl.Int64).alias("quantity"),
+                       pl.lit("opening").alias("reference"), pl.lit(world.start).alias("moved_at")))
+    return pl.concat([opening, flows]).sort("sku", "warehouse_id", "moved_at")
+
+
+def stock_snapshots(world: World, ledger: pl.DataFrame) -> pl.DataFrame:
+    """What the WMS counts: on hand per SKU at the start and at the end of the world."""
+    def at(instant) -> pl.DataFrame:
+        return (ledger.filter(pl.col("moved_at") <= instant).group_by("sku", "warehouse_id")
+                .agg(pl.col("quantity").sum().alias("on_hand"))
+                .with_columns(pl.lit(instant).cast(pl.Datetime("us")).alias("snapshot_at")))
+    return pl.concat([at(world.start), at(world.end)])
+
+
 def write_wms(world: World, landing: Path, po: pl.DataFrame) -> dict[str, int]:
     ships = (with_order_keys(world.shipments, world.orders)
              .with_columns(parcel_count=pl.len().over("order_id"))
@@ -189,39 +235,24 @@ def write_wms(world: World, landing: Path, po: pl.DataFrame) -> dict[str, int]:
         "disposition", pl.col("received_at").dt.strftime("%Y-%m-%d %H:%M:%S").alias("received_at"),
         "reason_code", "reason_text", "initiator", "warehouse_id",
         _week_end(world, pl.col("received_at")).alias("file_day"))
-    receipts = po.filter(pl.col("received_at").is_not_null()).select(
-        "sku", "warehouse_id", pl.lit("receipt").alias("movement"), "quantity",
-        pl.col("po_number").alias("reference"), pl.col("received_at").alias("moved_at"))
     counts: dict[str, int] = {}
+    ledger = stock_ledger(world, po)
+    moves = ledger.filter(pl.col("movement") != "opening")
+    snapshots = stock_snapshots(world, ledger)
     for wh in cat.WAREHOUSES:
         inbox = landing / "wms" / wh / "inbox"
         counts[wh] = _write_weekly(events.filter(pl.col("warehouse_id") == wh), "file_day", inbox, "fulfilment", "jsonl")
         counts[wh] += _write_weekly(returns.filter(pl.col("warehouse_id") == wh).drop("warehouse_id"), "file_day",
                                     inbox, "returns", "csv")
-        mv = receipts.filter(pl.col("warehouse_id") == wh).with_columns(_week_end(world, pl.col("moved_at")).alias("file_day"),
-                                                                         pl.col("moved_at").dt.strftime("%Y-%m-%d %H:%M:%S"))
+        mv = (moves.filter(pl.col("warehouse_id") == wh)
+              .with_columns(_week_end(world, pl.col("moved_at")).alias("file_day"),
+                            pl.col("moved_at").dt.strftime("%Y-%m-%d %H:%M:%S")))
         counts[wh] += _write_weekly(mv, "file_day", inbox, "movements", "csv")
-    # the stock on hand at the end: an opening stock, plus receipts, minus what shipped, plus restocked returns
-    shipped = (world.order_lines.join(world.shipments.filter(pl.col("shipped_at").is_not_null())
-                                      .select("order_id", "parcel_no", "warehouse_id"), on=["order_id", "parcel_no"])
-               .group_by("sku", "warehouse_id").agg(pl.col("quantity").sum().alias("out")))
-    received = receipts.group_by("sku", "warehouse_id").agg(pl.col("quantity").sum().alias("in"))
-    restocked = (world.returns.filter((pl.col("disposition") == "restock") & pl.col("received_at").is_not_null())
-                 .join(world.orders.select("order_id", "warehouse_id"), on="order_id").drop_nulls("sku")
-                 .group_by("sku", "warehouse_id").agg(pl.col("quantity").sum().alias("back")))
-    stock = (shipped.join(received, on=["sku", "warehouse_id"], how="full", coalesce=True)
-             .join(restocked, on=["sku", "warehouse_id"], how="left")
-             .with_columns(on_hand=(pl.col("in").fill_null(0) + pl.col("back").fill_null(0)
-                                    - pl.col("out").fill_null(0) + (pl.col("out").fill_null(0) * 0.15).round(0).cast(pl.Int64))
-                           .clip(lower_bound=0))
-             .select("sku", "warehouse_id", "on_hand",
-                     pl.lit(world.end.strftime("%Y-%m-%d %H:%M:%S")).alias("snapshot_at")))
-    for wh in cat.WAREHOUSES:
-        path = landing / "wms" / wh / "inbox" / f"stock_snapshot_{world.end:%Y%m%d}.csv"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        stock.filter(pl.col("warehouse_id") == wh).sort("sku").write_csv(path)
-        _stamp(path, world.end.date())
-        counts[wh] += 1
+        for at, snap in snapshots.filter(pl.col("warehouse_id") == wh).partition_by("snapshot_at", as_dict=True).items():
+            path = inbox / f"stock_snapshot_{at[0]:%Y%m%d}.csv"
+            snap.with_columns(pl.col("snapshot_at").dt.strftime("%Y-%m-%d %H:%M:%S")).sort("sku").write_csv(path)
+            _stamp(path, at[0].date())
+            counts[wh] += 1
     return counts
 
 
@@ -254,7 +285,7 @@ def write_spend(world: World, landing: Path, seed: int) -> int:
     rng = np.random.default_rng(seed + 3)
     first = (world.orders.sort("placed_at").group_by("customer_id").first()
              .with_columns(pl.col("placed_at").dt.date().alias("date"))
-             .group_by("store_id", "date").agg(pl.len().alias("new")))
+             .group_by("store_id", "date").agg(pl.len().alias("new")).sort("store_id", "date"))
     rows = []
     for campaign, share in zip(cat.MARKETING_CAMPAIGNS, (0.5, 0.35, 0.15)):
         rows.append(first.with_columns(

@@ -5,8 +5,6 @@ questions through ``afterclick sql``."""
 from __future__ import annotations
 
 import json
-import shutil
-from datetime import timedelta
 
 import polars as pl
 import pytest
@@ -14,49 +12,9 @@ from typer.testing import CliRunner
 
 from afterclick import warehouse
 from afterclick.cli import app
-from afterclick.demo.generate import generate, load_truth
-from afterclick.settings import load_settings
+from afterclick.demo.generate import load_truth
 from afterclick.transform import run_dbt
-from ingest.run import ensure_raw_tables, ingest_all
-from conftest import SMALL_WORLD, WORLD_END
-
-HELD_BACK_DAYS = 21  # the newest warehouse and carrier files arrive only for the second (incremental) build
-
-
-def _hold_back(settings) -> list[tuple]:
-    cut = (WORLD_END - timedelta(days=HELD_BACK_DAYS)).strftime("%Y%m%d")
-    held = []
-    for inbox in [*settings.landing_dir.glob("wms/*/inbox"), settings.landing_dir / "carriers" / "correos" / "inbox"]:
-        for path in inbox.iterdir():
-            if path.stem.rsplit("_", 1)[-1] >= cut and not path.name.startswith("stock_snapshot"):
-                aside = settings.root / "held" / inbox.parent.name / path.name
-                aside.parent.mkdir(parents=True, exist_ok=True)
-                shutil.move(path, aside)
-                held.append((aside, path))
-    return held
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("AFTERCLICK_STATE_DIR", str(tmp_path_factory.mktemp("cycle") / "state"))
-    mp.setenv("AFTERCLICK_FILE_MIN_AGE_SECONDS", "0")
-    mp.setenv("AFTERCLICK_AS_OF", WORLD_END.isoformat())
-    settings = load_settings()
-    settings.ensure_dirs()
-    generate(settings, **SMALL_WORLD)
-    held = _hold_back(settings)
-    assert held
-    ensure_raw_tables(settings)
-    assert not ingest_all(settings).errors
-    first = run_dbt(settings, "build")
-    for aside, path in held:
-        shutil.move(aside, path)
-    late = ingest_all(settings)
-    assert not late.errors and late.rows_by_table().get("raw.wms__fulfilment_events", 0) > 0
-    second = run_dbt(settings, "build")
-    yield settings, first, second
-    mp.undo()
+from conftest import WORLD_END
 
 
 def test_dbt_build_passes_every_test_first_and_incrementally(built):
@@ -139,8 +97,8 @@ def test_order_events_show_every_system_for_every_channel(built):
     assert lines == (truth_lines.height, truth_lines["quantity"].sum())
 
 
-def test_the_snapshot_answers_on_time_by_carrier_and_stuck_in_picking(built, monkeypatch):
-    settings, *_ = built
+def test_the_snapshot_answers_on_time_by_carrier_and_stuck_in_picking(built_env):
+    settings, *_ = built_env
     warehouse.publish(settings)
     runner = CliRunner()
     on_time = runner.invoke(app, ["sql", "-f", "json", """

@@ -1,4 +1,6 @@
--- Stock movements: quantity signed by direction (receipts and positive adjustments add).
+-- Stock movements per SKU and warehouse. WMSs differ on signs: some send every quantity positive
+-- and let the movement type say the direction, some sign them; signed_quantity is + for stock in
+-- and - for stock out either way (types not known here keep the sign they came with).
 select
     {{ dbt.concat(["coalesce(warehouse_id, _store)", "':'", "sku", "':'", "movement", "':'", "coalesce(reference, '')", "':'",
                    dbt.cast("moved_at", api.Column.translate_type("string"))]) }} as movement_key,
@@ -6,6 +8,13 @@ select
     coalesce(warehouse_id, _store) as warehouse_id,
     movement,
     quantity,
+    case
+        when movement in ('receipt', 'return_restock', 'transfer_in', 'adjustment_in', 'opening', 'found')
+            then abs(quantity)
+        when movement in ('shipment', 'pick', 'transfer_out', 'adjustment_out', 'scrap', 'lost')
+            then -abs(quantity)
+        else quantity
+    end as signed_quantity,
     reference,
     moved_at,
     _loaded_at

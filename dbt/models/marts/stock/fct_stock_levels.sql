@@ -1,0 +1,197 @@
+-- Stock per SKU, warehouse and day (end of day), from the first day the pair has any activity to
+-- the as-of day; the as-of day's row is the current position (is_current).
+--
+-- On hand comes from the WMS: the latest stock snapshot taken by the end of the day, rolled
+-- forward with the movements since (or, before the first snapshot, rolled back from it), so
+-- a single snapshot plus the movement ledger rebuilds the whole history. Reserved is what open
+-- order lines hold (int_stock_reservations); safety stock comes from the seed safety_stock
+-- (SKU, else category, else default); available_to_promise = on_hand - reserved - safety_stock
+-- and is kept negative (the oversold units); what is pushed to channels is atp_sellable.
+{% set velocity_days = var('stock_velocity_days') %}
+with movements as (
+    select sku, warehouse_id, moved_at, signed_quantity
+    from {{ ref('stg_wms__stock_movements') }}
+    where moved_at <= {{ as_of() }}
+),
+
+snapshots as (
+    select sku, warehouse_id, snapshot_at, on_hand
+    from {{ ref('stg_wms__stock_snapshots') }}
+    where snapshot_at <= {{ as_of() }}
+),
+
+reservations as (
+    select * from {{ ref('int_stock_reservations') }}
+    where warehouse_id is not null and placed_at <= {{ as_of() }}
+),
+
+purchase_orders as (
+    select * from {{ ref('stg_erp__purchase_orders') }}
+    where status <> 'canceled' and ordered_at <= {{ as_of() }}
+),
+
+pairs as (
+    select sku, warehouse_id, min(first_day) as first_day
+    from (
+        select sku, warehouse_id, cast(moved_at as date) as first_day from movements
+        union all
+        select sku, warehouse_id, cast(snapshot_at as date) from snapshots
+        union all
+        select sku, warehouse_id, cast(placed_at as date) from reservations
+        union all
+        select sku, warehouse_id, cast(ordered_at as date) from purchase_orders
+    ) as activity
+    group by sku, warehouse_id
+),
+
+spine as (
+    select p.sku, p.warehouse_id, d.date_day as stock_date, d.is_as_of_day
+    from pairs as p
+    inner join {{ ref('dim_dates') }} as d
+        on d.date_day >= p.first_day
+),
+
+-- day-level flows: each is summed up to the day by a running total below
+daily_flows as (
+    select sku, warehouse_id, day, sum(net_movement) as net_movement, sum(reserve_delta) as reserve_delta,
+           sum(units_placed) as units_placed, sum(inbound_delta) as inbound_delta
+    from (
+        select sku, warehouse_id, cast(moved_at as date) as day, signed_quantity as net_movement,
+               0 as reserve_delta, 0 as units_placed, 0 as inbound_delta
+        from movements
+        union all
+        select sku, warehouse_id, cast(placed_at as date), 0, quantity,
+               case when release_reason in ('canceled', 'refunded') and released_at <= {{ as_of() }} then 0 else quantity end, 0
+        from reservations
+        union all
+        select sku, warehouse_id, cast(released_at as date), 0, -quantity, 0, 0
+        from reservations
+        where released_at <= {{ as_of() }}
+        union all
+        select sku, warehouse_id, cast(ordered_at as date), 0, 0, 0, quantity
+        from purchase_orders
+        union all
+        select sku, warehouse_id, cast(received_at as date), 0, 0, 0, -quantity
+        from purchase_orders
+        where received_at <= {{ as_of() }}
+    ) as flows
+    group by sku, warehouse_id, day
+),
+
+-- a snapshot fixes the level: offset = on hand at the snapshot - the movements up to it
+snapshot_offsets as (
+    select
+        s.sku, s.warehouse_id, s.snapshot_at, cast(s.snapshot_at as date) as snapshot_day,
+        s.on_hand - coalesce(sum(m.signed_quantity), 0) as level_offset,
+        row_number() over (partition by s.sku, s.warehouse_id, cast(s.snapshot_at as date)
+                           order by s.snapshot_at desc) as latest_of_day,
+        row_number() over (partition by s.sku, s.warehouse_id order by s.snapshot_at) as snapshot_number
+    from snapshots as s
+    left join movements as m
+        on s.sku = m.sku and s.warehouse_id = m.warehouse_id and m.moved_at <= s.snapshot_at
+    group by s.sku, s.warehouse_id, s.snapshot_at, s.on_hand
+),
+
+running as (
+    select
+        sp.sku, sp.warehouse_id, sp.stock_date, sp.is_as_of_day,
+        o.level_offset,
+        sum(coalesce(f.net_movement, 0)) over pair_to_date as cumulative_movement,
+        sum(coalesce(f.reserve_delta, 0)) over pair_to_date as reserved,
+        sum(coalesce(f.inbound_delta, 0)) over pair_to_date as inbound_units,
+        sum(coalesce(f.units_placed, 0)) over (partition by sp.sku, sp.warehouse_id order by sp.stock_date
+                                               rows between {{ velocity_days - 1 }} preceding and current row)
+            as units_sold_{{ velocity_days }}d,
+        count(o.level_offset) over pair_to_date as snapshots_so_far
+    from spine as sp
+    left join daily_flows as f
+        on sp.sku = f.sku and sp.warehouse_id = f.warehouse_id and sp.stock_date = f.day
+    left join snapshot_offsets as o
+        on sp.sku = o.sku and sp.warehouse_id = o.warehouse_id and sp.stock_date = o.snapshot_day
+        and o.latest_of_day = 1
+    window pair_to_date as (partition by sp.sku, sp.warehouse_id order by sp.stock_date
+                            rows between unbounded preceding and current row)
+),
+
+anchored as (
+    -- the offset of the latest snapshot so far; before the first snapshot, the first one's
+    select
+        r.*,
+        coalesce(
+            max(r.level_offset) over (partition by r.sku, r.warehouse_id, r.snapshots_so_far),
+            f.level_offset,
+            0
+        ) as anchor_offset
+    from running as r
+    left join snapshot_offsets as f
+        on r.sku = f.sku and r.warehouse_id = f.warehouse_id and f.snapshot_number = 1 and r.snapshots_so_far = 0
+),
+
+safety as (
+    select
+        p.sku,
+        coalesce(by_sku.units, by_category.units, by_default.units, 0) as safety_stock,
+        p.category
+    from {{ ref('stg_erp__products') }} as p
+    left join {{ ref('safety_stock') }} as by_sku
+        on by_sku.scope = 'sku' and by_sku.scope_value = p.sku
+    left join {{ ref('safety_stock') }} as by_category
+        on by_category.scope = 'category' and by_category.scope_value = p.category
+    left join {{ ref('safety_stock') }} as by_default
+        on by_default.scope = 'default'
+),
+
+default_safety as (
+    select coalesce(max(units), 0) as units from {{ ref('safety_stock') }} where scope = 'default'
+),
+
+next_inbound as (
+    select sku, warehouse_id, cast(min(expected_at) as date) as next_inbound_date
+    from purchase_orders
+    where received_at is null or received_at > {{ as_of() }}
+    group by sku, warehouse_id
+),
+
+levels as (
+    select
+        a.sku,
+        a.warehouse_id,
+        a.stock_date,
+        a.is_as_of_day as is_current,
+        s.category,
+        cast(a.anchor_offset + a.cumulative_movement as integer) as on_hand,
+        cast(a.reserved as integer) as reserved,
+        cast(coalesce(s.safety_stock, d.units) as integer) as safety_stock,
+        cast(a.inbound_units as integer) as inbound_units,
+        case when a.is_as_of_day then n.next_inbound_date end as next_inbound_date,
+        cast(a.units_sold_{{ velocity_days }}d as integer) as units_sold_{{ velocity_days }}d,
+        a.units_sold_{{ velocity_days }}d / {{ velocity_days }}.0 as sales_velocity_per_day
+    from anchored as a
+    cross join default_safety as d
+    left join safety as s
+        on a.sku = s.sku
+    left join next_inbound as n
+        on a.sku = n.sku and a.warehouse_id = n.warehouse_id
+),
+
+atp as (
+    select
+        levels.*,
+        on_hand - reserved - safety_stock as available_to_promise
+    from levels
+)
+
+select
+    {{ dbt.concat(["warehouse_id", "':'", "sku", "':'", dbt.cast("stock_date", api.Column.translate_type("string"))]) }}
+        as stock_level_key,
+    atp.*,
+    case when available_to_promise > 0 then available_to_promise else 0 end as atp_sellable,
+    case when available_to_promise < 0 then -available_to_promise else 0 end as oversold_units,
+    case when sales_velocity_per_day > 0
+         then round(case when available_to_promise > 0 then available_to_promise else 0 end / sales_velocity_per_day, 1)
+    end as days_of_cover,
+    case when sales_velocity_per_day > 0
+         then cast({{ dbt.dateadd('day', 'cast(floor(case when available_to_promise > 0 then available_to_promise else 0 end / sales_velocity_per_day) as integer)', 'stock_date') }} as date)
+    end as projected_stockout_date,
+    available_to_promise <= 0 as is_stockout
+from atp
