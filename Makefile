@@ -28,7 +28,13 @@ run: setup  ## run the pipeline once on what the sources hold now
 dashboard: setup  ## serve the dashboards over the serving snapshot
 	$(UV) run afterclick dashboard
 
-test: setup  ## the whole test suite (what CI runs)
+browser-deps:  ## Debian's Chromium for the real-browser dashboard test (installed only when missing)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser test (apt-get)"; \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver; }
+
+test: setup browser-deps  ## the whole test suite (what CI runs)
 	$(UV) run pytest
 
 test-fast: setup  ## the tests without Prefect server or browser

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -201,7 +200,8 @@ def dashboard(
     typer.echo(f"dashboards: http://localhost:{port}  (reading {settings.serving_path}; Ctrl-C stops)")
     cmd = [sys.executable, "-m", "streamlit", "run", str(app_path), "--server.port", str(port),
            "--server.headless", str(headless).lower(), "--browser.gatherUsageStats", "false"]
-    raise typer.Exit(subprocess.call(cmd, env=env))
+    sys.stdout.flush()
+    os.execve(sys.executable, cmd, env)  # become the server: signals (Ctrl-C, terminate) reach it directly
 
 
 @app.command()

@@ -155,7 +155,10 @@ class Settings(BaseSettings):
     lock_timeout_seconds: float = Field(
         600.0, description="How long a second writer waits for the warehouse lock before failing."
     )
-    show_customer_emails: bool = False
+    show_customer_emails: bool = Field(False, description="Dashboards show customer emails instead of masking them.")
+    dashboard_login: bool = Field(
+        False, description="Dashboards ask for a login (Streamlit's OIDC st.login; configure the provider under "
+                            "[auth] in .streamlit/secrets.toml).")
     as_of: datetime | None = Field(
         None, description="Compute the marts (stuck orders, SLA clocks, closing) as of this UTC instant instead of "
                           "now: for replaying a past demo world or a backfill.")

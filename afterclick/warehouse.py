@@ -29,7 +29,7 @@ from filelock import FileLock, Timeout
 from afterclick.settings import Settings
 
 # Schemas the serving snapshot carries: dbt's published layers and the ops records.
-PUBLISHED_SCHEMAS = ("marts", "writeback")
+PUBLISHED_SCHEMAS = ("marts", "writeback", "seeds")  # seeds: stage order, stores, rules
 OPS_SCHEMA_SQL = """
 create schema if not exists raw;
 create schema if not exists ops;

@@ -1,8 +1,13 @@
-"""Global filters, kept in the URL query parameters so a view can be shared."""
+"""Global filters, kept in the URL query parameters so a view can be shared.
+
+The sidebar holds the date range (with a comparison period: the same number of days just before),
+channels, warehouses and carriers. Each page applies the ones its data has, through ``where``,
+which returns placeholders and parameters: filter values never become SQL text.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import streamlit as st
@@ -14,16 +19,33 @@ from dashboards import data
 class Filters:
     start: date
     end: date
-    channels: tuple[str, ...]
+    channels: tuple[str, ...] = ()
+    warehouses: tuple[str, ...] = ()
+    carriers: tuple[str, ...] = ()
+    compare: bool = True
 
-    def where(self, date_column: str = "placed_date", channel_column: str = "channel") -> tuple[str, list]:
-        """A WHERE clause with placeholders, and its parameters (never string-built values)."""
-        clause = f"{date_column} between ? and ?"
-        params: list = [self.start, self.end]
-        if self.channels:
-            clause += f" and {channel_column} in ({', '.join('?' for _ in self.channels)})"
-            params += list(self.channels)
-        return clause, params
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> Filters:
+        """The comparison period: as many days, ending the day before ``start``."""
+        end = self.start - timedelta(days=1)
+        return replace(self, start=end - timedelta(days=self.days - 1), end=end)
+
+    def where(self, date_column: str | None = "placed_date", channel: str | None = "channel",
+              warehouse: str | None = None, carrier: str | None = None) -> tuple[str, list]:
+        """A WHERE clause over the given columns (None: not filtered), and its parameters."""
+        clauses: list[str] = []
+        params: list = []
+        if date_column:
+            clauses.append(f"{date_column} between ? and ?")
+            params += [self.start, self.end]
+        for column, values in ((channel, self.channels), (warehouse, self.warehouses), (carrier, self.carriers)):
+            if column and values:
+                clauses.append(f"{column} in ({', '.join('?' for _ in values)})")
+                params += list(values)
+        return (" and ".join(clauses) or "true"), params
 
 
 def _parse_date(value: str | None, fallback: date) -> date:
@@ -33,22 +55,42 @@ def _parse_date(value: str | None, fallback: date) -> date:
         return fallback
 
 
+def _options(sql: str, column: str) -> list[str]:
+    try:
+        return [v for v in data.query(sql)[column].tolist() if v is not None]
+    except Exception:  # noqa: BLE001 - a mart not built yet offers no options
+        return []
+
+
+def _multiselect(label: str, key: str, options: list[str], placeholder: str) -> list[str]:
+    chosen = [v for v in st.query_params.get_all(key) if v in options]
+    picked = st.multiselect(label, options, default=chosen, key=key, placeholder=placeholder)
+    st.query_params[key] = picked
+    return picked
+
+
 def global_filters() -> Filters:
     bounds = data.query("select min(placed_date) as lo, max(placed_date) as hi from fct_orders")
     hi = bounds["hi"][0].date() if bounds["hi"][0] is not None else date.today()
     lo_all = bounds["lo"][0].date() if bounds["lo"][0] is not None else hi
-    default_start = max(lo_all, hi - timedelta(days=89))
+    default_start = max(lo_all, hi - timedelta(days=29))
     qp = st.query_params
-    start = _parse_date(qp.get("start"), default_start)
-    end = _parse_date(qp.get("end"), hi)
-    all_channels = data.query("select distinct channel from fct_orders order by 1")["channel"].tolist()
-    chosen = [c for c in qp.get_all("channel") if c in all_channels]
+    start = min(max(_parse_date(qp.get("start"), default_start), lo_all), hi)
+    end = min(max(_parse_date(qp.get("end"), hi), start), hi)
     with st.sidebar:
-        picked = st.date_input("Placed between", value=(start, end), min_value=lo_all, max_value=hi, key="dates")
-        channels = st.multiselect("Channel", all_channels, default=chosen, key="channels",
-                                  placeholder="All channels")
+        picked = st.date_input("Period", value=(start, end), min_value=lo_all, max_value=hi, key="dates")
+        compare = st.toggle("Compare with the previous period", value=qp.get("compare", "1") != "0", key="compare")
+        channels = _multiselect("Channel", "channel",
+                                _options("select distinct channel from fct_orders order by 1", "channel"),
+                                "All channels")
+        warehouses = _multiselect("Warehouse", "warehouse",
+                                  _options("select distinct warehouse_id from fct_shipments where warehouse_id is not null "
+                                           "order by 1", "warehouse_id"), "All warehouses")
+        carriers = _multiselect("Carrier", "carrier",
+                                _options("select distinct carrier from fct_shipments where carrier is not null order by 1",
+                                         "carrier"), "All carriers")
     if isinstance(picked, tuple) and len(picked) == 2:
         start, end = picked
-    st.query_params.update({"start": start.isoformat(), "end": end.isoformat()})
-    st.query_params["channel"] = channels
-    return Filters(start=start, end=end, channels=tuple(channels))
+    st.query_params.update({"start": start.isoformat(), "end": end.isoformat(), "compare": "1" if compare else "0"})
+    return Filters(start=start, end=end, channels=tuple(channels), warehouses=tuple(warehouses),
+                   carriers=tuple(carriers), compare=compare)

@@ -1,4 +1,5 @@
-"""Overview: orders and revenue by channel and day."""
+"""Overview: the period's orders, revenue and delivery, and what needs attention now, each against
+the comparison period."""
 
 from __future__ import annotations
 
@@ -7,20 +8,67 @@ import streamlit as st
 
 from dashboards import data
 from dashboards.filters import global_filters
+from dashboards.ui import metric, require, table
 
 st.title("Overview")
-if not data.table_exists("rpt_orders_daily"):
-    st.info("Orders are not built yet: `rpt_orders_daily` is missing from the snapshot. Run `afterclick run`.")
-    st.stop()
+require("rpt_orders_daily", what="Orders are")
 
 filters = global_filters()
-where, params = filters.where()
-totals = data.query(f"select coalesce(sum(orders), 0) as orders, coalesce(sum(revenue_rc), 0) as revenue "
-                    f"from rpt_orders_daily where {where}", params)
-col1, col2 = st.columns(2)
-col1.metric("Orders", f"{int(totals['orders'][0]):,}")
-col2.metric("Revenue (EUR)", f"{totals['revenue'][0]:,.2f}")
+periods = {"now": filters, "before": filters.previous()}
 
+
+def _orders(f):
+    where, params = f.where()
+    return data.query(f"select coalesce(sum(orders), 0) as orders, coalesce(sum(revenue_rc), 0) as revenue "
+                      f"from rpt_orders_daily where {where}", params).iloc[0]
+
+
+def _delivery(f):
+    if not data.table_exists("fct_shipments"):
+        return None
+    where, params = f.where("cast(delivered_at as date)", warehouse="warehouse_id", carrier="carrier")
+    return data.query(f"select avg(case when is_on_time then 1.0 else 0.0 end) as on_time "
+                      f"from fct_shipments where delivered_at is not null and {where}", params)["on_time"][0]
+
+
+def _stockouts(day):
+    if not data.table_exists("fct_stock_levels"):
+        return None
+    where, params = filters.where(None, channel=None, warehouse="warehouse_id")
+    return data.query(f"select count(*) as n from fct_stock_levels where stock_date = ? and is_stockout and {where}",
+                      [day, *params])["n"][0]
+
+
+orders = {k: _orders(f) for k, f in periods.items()}
+on_time = {k: _delivery(f) for k, f in periods.items()}
+cols = st.columns(6)
+metric(cols[0], "Orders", orders["now"]["orders"], orders["before"]["orders"], compare=filters.compare)
+metric(cols[1], "Revenue (EUR)", orders["now"]["revenue"], orders["before"]["revenue"], compare=filters.compare)
+metric(cols[2], "On-time rate", on_time["now"], on_time["before"], fmt="{:.1%}", compare=filters.compare,
+       help="Parcels delivered in the period by the end of their promised day.")
+if data.table_exists("rpt_stuck_orders"):
+    where, params = filters.where(None)
+    stuck = data.query(f"select count(*) as n from rpt_stuck_orders where {where}", params)["n"][0]
+    metric(cols[3], "Stuck orders now", stuck, compare=False, inverse=True,
+           help="Orders sitting in their stage longer than its SLA.")
+else:
+    cols[3].metric("Stuck orders now", "—")
+last_day = data.query("select max(stock_date) as d from fct_stock_levels")["d"][0] \
+    if data.table_exists("fct_stock_levels") else None
+metric(cols[4], "Stock-outs", _stockouts(min(filters.end, last_day.date())) if last_day is not None else None,
+       _stockouts(filters.previous().end) if last_day is not None else None, compare=filters.compare, inverse=True,
+       help="SKU × warehouse with nothing to promise at the end of the period (vs. the end of the previous one).")
+if data.table_exists("writeback_attempts"):
+    failed = {k: data.query("select count(*) as n from ops.writeback_attempts where outcome = 'failed' "
+                            "and cast(attempted_at as date) between ? and ?", [f.start, f.end])["n"][0]
+              for k, f in periods.items()}
+    metric(cols[5], "Write-back failures", failed["now"], failed["before"], compare=filters.compare, inverse=True)
+else:
+    cols[5].metric("Write-back failures", "—", help="No write-back has run yet.")
+if filters.compare:
+    st.caption(f"Changes against {filters.previous().start:%d %b %Y} – {filters.previous().end:%d %b %Y}.")
+
+where, params = filters.where()
 daily = data.query(f"select placed_date, channel, sum(orders) as orders, sum(revenue_rc) as revenue_eur "
                    f"from rpt_orders_daily where {where} group by all order by 1, 2", params)
 if daily.empty:
@@ -39,5 +87,4 @@ st.altair_chart(alt.Chart(daily).mark_line().encode(
     y=alt.Y("revenue_eur:Q", title="Revenue (EUR)"),
     color=alt.Color("channel:N", title="Channel"),
 ), width="stretch")
-st.dataframe(daily, width="stretch", hide_index=True)
-st.download_button("Download CSV", daily.to_csv(index=False), "orders_by_channel_day.csv", "text/csv")
+table(daily, "orders_by_channel_day")

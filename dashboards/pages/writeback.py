@@ -1,0 +1,63 @@
+"""Write-back: what afterclick pushed to each channel, what failed and why, what waits for a
+retry, and when each channel last synced."""
+
+from __future__ import annotations
+
+import altair as alt
+import streamlit as st
+
+from dashboards import data
+from dashboards.filters import global_filters
+from dashboards.ui import metric, table
+
+st.title("Write-back")
+if not (data.table_exists("writeback_attempts") and data.table_exists("writeback_ledger")):
+    st.info("No write-back has run yet: `ops.writeback_attempts` is not in the snapshot. "
+            "Run `afterclick writeback` (or the write-back flow) and publish.")
+    st.stop()
+filters = global_filters()
+where, params = filters.where("cast(attempted_at as date)")
+
+totals = data.query(f"""
+    select count(*) filter (where outcome = 'succeeded') as pushed, count(*) filter (where outcome = 'failed') as failed
+    from ops.writeback_attempts where {where}""", params).iloc[0]
+pending = data.query(f"select count(*) as n from ops.writeback_ledger where status in ('pending', 'retry') "
+                     f"and {filters.where(None)[0]}", filters.where(None)[1])["n"][0]
+cols = st.columns(3)
+metric(cols[0], "Changes pushed", totals["pushed"], compare=False)
+metric(cols[1], "Failed attempts", totals["failed"], compare=False, inverse=True)
+metric(cols[2], "Waiting for a retry now", pending, compare=False, inverse=True)
+
+st.subheader("Pushes per channel and kind")
+daily = data.query(f"""
+    select cast(attempted_at as date) as day, channel, kind, outcome, count(*) as attempts
+    from ops.writeback_attempts where {where} group by all order by 1""", params)
+if not daily.empty:
+    st.altair_chart(alt.Chart(daily).mark_bar().encode(
+        x=alt.X("day:T", title="Day"),
+        y=alt.Y("attempts:Q", title="Attempts"),
+        color=alt.Color("outcome:N", title="Outcome"),
+        column=alt.Column("kind:N", title="Kind"),
+        tooltip=["day:T", "channel:N", "kind:N", "outcome:N", "attempts:Q"],
+    ))
+table(daily, "writeback_attempts_by_day")
+
+st.subheader("Failures")
+failures = data.query(f"""
+    select attempted_at, channel, store_id, kind, change_key, http_status, error
+    from ops.writeback_attempts where outcome = 'failed' and {where} order by attempted_at desc""", params)
+table(failures, "writeback_failures", empty="No failed push in the period.")
+
+st.subheader("Waiting for a retry")
+retries = data.query(f"""
+    select channel, store_id, kind, change_key, attempts, next_attempt_at, last_error
+    from ops.writeback_ledger where status in ('pending', 'retry') and {filters.where(None)[0]}
+    order by next_attempt_at""", filters.where(None)[1])
+table(retries, "writeback_pending", empty="Nothing waits.")
+
+st.subheader("Last successful sync per channel store")
+last = data.query(f"""
+    select channel, store_id, kind, max(attempted_at) as last_success
+    from ops.writeback_attempts where outcome = 'succeeded' and {filters.where(None)[0]}
+    group by all order by channel, store_id, kind""", filters.where(None)[1])
+table(last, "writeback_last_sync")
