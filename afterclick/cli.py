@@ -118,6 +118,28 @@ def publish() -> None:
 
 
 @app.command()
+def push(
+    kind: Annotated[list[str], typer.Option("--kind", "-k", help="stock and/or notification (default: settings).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Record and print what would change; push nothing.")] = False,
+    publish_after: Annotated[bool, typer.Option("--publish/--no-publish", help="Publish the snapshot after.")] = True,
+) -> None:
+    """Push what changed in the warehouse's desired state (wb_* models) to the channels and customers."""
+    from afterclick import warehouse
+    from writeback.run import push as push_changes
+    from writeback.run import report_lines
+
+    settings = load_settings()
+    with warehouse.writer(settings, purpose="afterclick push"):
+        report = push_changes(settings, kinds=kind, dry_run=dry_run)
+        for line in report_lines(report):
+            typer.echo(line)
+        if publish_after:
+            warehouse.publish(settings)
+    typer.echo(f"{'dry run: nothing pushed; ' if dry_run else ''}attempts recorded in ops.writeback_attempts "
+               f"({settings.warehouse_path})")
+
+
+@app.command()
 def sql(
     query: Annotated[str, typer.Argument(help="SQL to run against the serving snapshot (read-only).")],
     format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",

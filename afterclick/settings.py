@@ -130,6 +130,29 @@ class TrackingApiSettings(BaseModel):
     max_age_days: int = Field(60, description="Parcels shipped longer ago are no longer polled.")
 
 
+class SmtpSettings(BaseModel):
+    host: str | None = Field(None, description="SMTP server for customer messages; unset = no messages are sent "
+                                               "(on the demo world, a local demo mailbox is used).")
+    port: int = 25
+    starttls: bool = False
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: str = "orders@afterclick.invalid"
+    sender_name: str = "afterclick"
+    timeout_seconds: float = 30.0
+
+
+class WritebackSettings(BaseModel):
+    kinds: list[str] = Field(["stock", "notification"], description="What `afterclick push` pushes (of stock, "
+                                                                   "notification).")
+    disabled_targets: list[str] = Field(
+        default_factory=list, description="Kill switch: store ids, channels, kinds or 'email' never pushed to.")
+    max_attempts: int = Field(5, description="Attempts before a change goes to the dead letter.")
+    backoff_seconds: float = Field(60.0, description="Wait before the first retry of a change; doubles each time.")
+    demo_mailbox: bool = Field(True, description="With no SMTP host and a demo world, deliver customer messages "
+                                                 "to a local SMTP server that keeps them in <demo>/mailbox.")
+
+
 class ScheduleSettings(BaseModel):
     """When ``afterclick serve`` runs each flow (cron, in ``timezone``); empty string = not scheduled."""
 
@@ -183,6 +206,8 @@ class Settings(BaseSettings):
         2.0, description="A dropped file is read only once untouched this long (still-growing files wait)."
     )
     erp: ErpSettings = ErpSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    writeback: WritebackSettings = WritebackSettings()
     warehouses: list[str] = Field(
         ["wh-mad", "wh-bcn", "wh-lis", "wh-sao", "wh-mex"],
         description="WMS sites whose files are dropped in <landing>/wms/<warehouse>/inbox.")

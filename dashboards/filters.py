@@ -23,6 +23,7 @@ class Filters:
     warehouses: tuple[str, ...] = ()
     carriers: tuple[str, ...] = ()
     compare: bool = True
+    ends_at_latest: bool = False  # the period runs to the newest data (operational pages may run to now)
 
     @property
     def days(self) -> int:
@@ -93,4 +94,4 @@ def global_filters() -> Filters:
         start, end = picked
     st.query_params.update({"start": start.isoformat(), "end": end.isoformat(), "compare": "1" if compare else "0"})
     return Filters(start=start, end=end, channels=tuple(channels), warehouses=tuple(warehouses),
-                   carriers=tuple(carriers), compare=compare)
+                   carriers=tuple(carriers), compare=compare, ends_at_latest=end >= hi)

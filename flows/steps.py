@@ -1,6 +1,6 @@
 """The pipeline's steps as plain functions; ``flows/pipeline.py`` runs them as Prefect tasks.
 
-``run_pipeline`` holds the writer lock, runs ingest → transform → publish through a
+``run_pipeline`` holds the writer lock, runs ingest → transform → write-back → publish through a
 ``call(name, fn, *args)`` hook (a plain call, or a Prefect task), and records the run in
 ``ops.runs`` whether it succeeds or fails.
 """
@@ -66,6 +66,17 @@ def publish_step(settings: Settings) -> dict:
     return {"version": meta["version"], "seconds": meta["seconds"], "tables": len(meta["tables"])}
 
 
+def writeback_step(settings: Settings) -> dict:
+    """Push what changed to the channels and customers (see writeback/); per-change failures are
+    retried or dead-lettered by the engine, never raised."""
+    from writeback.run import push, report_lines
+    report = push(settings)
+    for line in report_lines(report):
+        log.info("write-back: %s", line)
+    return {"pushed": report.total("pushed"), "failed": report.total("failed"), "dead": report.total("dead"),
+            "skipped_targets": [t.target for t in report.targets if t.skipped]}
+
+
 def plain_call(name: str, fn: Callable, *args):
     return fn(*args)
 
@@ -81,6 +92,8 @@ def run_pipeline(settings: Settings, select: str | None = None, call: StepCaller
         try:
             summary["ingest"] = ingest_step(settings, call)
             summary["transform"] = call("transform", transform_step, settings, select, node_tasks)
+            if settings.writeback.kinds:
+                summary["writeback"] = call("writeback", writeback_step, settings)
             # record the run before publishing, so the snapshot carries the run that built it
             runs.finish_run(settings, run_id, "pipeline", started_at, "success", summary)
             summary["publish"] = call("publish", publish_step, settings)
@@ -104,6 +117,8 @@ def summary_markdown(summary: dict) -> str:
     build = summary.get("transform", {})
     lines += [f"| transform | models built | {build.get('models_built', '-')} |",
               f"| transform | tests failed | {build.get('tests_failed', '-')} |",
+              f"| write-back | changes pushed | {summary.get('writeback', {}).get('pushed', '-')} |",
+              f"| write-back | dead letters | {summary.get('writeback', {}).get('dead', '-')} |",
               f"| publish | snapshot version | {summary.get('publish', {}).get('version', '-')} |",
               f"| run | seconds | {summary.get('seconds', '-')} |"]
     return "\n".join(lines)

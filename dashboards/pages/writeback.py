@@ -16,7 +16,13 @@ if not (data.table_exists("writeback_attempts") and data.table_exists("writeback
             "Run `afterclick writeback` (or the write-back flow) and publish.")
     st.stop()
 filters = global_filters()
-where, params = filters.where("cast(attempted_at as date)")
+# pushes happen now, after the newest order: a period that runs to the newest data runs to now here
+if filters.ends_at_latest:
+    where, params = "cast(attempted_at as date) >= ?", [filters.start]
+else:
+    where, params = filters.where("cast(attempted_at as date)", channel=None)
+channel_where, channel_params = filters.where(None)
+where, params = f"{where} and {channel_where}", [*params, *channel_params]
 
 totals = data.query(f"""
     select count(*) filter (where outcome = 'succeeded') as pushed, count(*) filter (where outcome = 'failed') as failed

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 import httpx
 from tenacity import (RetryCallState, Retrying, retry_if_exception, stop_after_attempt,
@@ -85,3 +86,22 @@ class ChannelClient:
                                        f"{exc.response.status_code} after {self.attempts} attempts") from None
         except httpx.TransportError as exc:
             raise TransientSourceError(f"{self.store_id}: {method} {path}: {type(exc).__name__}") from None
+
+
+SHOPIFY_GRAPHQL = "/admin/api/2025-01/graphql.json"
+
+
+def shopify_graphql(client: ChannelClient, query: str, variables: dict) -> dict:
+    """One Shopify GraphQL operation's ``data``. THROTTLED is not a failure: wait for the cost
+    bucket to refill what the operation needs (from ``extensions.cost``), then ask again.
+    Validation errors raise ValueError with Shopify's messages."""
+    while True:
+        _, body = client.request("POST", SHOPIFY_GRAPHQL, json={"query": query, "variables": variables})
+        throttle = (body.get("extensions") or {}).get("cost", {}).get("throttleStatus", {})
+        if any((e.get("extensions") or {}).get("code") == "THROTTLED" for e in body.get("errors") or []):
+            needed = body["extensions"]["cost"]["requestedQueryCost"] - throttle.get("currentlyAvailable", 0)
+            time.sleep(max(needed, 1) / max(throttle.get("restoreRate", 50), 1))
+            continue
+        if body.get("errors"):
+            raise ValueError(f"{client.store_id}: GraphQL errors: {[e.get('message') for e in body['errors']]}")
+        return body["data"]

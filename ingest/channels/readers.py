@@ -8,11 +8,10 @@ windows (its list has no change filter) keeping the orders whose ``lastChange`` 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-from ingest.channels.http import ChannelClient
+from ingest.channels.http import ChannelClient, shopify_graphql
 
 Page = list[dict]
 
@@ -43,17 +42,8 @@ def shopify_pages(client: ChannelClient, since: datetime, page_size: int = 100) 
     after = None
     while True:
         variables = {"first": page_size, "after": after, "query": f"updated_at:>'{since.isoformat()}Z'"}
-        _, body = client.request("POST", "/admin/api/2025-01/graphql.json",
-                                 json={"query": SHOPIFY_ORDERS_QUERY, "variables": variables})
-        throttle = (body.get("extensions") or {}).get("cost", {}).get("throttleStatus", {})
-        if any((e.get("extensions") or {}).get("code") == "THROTTLED" for e in body.get("errors") or []):
-            # wait for the bucket to refill what the query needs, then ask again (not a failure)
-            needed = body["extensions"]["cost"]["requestedQueryCost"] - throttle.get("currentlyAvailable", 0)
-            time.sleep(max(needed, 1) / max(throttle.get("restoreRate", 50), 1))
-            continue
-        if body.get("errors"):
-            raise ValueError(f"{client.store_id}: GraphQL errors: {body['errors']}")
-        orders = body["data"]["orders"]
+        data = shopify_graphql(client, SHOPIFY_ORDERS_QUERY, variables)
+        orders = data["orders"]
         yield [edge["node"] for edge in orders["edges"]]
         if not orders["pageInfo"]["hasNextPage"]:
             return

@@ -31,13 +31,24 @@ def test_pipeline_flow_publishes_fct_orders_with_the_generated_orders(settings, 
                  if con.sql(f"select count(*) from {t}").fetchall()[0][0] == 0]
         systems = dict(con.sql("select o.channel, count(distinct e.source_system) from marts.fct_order_events e "
                                "join marts.fct_orders o using (order_key) group by 1").fetchall())
-    assert empty == []
+    assert empty == ["raw.channels__inventory_levels"]  # reading channel inventory is still to come (issue 3)
     assert systems == {c: 4 for c in ("shopify", "vtex", "magento", "woocommerce", "marketplace")}
     # the run record lands in ops.runs (published with the next snapshot; in the warehouse now)
     with warehouse.connect_read_only(settings.warehouse_path) as con:
         flow, status, recorded = con.sql("select flow, status, summary from ops.runs").fetchall()[0]
     assert (flow, status) == ("pipeline", "success")
     assert json.loads(recorded)["publish"]["version"] == summary["publish"]["version"]
+    # the write-back pushed the stock every channel should show, and the customers got their messages
+    assert summary["writeback"]["dead"] == 0 and summary["writeback"]["skipped_targets"] == []
+    with warehouse.read_serving(settings) as con:
+        wanted = con.sql("select store_id, sku, quantity from wb_stock").fetchall()
+        messages_due = con.sql("select count(*) from wb_notifications").fetchall()[0][0]
+        confirmed = con.sql("select count(*) from ops.writeback_ledger where status = 'confirmed'").fetchall()[0][0]
+    shown = {store: json.loads((settings.demo_dir / "channels" / f"{store}.json").read_text())
+             for store in {s for s, _, _ in wanted}}
+    assert all(next(iter(shown[s][sku].values())) == q for s, sku, q in wanted)
+    assert len(list((settings.demo_dir / "mailbox" / "new").iterdir())) == messages_due
+    assert confirmed == len(wanted) + messages_due
 
 
 def test_a_second_run_with_nothing_new_lands_nothing_and_keeps_the_marts(settings, small_world, prefect_server):
@@ -48,5 +59,6 @@ def test_a_second_run_with_nothing_new_lands_nothing_and_keeps_the_marts(setting
         before = con.sql("select count(*), round(sum(total_amount), 2) from fct_orders").fetchall()
     again = pipeline_flow(state_dir=str(settings.root))
     assert again["ingest"]["rows_landed"] == 0
+    assert again["writeback"]["pushed"] == 0  # nothing changed, nothing pushed
     with warehouse.read_serving(settings) as con:
         assert con.sql("select count(*), round(sum(total_amount), 2) from fct_orders").fetchall() == before

@@ -7,10 +7,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from afterclick.demo.emulators.inventory import ChannelInventory
 from afterclick.demo.emulators.orders_view import OrdersView
 from afterclick.demo.world import World
 
@@ -26,6 +28,8 @@ class EmulatorState:
     requests_per_second: float = 0.0  # 0 = unlimited
     faults: list[str] = field(default_factory=list)  # "500", "429", "timeout", "malformed" or "200" (no fault), popped per request
     requests: list[str] = field(default_factory=list)  # paths served, for tests
+    inventory_path: Path | None = None  # where the stock the channel shows is kept (None: in memory)
+    unknown_skus: set[str] = field(default_factory=set)  # SKUs missing from this channel's catalogue
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _next_free: float = 0.0
 
@@ -34,6 +38,12 @@ class EmulatorState:
         if getattr(self, "_view", None) is None or self._view.clock != self.clock:
             self._view = OrdersView(self.world, self.clock)
         return self._view
+
+    @property
+    def inventory(self) -> ChannelInventory:
+        if getattr(self, "_inventory", None) is None:
+            self._inventory = ChannelInventory(self.world, self.inventory_path, self.unknown_skus)
+        return self._inventory
 
     def advance(self, to: datetime) -> None:
         self.clock = to

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from afterclick.demo.emulators.base import EmulatorState
+from afterclick.demo.emulators.stock_routes import magento_routes
 
 STATE = {"pending": ("new", "pending"), "paid": ("processing", "processing"), "fulfilled": ("complete", "complete"),
          "canceled": ("canceled", "canceled"), "refunded": ("closed", "closed")}
@@ -25,9 +26,11 @@ def _ts(value) -> str | None:
 
 
 def app(state: EmulatorState) -> Starlette:
+    def authorized(request: Request) -> bool:
+        return request.headers.get("authorization") == f"Bearer {state.credentials['token']}"
+
     async def orders(request: Request):
-        authorized = request.headers.get("authorization") == f"Bearer {state.credentials['token']}"
-        if (refused := await state.gate(request, authorized)) is not None:
+        if (refused := await state.gate(request, authorized(request))) is not None:
             return refused
         q = request.query_params
         size = int(q.get("searchCriteria[pageSize]", 20))
@@ -56,4 +59,4 @@ def app(state: EmulatorState) -> Starlette:
         return JSONResponse({"items": items, "search_criteria": {"page_size": size, "current_page": page},
                              "total_count": total})
 
-    return Starlette(routes=[Route("/rest/V1/orders", orders)])
+    return Starlette(routes=[Route("/rest/V1/orders", orders), *magento_routes(state, authorized)])

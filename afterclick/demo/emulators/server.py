@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import datetime
+from pathlib import Path
 
 import uvicorn
 
@@ -50,14 +51,17 @@ def serve_app(app) -> Iterator[str]:
 @contextmanager
 def serve_channels(world: World, clock: datetime | None = None, requests_per_second: float = 0.0,
                    shopify_bucket: tuple[float, float] = (20_000.0, 1_000.0),
+                   inventory_dir: Path | None = None,
                    ) -> Iterator[dict[str, tuple[str, EmulatorState]]]:
     """Every API channel store of the demo world, each on its own port: store_id -> (base URL, state).
 
     ``shopify_bucket`` is the cost bucket (size, restore per second): the default is an
-    enterprise-sized one so the demo is quick; tests pass Shopify's standard (1000, 50)."""
+    enterprise-sized one so the demo is quick; tests pass Shopify's standard (1000, 50).
+    ``inventory_dir``: keep the stock each channel shows in ``<dir>/<store>.json`` across runs."""
     clock = clock or world.end
     states = {s.store_id: EmulatorState(s.store_id, world, clock, dict(DEMO_CREDENTIALS[s.channel]),
-                                        requests_per_second=requests_per_second)
+                                        requests_per_second=requests_per_second,
+                                        inventory_path=inventory_dir / f"{s.store_id}.json" if inventory_dir else None)
               for s in STORES if s.channel in APPS}
     channel = {s.store_id: s.channel for s in STORES}
     with ExitStack() as stack:

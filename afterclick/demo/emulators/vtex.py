@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from afterclick.demo.emulators.base import EmulatorState
+from afterclick.demo.emulators.stock_routes import vtex_routes
 from afterclick.demo.emulators.orders_view import iso
 
 VTEX_STATUS = {"pending": "payment-pending", "paid": "handling", "fulfilled": "invoiced", "canceled": "canceled",
@@ -71,4 +72,5 @@ def app(state: EmulatorState) -> Starlette:
         })
 
     return Starlette(routes=[Route("/api/oms/pvt/orders", list_orders),
-                             Route("/api/oms/pvt/orders/{order_id}", get_order)])
+                             Route("/api/oms/pvt/orders/{order_id}", get_order),
+                             *vtex_routes(state, authorized)])

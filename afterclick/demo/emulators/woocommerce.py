@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from afterclick.demo.emulators.base import EmulatorState
+from afterclick.demo.emulators.stock_routes import woocommerce_routes
 from afterclick.demo.emulators.orders_view import iso
 
 WOO_STATUS = {"pending": "pending", "paid": "processing", "fulfilled": "completed", "canceled": "cancelled",
@@ -51,4 +52,5 @@ def app(state: EmulatorState) -> Starlette:
         pages = max(1, -(-total // per_page))
         return JSONResponse(body, headers={"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)})
 
-    return Starlette(routes=[Route("/wp-json/wc/v3/orders", orders)])
+    return Starlette(routes=[Route("/wp-json/wc/v3/orders", orders),
+                             *woocommerce_routes(state, lambda request: _authorized(state, request))])

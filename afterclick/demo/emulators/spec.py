@@ -1,0 +1,108 @@
+"""The channels' published API specifications (``../shared/api-specs``), for the emulators to
+answer a request that does not follow them with the API's own kind of error.
+
+Absent specs (a user's fresh clone) mean no validation: ``available()`` says so and the tests
+that depend on it skip.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from jsonschema import Draft7Validator
+
+SPEC_DIR = Path(os.environ.get("AFTERCLICK_API_SPECS", Path(__file__).resolve().parents[4] / "shared" / "api-specs"))
+FILES = {"vtex-logistics": "vtex-logistics-api.openapi.json", "vtex-orders": "vtex-orders-api.openapi.json",
+         "magento": "magento-admin-2.4.8.swagger.yaml", "woocommerce": "woocommerce-wc-v3.openapi.yaml",
+         "shopify": "shopify-admin-2025-01.introspection.json.gz"}
+
+
+def available(name: str) -> bool:
+    return (SPEC_DIR / FILES[name]).exists()
+
+
+@lru_cache(maxsize=None)
+def document(name: str) -> dict | None:
+    path = SPEC_DIR / FILES[name]
+    if not path.exists():
+        return None
+    if path.suffix == ".yaml":
+        doc = yaml.safe_load(path.read_text())
+    else:
+        doc = json.loads(path.read_text())
+    if isinstance(doc.get("info", {}).get("description"), dict):  # Magento's relative $ref intro
+        doc["info"]["description"] = ""
+    return doc
+
+
+def _operation(doc: dict, method: str, path: str) -> dict | None:
+    for template, item in doc.get("paths", {}).items():
+        pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, path) and method.lower() in item:
+            return item[method.lower()]
+    return None
+
+
+@lru_cache(maxsize=None)
+def _validator(name: str, method: str, template_path: str) -> Draft7Validator | None:
+    doc = document(name)
+    op = _operation(doc, method, template_path) if doc else None
+    if op is None:
+        return None
+    if "requestBody" in op:  # OpenAPI 3
+        schema = op["requestBody"]["content"]["application/json"]["schema"]
+    else:  # Swagger 2: the body parameter
+        body = [p for p in op.get("parameters", []) if p.get("in") == "body"]
+        if not body:
+            return None
+        schema = body[0]["schema"]
+    root = {**schema, "components": doc.get("components", {}), "definitions": doc.get("definitions", {})}
+    return Draft7Validator(root)
+
+
+def body_errors(name: str, method: str, path: str, body) -> list[str]:
+    """What is wrong with ``body`` for ``method path`` by the spec (empty: valid or no spec)."""
+    validator = _validator(name, method, path)
+    if validator is None:
+        return []
+    return sorted(f"{'/'.join(map(str, e.absolute_path)) or 'body'}: {e.message}" for e in validator.iter_errors(body))
+
+
+@lru_cache(maxsize=1)
+def shopify_schema():
+    path = SPEC_DIR / FILES["shopify"]
+    if not path.exists():
+        return None
+    from graphql import build_client_schema
+    schema = build_client_schema(json.loads(gzip.decompress(path.read_bytes()))["data"])
+    schema._validation_errors = []  # the published schema trips graphql-core's own deprecation self-check
+    return schema
+
+
+def graphql_errors(query: str, variables: dict | None = None) -> list[str]:
+    """What is wrong with a GraphQL operation and its variables by the Shopify Admin schema
+    (empty: valid, or no spec to check against)."""
+    from graphql import GraphQLError, OperationDefinitionNode, parse, validate
+    from graphql.execution.values import get_variable_values
+    try:
+        document_ast = parse(query)
+    except GraphQLError as exc:
+        return [exc.message]
+    schema = shopify_schema()
+    if schema is None:
+        return []
+    errors = [e.message for e in validate(schema, document_ast)]
+    if errors:
+        return errors
+    for op in document_ast.definitions:
+        if isinstance(op, OperationDefinitionNode):
+            coerced = get_variable_values(schema, op.variable_definitions or [], variables or {})
+            if isinstance(coerced, list):
+                errors += [e.message for e in coerced]
+    return errors

@@ -1,0 +1,160 @@
+"""The stock endpoints of the REST channel emulators (VTEX logistics, Magento MSI, WooCommerce
+products), each validating request bodies against the channel's published specification and
+answering errors in the channel's own shape.
+
+- VTEX: ``GET /api/catalog_system/pvt/sku/stockkeepingunitidbyrefid/{refId}`` (SKU id by our SKU),
+  ``GET /api/logistics/pvt/inventory/skus/{skuId}`` (balance per warehouse),
+  ``PUT /api/logistics/pvt/inventory/skus/{skuId}/warehouses/{warehouseId}``.
+- Magento: ``GET /rest/V1/inventory/source-items`` (searchCriteria sku ``in``),
+  ``POST /rest/V1/inventory/source-items`` (all items applied or, on any unknown SKU, none).
+- WooCommerce: ``GET /wp-json/wc/v3/products`` (page / per_page / include, ``X-WP-Total*``),
+  ``POST /wp-json/wc/v3/products/batch`` (``update``: at most 100, per-item errors).
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from afterclick.demo.emulators import spec
+from afterclick.demo.emulators.base import EmulatorState
+from afterclick.demo.emulators.inventory import sku_number
+
+VTEX_WAREHOUSES = {"vtex-br": "1_1"}
+MAGENTO_SOURCES = {"magento-es": "default"}
+WOO_LOCATION = ""  # WooCommerce keeps one stock quantity per product
+WOO_ID_OFFSET = 1000
+
+
+async def _json(request: Request):
+    try:
+        return await request.json()
+    except json.JSONDecodeError:
+        return None
+
+
+def vtex_routes(state: EmulatorState, authorized) -> list[Route]:
+    def sku_of(sku_id: str) -> str | None:
+        return next((s for s in state.inventory.skus if str(sku_number(s)) == sku_id), None)
+
+    async def sku_by_ref(request: Request):
+        if (refused := await state.gate(request, authorized(request))) is not None:
+            return refused
+        ref = request.path_params["ref_id"]
+        if not state.inventory.knows(ref):
+            return JSONResponse({"Message": "SKU not found"}, status_code=404)
+        return JSONResponse(str(sku_number(ref)))
+
+    async def inventory(request: Request):
+        if (refused := await state.gate(request, authorized(request))) is not None:
+            return refused
+        sku = sku_of(request.path_params["sku_id"])
+        if sku is None:
+            return JSONResponse({"error": {"code": "1", "message": "SKU not found"}}, status_code=404)
+        balance = [{"warehouseId": wh, "warehouseName": wh, "totalQuantity": q, "reservedQuantity": 0,
+                    "hasUnlimitedQuantity": False} for wh, q in state.inventory.quantities.get(sku, {}).items()]
+        return JSONResponse({"skuId": request.path_params["sku_id"], "balance": balance})
+
+    async def put_inventory(request: Request):
+        if (refused := await state.gate(request, authorized(request))) is not None:
+            return refused
+        body = await _json(request)
+        path = request.url.path
+        if body is None or (errors := spec.body_errors("vtex-logistics", "put", path, body)):
+            return JSONResponse({"error": {"code": "1", "message": "; ".join(errors) if body is not None
+                                           else "Invalid JSON"}}, status_code=400)
+        sku, warehouse = sku_of(request.path_params["sku_id"]), request.path_params["warehouse_id"]
+        if sku is None or warehouse != VTEX_WAREHOUSES.get(state.store_id):
+            return JSONResponse({"error": {"code": "1", "message": "SKU or warehouse not found"}}, status_code=404)
+        state.inventory.set([(sku, warehouse, body["quantity"] or 0)])
+        return JSONResponse(True)
+
+    return [Route("/api/catalog_system/pvt/sku/stockkeepingunitidbyrefid/{ref_id}", sku_by_ref),
+            Route("/api/logistics/pvt/inventory/skus/{sku_id}", inventory),
+            Route("/api/logistics/pvt/inventory/skus/{sku_id}/warehouses/{warehouse_id}", put_inventory,
+                  methods=["PUT"])]
+
+
+def magento_routes(state: EmulatorState, authorized) -> list[Route]:
+    source = MAGENTO_SOURCES.get(state.store_id, "default")
+
+    async def source_items(request: Request):
+        if (refused := await state.gate(request, authorized(request))) is not None:
+            return refused
+        if request.method == "GET":
+            q = request.query_params
+            wanted = set((q.get("searchCriteria[filter_groups][0][filters][0][value]") or "").split(","))
+            items = [{"sku": s, "source_code": src, "quantity": qty, "status": int(qty > 0)}
+                     for s in sorted(wanted) if state.inventory.knows(s)
+                     for src, qty in state.inventory.quantities.get(s, {}).items()]
+            return JSONResponse({"items": items, "search_criteria": {}, "total_count": len(items)})
+        body = await _json(request)
+        if body is None or (errors := spec.body_errors("magento", "post", "/V1/inventory/source-items", body)):
+            return JSONResponse({"message": "; ".join(errors) if body is not None else "Invalid JSON"}, status_code=400)
+        unknown = [i["sku"] for i in body["sourceItems"] if not state.inventory.knows(i.get("sku", ""))]
+        if unknown:
+            return JSONResponse({"message": "Could not save Source Item: the product with SKU \"%1\" does not exist.",
+                                 "parameters": [unknown[0]]}, status_code=400)
+        wrong = [i["source_code"] for i in body["sourceItems"] if i.get("source_code") != source]
+        if wrong:
+            return JSONResponse({"message": "Could not save Source Item: source \"%1\" does not exist.",
+                                 "parameters": [wrong[0]]}, status_code=400)
+        state.inventory.set([(i["sku"], i["source_code"], i["quantity"]) for i in body["sourceItems"]])
+        return JSONResponse([])
+
+    return [Route("/rest/V1/inventory/source-items", source_items, methods=["GET", "POST"])]
+
+
+def woocommerce_routes(state: EmulatorState, authorized) -> list[Route]:
+    def product(sku: str) -> dict:
+        quantity = state.inventory.get(sku, WOO_LOCATION)
+        return {"id": WOO_ID_OFFSET + sku_number(sku), "sku": sku, "manage_stock": quantity is not None,
+                "stock_quantity": quantity, "stock_status": "instock" if (quantity or 0) > 0 else "outofstock"}
+
+    async def products(request: Request):
+        if (refused := await state.gate(request, authorized(request))) is not None:
+            return refused
+        q = request.query_params
+        per_page, page = min(int(q.get("per_page", 10)), 100), int(q.get("page", 1))
+        skus = state.inventory.skus
+        if include := q.get("include"):
+            ids = {int(i) for i in include.split(",") if i}
+            skus = [s for s in skus if WOO_ID_OFFSET + sku_number(s) in ids]
+        chunk = skus[(page - 1) * per_page: page * per_page]
+        total_pages = max(1, -(-len(skus) // per_page))
+        return JSONResponse([product(s) for s in chunk],
+                            headers={"X-WP-Total": str(len(skus)), "X-WP-TotalPages": str(total_pages)})
+
+    async def batch(request: Request):
+        if (refused := await state.gate(request, authorized(request))) is not None:
+            return refused
+        body = await _json(request)
+        updates = (body or {}).get("update") or []
+        if body is None or not isinstance(updates, list) or len(updates) > 100:
+            return JSONResponse({"code": "rest_request_entity_too_large" if len(updates) > 100 else "rest_invalid_json",
+                                 "message": "Unable to accept more than 100 items for this request."
+                                 if len(updates) > 100 else "Invalid JSON body.", "data": {"status": 413 if
+                                                                                           len(updates) > 100 else 400}},
+                                status_code=413 if len(updates) > 100 else 400)
+        by_id = {WOO_ID_OFFSET + sku_number(s): s for s in state.inventory.skus}
+        out, applied = [], []
+        for item in updates:
+            errors = spec.body_errors("woocommerce", "put", "/products/1", {k: v for k, v in item.items() if k != "id"})
+            sku = by_id.get(item.get("id"))
+            if errors:
+                out.append({"id": item.get("id"), "error": {"code": "rest_invalid_param", "message": "; ".join(errors),
+                                                            "data": {"status": 400}}})
+            elif sku is None:
+                out.append({"id": item.get("id"), "error": {"code": "woocommerce_rest_product_invalid_id",
+                                                            "message": "Invalid ID.", "data": {"status": 400}}})
+            else:
+                applied.append((sku, WOO_LOCATION, item.get("stock_quantity") or 0))
+                out.append(None)
+        state.inventory.set(applied)
+        quantities = iter(applied)
+        return JSONResponse({"update": [o if o is not None else product(next(quantities)[0]) for o in out]})
+
+    return [Route("/wp-json/wc/v3/products", products), Route("/wp-json/wc/v3/products/batch", batch, methods=["POST"])]

@@ -1,0 +1,48 @@
+"""The demo world's customers' mailboxes: a real SMTP server on loopback (aiosmtpd) that keeps
+every message it accepts in a Maildir, so the demo and the tests can read what customers got."""
+
+from __future__ import annotations
+
+import mailbox
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+
+
+class _Keep:
+    def __init__(self, box: mailbox.Maildir):
+        self.box = box
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.box.add(envelope.original_content)
+        return "250 Message accepted for delivery"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serve_mailbox(folder: Path) -> Iterator[tuple[str, int]]:
+    """An SMTP server on 127.0.0.1 delivering into the Maildir ``folder``: yields (host, port)."""
+    box = mailbox.Maildir(folder, create=True)
+    controller = Controller(_Keep(box), hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    try:
+        yield controller.hostname, controller.port
+    finally:
+        controller.stop()
+
+
+def messages(folder: Path) -> list[Message]:
+    """Every message the mailbox holds."""
+    if not folder.exists():
+        return []
+    return [message_from_bytes(m.as_bytes()) for m in mailbox.Maildir(folder, create=False)]

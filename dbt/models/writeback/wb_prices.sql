@@ -1,0 +1,21 @@
+-- The price each API channel store should show per SKU: the ERP's retail (B2C) price list, and
+-- the wholesale (B2B) list where the channel supports customer-group prices (Magento), in the
+-- store's currency at the seed rate.
+with prices as (
+    select * from {{ ref('stg_erp__price_lists') }}
+)
+
+select
+    {{ dbt.concat(["s.store_id", "':'", "p.sku", "':'", "p.segment"]) }} as writeback_key,
+    s.store_id,
+    s.channel,
+    p.sku,
+    p.segment,
+    p.price_list,
+    s.currency,
+    round(p.price / r.rate_to_eur, 2) as price
+from prices as p
+cross join {{ ref('stores') }} as s
+inner join {{ ref('currency_rates') }} as r on s.currency = r.currency
+where s.channel in ('shopify', 'vtex', 'magento', 'woocommerce')
+  and (p.segment = 'b2c' or s.channel = 'magento')

@@ -1,0 +1,14 @@
+-- The stock each API channel store should show per SKU, at the channel location that carries
+-- afterclick's allocation (seed channel_stock_locations): the desired state of the stock push.
+select
+    {{ dbt.concat(["c.store_id", "':'", "c.sku"]) }} as writeback_key,
+    c.store_id,
+    c.channel,
+    c.sku,
+    l.location_id,
+    c.quantity_to_show as quantity
+from {{ ref('fct_channel_stock') }} as c
+inner join {{ ref('channel_stock_locations') }} as l
+    on c.store_id = l.store_id
+where c.channel in ('shopify', 'vtex', 'magento', 'woocommerce')
+  and c.serving_warehouses > 0

@@ -1,0 +1,22 @@
+-- Per parcel shipped: tracking number, carrier and tracking URL to attach to the channel's
+-- fulfillment / shipment of the order (API channels).
+select
+    {{ dbt.concat(["s.store_id", "':'", "s.shipment_id"]) }} as writeback_key,
+    s.store_id,
+    s.channel,
+    s.order_key,
+    o.channel_order_id,
+    s.shipment_id,
+    s.parcel_no,
+    s.parcel_count,
+    s.carrier,
+    c.carrier_name,
+    s.service,
+    s.tracking_number,
+    replace(c.tracking_url_template, '{tracking_number}', s.tracking_number) as tracking_url,
+    s.shipped_at
+from {{ ref('fct_shipments') }} as s
+inner join {{ ref('fct_orders') }} as o on s.order_key = o.order_key
+left join {{ ref('carriers') }} as c on s.carrier = c.carrier
+where s.channel in ('shopify', 'vtex', 'magento', 'woocommerce')
+  and s.shipped_at is not null and s.tracking_number is not null

@@ -1,0 +1,62 @@
+"""What every write-back adapter does: push a batch of changes to one target, and (where the
+target allows) read back what it holds now, to resolve a crash between call and confirmation."""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+import httpx
+
+from ingest.errors import TransientSourceError
+from writeback.ledger import Change, Outcome
+
+
+class Adapter(Protocol):
+    kind: str
+    store_id: str
+    channel: str
+    batch_size: int
+
+    def push(self, changes: list[Change]) -> list[Outcome]:
+        """One outcome per change; transient trouble the HTTP client could not absorb becomes a
+        failed (retryable) outcome, a refusal of one change a permanent one."""
+
+    def read_back(self, changes: list[Change]) -> dict[str, dict] | None:
+        """What the target holds for these changes (key -> payload-comparable dict), or None when
+        the target cannot be read (e.g. email)."""
+
+    def close(self) -> None: ...
+
+
+def timed_batch(changes: list[Change], call) -> list[Outcome]:
+    """Run ``call()`` for a whole batch and turn its exceptions into outcomes for every change:
+    HTTP 4xx = the target refused them (permanent), transient errors = retry later."""
+    started = time.perf_counter()
+    try:
+        outcomes = call()
+    except httpx.HTTPStatusError as exc:
+        ms = (time.perf_counter() - started) * 1000
+        return [Outcome(c, False, exc.response.status_code, _error_text(exc.response), permanent=True, duration_ms=ms)
+                for c in changes]
+    except (TransientSourceError, PermissionError) as exc:
+        ms = (time.perf_counter() - started) * 1000
+        return [Outcome(c, False, None, str(exc), duration_ms=ms) for c in changes]
+    ms = (time.perf_counter() - started) * 1000 / max(len(changes), 1)
+    for o in outcomes:
+        o.duration_ms = ms
+    return outcomes
+
+
+def _error_text(response: httpx.Response) -> str:
+    return f"HTTP {response.status_code}: {response.text[:500]}"
+
+
+def bisect_refusals(changes: list[Change], push_all) -> list[Outcome]:
+    """For endpoints that refuse a whole batch for one bad item: push the batch; when refused,
+    split it until the refused items are alone (each gets the channel's error), the rest applied."""
+    outcomes = timed_batch(changes, lambda: push_all(changes))
+    if len(changes) == 1 or not all(o.permanent for o in outcomes):
+        return outcomes
+    middle = len(changes) // 2
+    return bisect_refusals(changes[:middle], push_all) + bisect_refusals(changes[middle:], push_all)

@@ -1,0 +1,89 @@
+"""Customer messages over SMTP: one templated message per notification (``templates/<locale>/<kind>.txt``,
+first line ``Subject: …``; es, pt and en, falling back to en), sent over one connection per batch,
+each with a Message-ID derived from its change key. SMTP cannot be read back: a message a crash
+left unconfirmed is not sent again (ledger status ``unknown``), so no customer gets it twice."""
+
+from __future__ import annotations
+
+import hashlib
+import smtplib
+import ssl
+import time
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
+
+from afterclick.settings import SmtpSettings
+from writeback.ledger import Change, Outcome
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+_ENV = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, autoescape=False,
+                   keep_trailing_newline=True)
+
+
+def render(kind: str, locale: str, fields: dict) -> tuple[str, str]:
+    """(subject, body) of a message in the customer's locale (en when there is no template for it)."""
+    try:
+        template = _ENV.get_template(f"{locale}/{kind}.txt")
+    except TemplateNotFound:
+        template = _ENV.get_template(f"en/{kind}.txt")
+    first, _, body = template.render(**fields).partition("\n")
+    return first.removeprefix("Subject:").strip(), body.lstrip("\n")
+
+
+def message_id(change: Change) -> str:
+    return f"<{hashlib.sha256(change.key.encode()).hexdigest()[:32]}@afterclick>"
+
+
+def build(change: Change, sender: str) -> EmailMessage:
+    p = change.payload
+    subject, body = render(p["kind"], p.get("locale") or "en", p)
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = sender, p["customer_email"], subject
+    msg["Date"], msg["Message-ID"] = formatdate(localtime=False), message_id(change)
+    msg["X-Afterclick-Notification"] = change.key
+    msg.set_content(body)
+    return msg
+
+
+class EmailNotifications:
+    kind, channel, batch_size = "notification", "email", 50
+
+    def __init__(self, smtp: SmtpSettings, store_id: str = "email"):
+        self.smtp, self.store_id = smtp, store_id
+
+    def push(self, changes: list[Change]) -> list[Outcome]:
+        started = time.perf_counter()
+        outcomes: list[Outcome] = []
+        try:
+            with smtplib.SMTP(self.smtp.host, self.smtp.port, timeout=self.smtp.timeout_seconds) as client:
+                if self.smtp.starttls:
+                    client.starttls(context=ssl.create_default_context())
+                if self.smtp.username:
+                    client.login(self.smtp.username, self.smtp.password.get_secret_value() if self.smtp.password else "")
+                for c in changes:
+                    try:
+                        client.send_message(build(c, formataddr((self.smtp.sender_name, self.smtp.sender))))
+                        outcomes.append(Outcome(c, True, 250))
+                    except smtplib.SMTPRecipientsRefused as exc:
+                        code, text = next(iter(exc.recipients.values()))
+                        outcomes.append(Outcome(c, False, code, f"recipient refused: {text.decode(errors='replace')}",
+                                                permanent=True))
+                    except smtplib.SMTPResponseException as exc:
+                        outcomes.append(Outcome(c, False, exc.smtp_code, exc.smtp_error.decode(errors="replace"),
+                                                permanent=500 <= exc.smtp_code < 600))
+        except (OSError, smtplib.SMTPException) as exc:  # server unreachable or hung up: retry the rest later
+            done = {id(o.change) for o in outcomes}
+            outcomes += [Outcome(c, False, None, f"SMTP: {type(exc).__name__}: {exc}") for c in changes if id(c) not in done]
+        ms = (time.perf_counter() - started) * 1000 / max(len(changes), 1)
+        for o in outcomes:
+            o.duration_ms = ms
+        return outcomes
+
+    def read_back(self, changes: list[Change]) -> None:
+        return None
+
+    def close(self) -> None:
+        pass

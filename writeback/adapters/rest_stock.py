@@ -1,0 +1,145 @@
+"""Stock on the REST channels.
+
+- VTEX: ``PUT /api/logistics/pvt/inventory/skus/{skuId}/warehouses/{warehouseId}`` one SKU at a time
+  (the API has no batch), SKU ids looked up by reference once and kept for the run; read back
+  from ``GET /api/logistics/pvt/inventory/skus/{skuId}``.
+- Magento MSI: ``POST /rest/V1/inventory/source-items`` (100 per call; Magento refuses a whole call
+  for one unknown SKU, so refusals are bisected down to the bad item); read back with
+  ``GET /rest/V1/inventory/source-items`` filtered on the SKUs.
+- WooCommerce: ``POST /wp-json/wc/v3/products/batch`` (``update``, 100 per call, per-item errors),
+  product ids from the product list once per run; read back with ``GET products?include=``.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from ingest.channels.connector import ChannelStore
+from writeback.adapters.base import bisect_refusals, timed_batch
+from writeback.ledger import Change, Outcome
+
+
+class _RestStock:
+    kind = "stock"
+
+    def __init__(self, store: ChannelStore, timeout: float = 30.0):
+        self.store_id = store.store_id
+        self.client = store.client(timeout)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class VtexStock(_RestStock):
+    channel, batch_size = "vtex", 50
+
+    def __init__(self, store: ChannelStore, timeout: float = 30.0):
+        super().__init__(store, timeout)
+        self._ids: dict[str, str | None] = {}
+
+    def sku_id(self, sku: str) -> str | None:
+        if sku not in self._ids:
+            try:
+                _, body = self.client.request("GET", f"/api/catalog_system/pvt/sku/stockkeepingunitidbyrefid/{sku}")
+                self._ids[sku] = str(body)
+            except httpx.HTTPStatusError as exc:
+                if exc.response.status_code != 404:
+                    raise
+                self._ids[sku] = None
+        return self._ids[sku]
+
+    def push(self, changes: list[Change]) -> list[Outcome]:
+        outcomes = []
+        for c in changes:
+            def one(c=c):
+                sku_id = self.sku_id(c.payload["sku"])
+                if sku_id is None:
+                    return [Outcome(c, False, 404, f"SKU {c.payload['sku']} is not in the VTEX catalogue", permanent=True)]
+                self.client.request("PUT", f"/api/logistics/pvt/inventory/skus/{sku_id}/warehouses/{c.payload['location_id']}",
+                                    json={"quantity": c.payload["quantity"], "unlimitedQuantity": False,
+                                          "leadTime": "00:00:00"})
+                return [Outcome(c, True, 200)]
+            outcomes += timed_batch([c], one)
+        return outcomes
+
+    def read_back(self, changes: list[Change]) -> dict[str, dict]:
+        out = {}
+        for c in changes:
+            sku_id = self.sku_id(c.payload["sku"])
+            if sku_id is None:
+                continue
+            _, body = self.client.request("GET", f"/api/logistics/pvt/inventory/skus/{sku_id}")
+            for b in body.get("balance", []):
+                if b["warehouseId"] == c.payload["location_id"]:
+                    out[c.key] = {**c.payload, "quantity": b["totalQuantity"]}
+        return out
+
+
+class MagentoStock(_RestStock):
+    channel, batch_size = "magento", 100
+
+    def push(self, changes: list[Change]) -> list[Outcome]:
+        def push_all(batch: list[Change]) -> list[Outcome]:
+            self.client.request("POST", "/rest/V1/inventory/source-items", json={"sourceItems": [
+                {"sku": c.payload["sku"], "source_code": c.payload["location_id"], "quantity": c.payload["quantity"],
+                 "status": 1 if c.payload["quantity"] > 0 else 0} for c in batch]})
+            return [Outcome(c, True, 200) for c in batch]
+        return bisect_refusals(changes, push_all)
+
+    def read_back(self, changes: list[Change]) -> dict[str, dict]:
+        params = {"searchCriteria[filter_groups][0][filters][0][field]": "sku",
+                  "searchCriteria[filter_groups][0][filters][0][value]": ",".join(c.payload["sku"] for c in changes),
+                  "searchCriteria[filter_groups][0][filters][0][condition_type]": "in"}
+        _, body = self.client.request("GET", "/rest/V1/inventory/source-items", params=params)
+        held = {(i["sku"], i["source_code"]): i["quantity"] for i in body.get("items", [])}
+        return {c.key: {**c.payload, "quantity": held[(c.payload["sku"], c.payload["location_id"])]}
+                for c in changes if (c.payload["sku"], c.payload["location_id"]) in held}
+
+
+class WooCommerceStock(_RestStock):
+    channel, batch_size = "woocommerce", 100
+
+    def __init__(self, store: ChannelStore, timeout: float = 30.0):
+        super().__init__(store, timeout)
+        self._ids: dict[str, int] | None = None
+
+    def product_ids(self) -> dict[str, int]:
+        if self._ids is None:
+            self._ids, page, pages = {}, 1, 1
+            while page <= pages:
+                response, body = self.client.request("GET", "/wp-json/wc/v3/products",
+                                                     params={"per_page": 100, "page": page})
+                self._ids.update({p["sku"]: p["id"] for p in body if p.get("sku")})
+                pages = int(response.headers.get("x-wp-totalpages", 1))
+                page += 1
+        return self._ids
+
+    def push(self, changes: list[Change]) -> list[Outcome]:
+        return timed_batch(changes, lambda: self._push(changes))
+
+    def _push(self, changes: list[Change]) -> list[Outcome]:
+        ids = self.product_ids()
+        known = [c for c in changes if c.payload["sku"] in ids]
+        outcomes = [Outcome(c, False, None, f"SKU {c.payload['sku']} is not in the WooCommerce catalogue", permanent=True)
+                    for c in changes if c.payload["sku"] not in ids]
+        if not known:
+            return outcomes
+        _, body = self.client.request("POST", "/wp-json/wc/v3/products/batch", json={"update": [
+            {"id": ids[c.payload["sku"]], "manage_stock": True, "stock_quantity": c.payload["quantity"]} for c in known]})
+        for c, item in zip(known, body["update"]):
+            error = item.get("error")
+            outcomes.append(Outcome(c, error is None, 200 if error is None else error.get("data", {}).get("status"),
+                                    None if error is None else f"{error['code']}: {error['message']}",
+                                    permanent=error is not None))
+        return outcomes
+
+    def read_back(self, changes: list[Change]) -> dict[str, dict]:
+        ids = self.product_ids()
+        wanted = [ids[c.payload["sku"]] for c in changes if c.payload["sku"] in ids]
+        held: dict[int, int | None] = {}
+        for start in range(0, len(wanted), 100):
+            _, body = self.client.request("GET", "/wp-json/wc/v3/products", params={
+                "include": ",".join(map(str, wanted[start:start + 100])), "per_page": 100})
+            held.update({p["id"]: p["stock_quantity"] for p in body})
+        return {c.key: {**c.payload, "quantity": held[ids[c.payload["sku"]]]}
+                for c in changes if c.payload["sku"] in ids and held.get(ids[c.payload["sku"]]) is not None}

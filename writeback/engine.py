@@ -1,0 +1,148 @@
+"""The write-back engine: diff the desired state (dbt's ``wb_*`` models) against the ledger and
+push only what changed, exactly once.
+
+Per target (a channel store, or ``email``) and batch: the changes are recorded ``pending`` and
+committed, the adapter is called, the outcomes are settled (confirmed / retry / dead) and every
+attempt is recorded. A run that finds ``pending`` rows (a crash between call and confirmation)
+first reads the target back: what the target already holds is confirmed without pushing again;
+what it does not hold is pushed; a target that cannot be read back (email) leaves them
+``unknown`` rather than risk a duplicate. One failing target never stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import duckdb
+
+from writeback import ledger
+from writeback.adapters.base import Adapter
+from writeback.ledger import Change, Outcome
+
+log = logging.getLogger("afterclick.writeback")
+
+# kind -> (desired-state model, its payload columns)
+DESIRED = {
+    "stock": ("wb_stock", ("sku", "location_id", "quantity")),
+    "notification": ("wb_notifications", ("kind", "order_key", "shipment_id", "store_id", "customer_email",
+                                           "order_number", "locale", "store_name", "carrier_name", "tracking_number",
+                                           "tracking_url")),
+}
+EMAIL_TARGET = "email"
+
+
+@dataclass
+class TargetReport:
+    kind: str
+    target: str
+    desired: int = 0
+    pushed: int = 0
+    failed: int = 0
+    dead: int = 0
+    recovered: int = 0  # pending after a crash, found already applied
+    unknown: int = 0  # pending after a crash, not resendable
+    skipped: str | None = None  # why the target was not pushed to
+
+
+@dataclass
+class PushReport:
+    dry_run: bool
+    targets: list[TargetReport] = field(default_factory=list)
+
+    def total(self, name: str) -> int:
+        return sum(getattr(t, name) for t in self.targets)
+
+
+def desired(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, list[Change]]:
+    """target -> the changes the warehouse wants there now."""
+    model, columns = DESIRED[kind]
+    exists = con.execute("select count(*) from information_schema.tables where table_schema = 'writeback' "
+                         "and table_name = ?", [model]).fetchall()[0][0]
+    if not exists:
+        return {}
+    rows = con.execute(f"select writeback_key, store_id, channel, {', '.join(columns)} from writeback.{model} "
+                       f"order by writeback_key").fetchall()
+    out: dict[str, list[Change]] = {}
+    for key, store_id, channel, *values in rows:
+        payload = dict(zip(columns, values))
+        target = EMAIL_TARGET if kind == "notification" else store_id
+        out.setdefault(target, []).append(Change(kind, target, EMAIL_TARGET if kind == "notification" else channel,
+                                                 key, payload))
+    return out
+
+
+def _recover(con, adapter: Adapter, pending: list[Change], now: datetime, report: TargetReport) -> list[Change]:
+    """Resolve what a crash left pending; returns the changes that still need pushing."""
+    held = adapter.read_back(pending)
+    if held is None:
+        ledger.resolve(con, pending, "unknown", now, "interrupted between sending and confirming; "
+                                                     "not sent again to avoid a duplicate")
+        report.unknown += len(pending)
+        return []
+    applied = [c for c in pending if held.get(c.key) == c.payload]
+    ledger.resolve(con, applied, "confirmed", now)
+    report.recovered += len(applied)
+    return [c for c in pending if held.get(c.key) != c.payload]
+
+
+def push_target(con, adapter: Adapter, changes: list[Change], now: datetime, *, dry_run: bool = False,
+                max_attempts: int = 5, backoff_seconds: float = 60.0,
+                after_call: Callable[[list[Change]], None] | None = None) -> TargetReport:
+    """Push one target's changes. ``after_call`` runs between the call and the confirmation
+    (the reliability drills inject a crash there)."""
+    ledger.ensure(con)
+    report = TargetReport(adapter.kind, adapter.store_id, desired=len(changes))
+    todo, pending = ledger.plan(con, adapter.kind, adapter.store_id, changes, now)
+    if pending and not dry_run:
+        todo += _recover(con, adapter, pending, now, report)
+    if dry_run:
+        ledger.settle(con, [Outcome(c, True) for c in todo + pending], now, max_attempts, backoff_seconds, dry_run=True)
+        report.pushed = len(todo) + len(pending)
+        return report
+    for start in range(0, len(todo), adapter.batch_size):
+        batch = todo[start:start + adapter.batch_size]
+        ledger.mark_pending(con, batch, now)
+        outcomes = adapter.push(batch)
+        if after_call is not None:
+            after_call(batch)
+        ledger.settle(con, outcomes, now, max_attempts, backoff_seconds)
+        for o in outcomes:
+            if o.ok:
+                report.pushed += 1
+            elif o.permanent or o.change.attempts + 1 >= max_attempts:
+                report.dead += 1
+                log.warning("%s %s %s: gave up: %s", adapter.kind, adapter.store_id, o.change.key, o.error)
+            else:
+                report.failed += 1
+    return report
+
+
+def push(con, adapters: Callable[[str, str, str], Adapter | None], kinds: list[str], now: datetime, *,
+         disabled: set[str] = frozenset(), dry_run: bool = False, max_attempts: int = 5,
+         backoff_seconds: float = 60.0, after_call: Callable[[list[Change]], None] | None = None) -> PushReport:
+    """Every kind and target: ``adapters(kind, target, channel)`` gives the adapter (None: no way to
+    reach that target here). ``disabled``: the kill switch (store ids, channels, kinds)."""
+    ledger.ensure(con)
+    report = PushReport(dry_run)
+    for kind in kinds:
+        for target, changes in desired(con, kind).items():
+            channel = changes[0].channel
+            if disabled & {target, channel, kind}:
+                report.targets.append(TargetReport(kind, target, len(changes), skipped="disabled in settings"))
+                continue
+            adapter = adapters(kind, target, channel)
+            if adapter is None:
+                report.targets.append(TargetReport(kind, target, len(changes), skipped="no connection configured"))
+                continue
+            try:
+                report.targets.append(push_target(con, adapter, changes, now, dry_run=dry_run, max_attempts=max_attempts,
+                                                  backoff_seconds=backoff_seconds, after_call=after_call))
+            except Exception as exc:  # noqa: BLE001 - one unreachable target must not stop the others
+                log.error("%s %s: %s: %s", kind, target, type(exc).__name__, exc)
+                report.targets.append(TargetReport(kind, target, len(changes), skipped=f"{type(exc).__name__}: {exc}"))
+            finally:
+                adapter.close()
+    return report

@@ -1,0 +1,144 @@
+"""The write-back ledger: what afterclick last pushed to each target, and every attempt.
+
+``ops.writeback_ledger`` has one row per (kind, store, key) with the payload and its hash and a
+status:
+- ``pending``: recorded before the call; still pending at the start of a run means a crash
+  between the call and its confirmation (resolved by reading the target back);
+- ``confirmed``: the target has this payload;
+- ``retry``: a transient failure; tried again from ``next_attempt_at``;
+- ``dead``: gave up (a permanent error, or too many attempts): the dead letter, tried again only
+  when the desired payload changes;
+- ``unknown``: crashed between sending and confirming on a target that cannot be read back
+  (email): not sent again, so never twice; shown for a person to check.
+``ops.writeback_attempts`` has one row per attempt (or dry-run decision).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import duckdb
+
+DDL = (
+    """create table if not exists ops.writeback_ledger (
+        kind varchar, store_id varchar, channel varchar, change_key varchar, payload varchar, payload_hash varchar,
+        status varchar, attempts integer, last_error varchar, next_attempt_at timestamp, pushed_at timestamp,
+        updated_at timestamp, primary key (kind, store_id, change_key))""",
+    """create table if not exists ops.writeback_attempts (
+        attempt_id varchar, request_id varchar, kind varchar, store_id varchar, channel varchar, change_key varchar,
+        outcome varchar, http_status integer, error varchar, duration_ms double, attempted_at timestamp,
+        dry_run boolean)""",
+)
+
+
+@dataclass
+class Change:
+    kind: str
+    store_id: str
+    channel: str
+    key: str
+    payload: dict
+    attempts: int = 0
+    status: str | None = None  # the ledger's status before this run (None: never pushed)
+
+    @property
+    def payload_hash(self) -> str:
+        return hashlib.sha256(json.dumps(self.payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass
+class Outcome:
+    change: Change
+    ok: bool
+    http_status: int | None = None
+    error: str | None = None
+    permanent: bool = False  # the target refused this change: retrying the same payload will not help
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    duration_ms: float = 0.0
+
+
+def ensure(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema if not exists ops")
+    for ddl in DDL:
+        con.execute(ddl)
+
+
+def ledger(con: duckdb.DuckDBPyConnection, kind: str, store_id: str) -> dict[str, tuple]:
+    """key -> (payload_hash, status, attempts, next_attempt_at, payload)."""
+    rows = con.execute("select change_key, payload_hash, status, attempts, next_attempt_at, payload "
+                       "from ops.writeback_ledger where kind = ? and store_id = ?", [kind, store_id]).fetchall()
+    return {r[0]: r[1:] for r in rows}
+
+
+def plan(con, kind: str, store_id: str, desired: list[Change], now: datetime) -> tuple[list[Change], list[Change]]:
+    """(changes to push now, changes left pending by a crash). A change is pushed when its payload
+    differs from the last confirmed one, or its retry is due; dead and unknown rows wait for a new
+    payload."""
+    known = ledger(con, kind, store_id)
+    todo, pending = [], []
+    for change in desired:
+        row = known.get(change.key)
+        if row is None:
+            todo.append(change)
+            continue
+        payload_hash, status, attempts, next_at, _ = row
+        change.status, change.attempts = status, attempts or 0
+        same = payload_hash == change.payload_hash
+        if status == "pending":
+            pending.append(change)
+        elif not same:
+            change.attempts = 0
+            todo.append(change)
+        elif status == "retry" and (next_at is None or next_at <= now):
+            todo.append(change)
+    return todo, pending
+
+
+def mark_pending(con, changes: list[Change], now: datetime) -> None:
+    """Recorded (and committed) before the call: a crash after it leaves the change pending."""
+    con.executemany(
+        """insert or replace into ops.writeback_ledger
+           (kind, store_id, channel, change_key, payload, payload_hash, status, attempts, last_error,
+            next_attempt_at, pushed_at, updated_at)
+           values (?, ?, ?, ?, ?, ?, 'pending', ?, null, null, null, ?)""",
+        [(c.kind, c.store_id, c.channel, c.key, json.dumps(c.payload, sort_keys=True, default=str), c.payload_hash,
+          c.attempts, now) for c in changes])
+
+
+def settle(con, outcomes: list[Outcome], now: datetime, max_attempts: int, backoff_seconds: float,
+           dry_run: bool = False) -> None:
+    """Record each outcome: confirmed, retry later (backoff doubling per attempt) or dead."""
+    attempts, updates = [], []
+    for o in outcomes:
+        c = o.change
+        tries = c.attempts + 1
+        if o.ok:
+            status, next_at, error = "confirmed", None, None
+        elif o.permanent or tries >= max_attempts:
+            status, next_at, error = "dead", None, o.error
+        else:
+            status, next_at, error = "retry", now + timedelta(seconds=backoff_seconds * 2 ** (tries - 1)), o.error
+        if not dry_run:
+            updates.append((status, 0 if o.ok else tries, error, next_at, now if o.ok else None, now,
+                            c.kind, c.store_id, c.key))
+        attempts.append((uuid.uuid4().hex, o.request_id, c.kind, c.store_id, c.channel, c.key,
+                         "dry_run" if dry_run else ("succeeded" if o.ok else "failed"), o.http_status, o.error,
+                         o.duration_ms, now, dry_run))
+    if updates:
+        con.executemany("""update ops.writeback_ledger set status = ?, attempts = ?, last_error = ?, next_attempt_at = ?,
+                           pushed_at = coalesce(?, pushed_at), updated_at = ?
+                           where kind = ? and store_id = ? and change_key = ?""", updates)
+    if attempts:
+        con.executemany("insert into ops.writeback_attempts values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", attempts)
+
+
+def resolve(con, changes: list[Change], status: str, now: datetime, error: str | None = None) -> None:
+    """Settle changes a crash left pending without pushing them (read back, or not resendable)."""
+    con.executemany("""update ops.writeback_ledger set status = ?, last_error = ?, updated_at = ?,
+                       pushed_at = case when ? = 'confirmed' then ? else pushed_at end
+                       where kind = ? and store_id = ? and change_key = ?""",
+                    [(status, error, now, status, now, c.kind, c.store_id, c.key) for c in changes])

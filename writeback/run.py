@@ -1,0 +1,91 @@
+"""``afterclick push``: the write-back with its targets resolved from settings.
+
+Channel stores come from ``channel_stores`` in settings; on the embedded default (none configured
+and a demo world generated), from the demo world's channel emulators, which keep what they are
+sent in ``<demo>/channels/``. Customer messages go to ``smtp.host``; on the demo world, with none
+configured, to a local SMTP server delivering into ``<demo>/mailbox`` (a Maildir).
+Call under the writer lock (the pipeline and the CLI do).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
+
+from pydantic import SecretStr
+
+from afterclick import warehouse
+from afterclick.settings import Settings, SmtpSettings
+from ingest.channels.connector import ChannelStore
+from writeback import engine
+from writeback.adapters.email import EmailNotifications
+from writeback.adapters.rest_stock import MagentoStock, VtexStock, WooCommerceStock
+from writeback.adapters.shopify import ShopifyStock
+from writeback.ledger import Change
+
+STOCK = {"shopify": ShopifyStock, "vtex": VtexStock, "magento": MagentoStock, "woocommerce": WooCommerceStock}
+
+
+@contextmanager
+def targets(settings: Settings) -> Iterator[tuple[dict[str, ChannelStore], SmtpSettings | None]]:
+    """The channel stores and the SMTP server write-back talks to, here and now."""
+    demo = (settings.demo_dir / "world.json").exists()
+    with ExitStack() as stack:
+        stores = {sid: ChannelStore(sid, cfg.channel, cfg.base_url, cfg.credentials)
+                  for sid, cfg in settings.channel_stores.items() if cfg.enabled}
+        if not stores and settings.demo_channels and demo:
+            from afterclick.demo.emulators.server import serve_channels
+            from afterclick.demo.generate import load_truth
+            endpoints = stack.enter_context(serve_channels(load_truth(settings),
+                                                           inventory_dir=settings.demo_dir / "channels"))
+            from afterclick.demo.catalog import STORE_BY_ID
+            stores = {sid: ChannelStore(sid, STORE_BY_ID[sid].channel, url,
+                                        {k: SecretStr(v) for k, v in state.credentials.items()})
+                      for sid, (url, state) in endpoints.items()}
+        smtp = settings.smtp if settings.smtp.host else None
+        if smtp is None and settings.writeback.demo_mailbox and demo:
+            from afterclick.demo.mailbox import serve_mailbox
+            host, port = stack.enter_context(serve_mailbox(settings.demo_dir / "mailbox"))
+            smtp = settings.smtp.model_copy(update={"host": host, "port": port})
+        yield stores, smtp
+
+
+def adapter_factory(stores: dict[str, ChannelStore], smtp: SmtpSettings | None, timeout: float):
+    def make(kind: str, target: str, channel: str):
+        if kind == "notification":
+            return EmailNotifications(smtp) if smtp is not None else None
+        store = stores.get(target)
+        if store is None or kind not in ("stock",):
+            return None
+        return STOCK[store.channel](store, timeout)
+    return make
+
+
+def push(settings: Settings, kinds: list[str] | None = None, dry_run: bool = False, now: datetime | None = None,
+         after_call: Callable[[list[Change]], None] | None = None) -> engine.PushReport:
+    kinds = kinds or settings.writeback.kinds
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    with targets(settings) as (stores, smtp):
+        con = warehouse.connect(settings)
+        try:
+            return engine.push(con, adapter_factory(stores, smtp, settings.http_timeout_seconds), kinds, now,
+                               disabled=set(settings.writeback.disabled_targets), dry_run=dry_run,
+                               max_attempts=settings.writeback.max_attempts,
+                               backoff_seconds=settings.writeback.backoff_seconds, after_call=after_call)
+        finally:
+            con.close()
+
+
+def report_lines(report: engine.PushReport) -> list[str]:
+    lines = []
+    for t in report.targets:
+        if t.skipped:
+            lines.append(f"{t.kind:<13} {t.target:<12} skipped: {t.skipped}")
+            continue
+        verb = "would push" if report.dry_run else "pushed"
+        lines.append(f"{t.kind:<13} {t.target:<12} {verb} {t.pushed} of {t.desired} desired"
+                     + (f", {t.failed} to retry" if t.failed else "") + (f", {t.dead} dead" if t.dead else "")
+                     + (f", {t.recovered} confirmed by reading back" if t.recovered else "")
+                     + (f", {t.unknown} left unknown" if t.unknown else ""))
+    return lines
