@@ -51,7 +51,7 @@ def measure(lines: int, days: int) -> dict:
     from afterclick.demo.generate import generate
     from afterclick.settings import load_settings
     from afterclick.transform import run_dbt
-    from ingest.run import ingest_all
+    from ingest.run import ensure_raw_tables, ingest_all
 
     settings = load_settings()
     settings.ensure_dirs()
@@ -62,6 +62,7 @@ def measure(lines: int, days: int) -> dict:
         report, out["land_s"] = _timed(ingest_all, settings)
         out["rows_landed"] = report.rows_landed
         out["land_rows_per_s"] = round(report.rows_landed / out["land_s"])
+        ensure_raw_tables(settings)  # every declared raw table, also those no source has filled yet
         build, out["dbt_build_s"] = _timed(run_dbt, settings, "build")
         assert build.status == "success", build.errors
         out["dbt_nodes"] = build.models_built + build.tests_passed
@@ -81,6 +82,16 @@ def measure(lines: int, days: int) -> dict:
         out["queries"][name] = {"p50_ms": round(statistics.median(timings), 1),
                                 "p95_ms": round(timings[int(0.95 * len(timings)) - 1], 1)}
     con.close()
+    out["pages"] = page_timings()
+    # Write-back: every change the first time (stock to the four API channels through their
+    # emulators, customer messages to the demo mailbox), then a run with nothing changed.
+    from writeback.run import push
+    with warehouse.writer(settings):
+        first, out["push_s"] = _timed(push, settings)
+        _, out["push_again_s"] = _timed(push, settings)
+    out["push"] = {f"{t.kind} {t.target}": {"changes": t.pushed, "seconds": t.seconds,
+                                            "per_s": round(t.pushed / t.seconds) if t.seconds else None}
+                   for t in first.targets if not t.skipped}
     # The incremental cycle: nothing new arrives → land + build + publish (the floor of a cycle).
     with warehouse.writer(settings):
         _, land_again = _timed(ingest_all, settings)
@@ -92,15 +103,52 @@ def measure(lines: int, days: int) -> dict:
     return out
 
 
+PAGES = ("overview", "order_cycle", "delivery", "stock", "customers", "writeback")
+
+
+def page_timings(runs: int = 3) -> dict:
+    """Each dashboard page rendered by Streamlit's AppTest on the snapshot, caches cleared before
+    every run (a cold render: every query hits DuckDB): median seconds per page."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    app = str(Path(__file__).resolve().parents[1] / "dashboards" / "app.py")
+    out = {}
+    for page in PAGES:
+        timings = []
+        for _ in range(runs):
+            st.cache_data.clear()
+            at = AppTest.from_file(app, default_timeout=120).run()
+            t0 = time.perf_counter()
+            if page != "overview":
+                at.switch_page(f"pages/{page}.py")
+            at.run()
+            timings.append(time.perf_counter() - t0)
+            assert not at.exception, (page, at.exception)
+        out[page] = round(statistics.median(timings), 3)
+    return out
+
+
 def markdown(results: list[dict]) -> str:
     header = ("| order lines | orders | generate s | land s (rows/s) | dbt build s | publish s | "
-              "cycle, nothing new s | dashboard p95 ms (worst query) | peak RSS MB |")
-    rows = [header, "|" + "---|" * 9]
+              "cycle, nothing new s | dashboard p95 ms (worst query) | slowest page s (cold) | "
+              "write-back s (changes) | write-back, nothing new s | peak RSS MB |")
+    rows = [header, "|" + "---|" * 12]
     for r in results:
         worst = max(q["p95_ms"] for q in r["queries"].values())
+        page, page_s = max(r["pages"].items(), key=lambda kv: kv[1])
+        changes = sum(t["changes"] for t in r["push"].values())
         rows.append(f"| {r['order_lines']:,} | {r['orders']:,} | {r['generate_s']} | {r['land_s']} "
                     f"({r['land_rows_per_s']:,}) | {r['dbt_build_s']} | {r['publish_s']} | "
-                    f"{r['cycle_no_change_s']} | {worst} | {r['peak_rss_mb']:,} |")
+                    f"{r['cycle_no_change_s']} | {worst} | {page_s} ({page}) | {r['push_s']} ({changes:,}) | "
+                    f"{r['push_again_s']} | {r['peak_rss_mb']:,} |")
+    rows += ["", "Write-back throughput (first push, changes per second per target):", "",
+             "| order lines | " + " | ".join(results[0]["push"]) + " |", "|---|" + "---|" * len(results[0]["push"])]
+    for r in results:
+        rows.append(f"| {r['order_lines']:,} | " + " | ".join(
+            f"{t['changes']:,} in {t['seconds']} s ({t['per_s']}/s)" for t in r["push"].values()) + " |")
+    rows += ["", "Dashboard pages, cold render (s): " + "; ".join(
+        f"{r['order_lines']:,} lines: " + ", ".join(f"{p} {s}" for p, s in r["pages"].items()) for r in results)]
     return "\n".join(rows)
 
 

@@ -12,6 +12,7 @@ what it does not hold is pushed; a target that cannot be read back (email) leave
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -45,6 +46,7 @@ class TargetReport:
     recovered: int = 0  # pending after a crash, found already applied
     unknown: int = 0  # pending after a crash, not resendable
     skipped: str | None = None  # why the target was not pushed to
+    seconds: float = 0.0
 
 
 @dataclass
@@ -94,6 +96,7 @@ def push_target(con, adapter: Adapter, changes: list[Change], now: datetime, *, 
     """Push one target's changes. ``after_call`` runs between the call and the confirmation
     (the reliability drills inject a crash there)."""
     ledger.ensure(con)
+    started = time.perf_counter()
     report = TargetReport(adapter.kind, adapter.store_id, desired=len(changes))
     todo, pending = ledger.plan(con, adapter.kind, adapter.store_id, changes, now)
     if pending and not dry_run:
@@ -117,6 +120,7 @@ def push_target(con, adapter: Adapter, changes: list[Change], now: datetime, *, 
                 log.warning("%s %s %s: gave up: %s", adapter.kind, adapter.store_id, o.change.key, o.error)
             else:
                 report.failed += 1
+    report.seconds = round(time.perf_counter() - started, 3)
     return report
 
 

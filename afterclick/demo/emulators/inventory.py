@@ -19,7 +19,9 @@ class ChannelInventory:
     def __init__(self, world: World, path: Path | None = None, unknown_skus: set[str] | None = None):
         self.path = path
         self.unknown_skus = set(unknown_skus or ())  # SKUs this channel's catalogue does not have
-        self._skus = [s for s in world.products["sku"].to_list()]
+        self._skus = world.products["sku"].to_list()
+        self._known = set(self._skus)
+        self._by_number = {str(sku_number(s)): s for s in self._skus}
         self._lock = threading.Lock()
         self.quantities: dict[str, dict[str, int]] = {}  # sku -> location -> quantity
         self.writes = 0  # quantity changes applied, for tests and benchmarks
@@ -31,7 +33,12 @@ class ChannelInventory:
         return [s for s in self._skus if s not in self.unknown_skus]
 
     def knows(self, sku: str) -> bool:
-        return sku in self._skus and sku not in self.unknown_skus
+        return sku in self._known and sku not in self.unknown_skus
+
+    def by_number(self, number: str) -> str | None:
+        """The SKU a channel's numeric item id stands for (None: not in this catalogue)."""
+        sku = self._by_number.get(number)
+        return sku if sku is not None and self.knows(sku) else None
 
     def get(self, sku: str, location: str) -> int | None:
         return self.quantities.get(sku, {}).get(location)

@@ -119,8 +119,7 @@ def _inventory_items(state: EmulatorState, variables: dict) -> dict:
 def _item_sku(state: EmulatorState, item_id: str) -> str | None:
     if not item_id.startswith(ITEM_PREFIX):
         return None
-    n = item_id.removeprefix(ITEM_PREFIX)
-    return next((s for s in state.inventory.skus if str(sku_number(s)) == n), None)
+    return state.inventory.by_number(item_id.removeprefix(ITEM_PREFIX))
 
 
 def _nodes(state: EmulatorState, variables: dict) -> dict:

@@ -38,7 +38,7 @@ async def _json(request: Request):
 
 def vtex_routes(state: EmulatorState, authorized) -> list[Route]:
     def sku_of(sku_id: str) -> str | None:
-        return next((s for s in state.inventory.skus if str(sku_number(s)) == sku_id), None)
+        return state.inventory.by_number(sku_id)
 
     async def sku_by_ref(request: Request):
         if (refused := await state.gate(request, authorized(request))) is not None:
