@@ -13,12 +13,14 @@ run deletes it and writes those parcels again; a crash after the commit leaves a
 whose parcels are recorded: the next run completes the rename. A parcel is never in two files.
 
 The packed confirmations are read straight from ``raw.wms__fulfilment_events``: labels are
-needed minutes after packing, not after the next dbt build.
+needed minutes after packing, not after the next dbt build. Each file written is also recorded in
+``ops.writeback_attempts`` (kind ``carrier_file``), in the same transaction, for the write-back page.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +29,7 @@ import duckdb
 import polars as pl
 
 from afterclick.settings import CarrierFileFormat
+from writeback import ledger
 
 log = logging.getLogger("afterclick.writeback.carrier_files")
 
@@ -90,6 +93,10 @@ def write_shipments_file(con: duckdb.DuckDBPyConnection, landing: Path, carrier:
         con.execute("insert into ops.carrier_file_parcels select ?, reference, order_key, ?, ? from _parcels",
                     [carrier, final.name, now])
         con.unregister("_parcels")
+        # the exchange shows on the write-back page like every other push (kind carrier_file)
+        ledger.ensure(con)
+        con.execute("insert into ops.writeback_attempts values (?, ?, 'carrier_file', ?, ?, ?, 'succeeded', null, null, "
+                    "null, ?, false)", [uuid.uuid4().hex, final.name, carrier, carrier, final.name, now])
         con.execute("commit")
     except BaseException:
         con.execute("rollback")

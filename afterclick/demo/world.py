@@ -231,6 +231,12 @@ def simulate(orders: int, days: int, seed: int, end: datetime) -> World:
     tracking_prefix = {"correos": "PQ", "ctt": "RR", "correios": "OB", "seur": "SE", "mrw": "MR",
                        "jadlog": "JD", "estafeta": "ES", "dhl": "JJ"}
     tn_num = rng.integers(10**9, 10**10, m)
+    while True:  # a tracking number names one parcel: redraw the (rare, at ~1M parcels) collisions
+        _, first_seen = np.unique(tn_num, return_index=True)
+        repeated = np.setdiff1d(np.arange(m), first_seen)
+        if repeated.size == 0:
+            break
+        tn_num[repeated] = rng.integers(10**9, 10**10, repeated.size)
     tracking = np.char.add(np.vectorize(tracking_prefix.get)(carrier), tn_num.astype(str))
     shipment_id = np.char.add("S", np.char.zfill(np.arange(1, m + 1).astype(str), 8))
 

@@ -122,11 +122,15 @@ def test_carrier_file_round_trip_reconciles_every_parcel(settings, small_world):
         labels = dict(_rows(con, "select reference, tracking_number from raw.carrier_files__labels"))
         statuses = _rows(con, "select count(*) from raw.carrier_files__status_events")[0][0]
         raw_sent = _rows(con, "select count(*) from ops.carrier_file_parcels")[0][0]
+        files_logged = {f for (f,) in _rows(con, "select change_key from ops.writeback_attempts "
+                                                 "where kind = 'carrier_file' and outcome = 'succeeded'")}
+        files_recorded = {f for (f,) in _rows(con, "select distinct file_name from ops.carrier_file_parcels")}
     correos = truth.shipments.filter((pl.col("carrier") == "correos") & pl.col("packed_at").is_not_null())
     assert state == {"parcels_sent": correos.height, "sent_without_label": 0, "labels_not_sent": 0,
                      "statuses_without_label": 0}
     assert labels == dict(correos.select("shipment_id", "tracking_number").iter_rows())
     assert raw_sent == correos.height
+    assert files_logged == files_recorded and files_logged  # each file once on the write-back log
     assert statuses == truth.tracking_events.filter(pl.col("carrier") == "correos").height
     sent = sorted((outbox(settings.landing_dir, "correos") / "imported").iterdir())
     header = sent[0].read_text(encoding="utf8").splitlines()[0]
