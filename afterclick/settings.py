@@ -55,6 +55,12 @@ class MarketplaceSource(BaseModel):
     enabled: bool = True
 
 
+# Request pacing per channel when a store sets none: below each API's documented limits (VTEX
+# OMS/logistics allow thousands a minute per account, self-hosted Magento and WordPress hosts far
+# fewer). Shopify's GraphQL is paced by its cost bucket instead (read from every response).
+DEFAULT_REQUESTS_PER_SECOND = {"vtex": 40.0, "magento": 20.0, "woocommerce": 10.0, "shopify": 0.0}
+
+
 class ChannelStoreSettings(BaseModel):
     """A sales-channel store read through its API. Put URLs in the settings file and secrets in the
     environment, e.g. AFTERCLICK_CHANNEL_STORES='{"shopify-es": {"channel": "shopify", "base_url":
@@ -66,6 +72,15 @@ class ChannelStoreSettings(BaseModel):
         default_factory=dict,
         description="shopify: token; vtex: app_key, app_token; magento: token; woocommerce: key, secret.")
     enabled: bool = True
+    requests_per_second: float | None = Field(
+        None, description="Most requests a second afterclick sends this store (0: no cap). Unset: the channel's "
+                          "default (vtex 40, magento 20, woocommerce 10; Shopify is paced by its cost bucket).")
+
+    @property
+    def rate(self) -> float:
+        if self.requests_per_second is not None:
+            return self.requests_per_second
+        return DEFAULT_REQUESTS_PER_SECOND.get(self.channel, 0.0)
 
 
 class ErpTable(BaseModel):
@@ -143,8 +158,9 @@ class SmtpSettings(BaseModel):
 
 
 class WritebackSettings(BaseModel):
-    kinds: list[str] = Field(["stock", "notification"], description="What `afterclick push` pushes (of stock, "
-                                                                   "notification).")
+    kinds: list[str] = Field(["stock", "prices", "tracking", "status", "notification"],
+                             description="What `afterclick push` pushes, in this order (tracking before status: "
+                                         "VTEX marks delivered on the invoices the tracking push created).")
     disabled_targets: list[str] = Field(
         default_factory=list, description="Kill switch: store ids, channels, kinds or 'email' never pushed to.")
     max_attempts: int = Field(5, description="Attempts before a change goes to the dead letter.")

@@ -78,7 +78,7 @@ def _land_channel_stores(settings: Settings, stores: list[ChannelStore]) -> list
 def ingest_channel_apis(settings: Settings) -> list[Landed]:
     """Every configured channel store's orders; on the embedded default, the demo world's stores
     served by the local emulators."""
-    stores = [ChannelStore(store_id, cfg.channel, cfg.base_url, cfg.credentials)
+    stores = [ChannelStore(store_id, cfg.channel, cfg.base_url, cfg.credentials, cfg.rate)
               for store_id, cfg in settings.channel_stores.items() if cfg.enabled]
     if stores or not settings.demo_channels or not (settings.demo_dir / "world.json").exists():
         return _land_channel_stores(settings, stores)

@@ -102,3 +102,28 @@ def built_env(built, monkeypatch):
     monkeypatch.setenv("AFTERCLICK_STATE_DIR", str(settings.root))
     monkeypatch.setenv("AFTERCLICK_AS_OF", WORLD_END.isoformat())
     return built
+
+
+@pytest.fixture
+def wb(built, tmp_path, monkeypatch):
+    """For write-back tests: a private copy of the built warehouse and demo world (the ledger
+    starts empty)."""
+    source = built[0]
+    monkeypatch.setenv("AFTERCLICK_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("AFTERCLICK_AS_OF", WORLD_END.isoformat())
+    settings = load_settings()
+    settings.ensure_dirs()
+    shutil.copy(source.warehouse_path, settings.warehouse_path)
+    shutil.copytree(source.demo_dir / "truth", settings.demo_dir / "truth")
+    shutil.copy(source.demo_dir / "world.json", settings.demo_dir / "world.json")
+    return settings
+
+
+@pytest.fixture
+def channels(wb):
+    """The demo world's channel emulators on loopback: store id -> (base URL, emulator state);
+    Shopify with its standard cost bucket (1000 points, 50 a second)."""
+    from afterclick.demo.emulators.server import serve_channels
+    from afterclick.demo.generate import load_truth
+    with serve_channels(load_truth(wb), shopify_bucket=(1000.0, 50.0)) as endpoints:
+        yield endpoints

@@ -28,6 +28,10 @@ log = logging.getLogger("afterclick.writeback")
 # kind -> (desired-state model, its payload columns)
 DESIRED = {
     "stock": ("wb_stock", ("sku", "location_id", "quantity")),
+    "prices": ("wb_prices", ("sku", "segment", "price_list", "currency", "price")),
+    "tracking": ("wb_tracking", ("channel_order_id", "shipment_id", "parcel_no", "parcel_count", "carrier",
+                                 "carrier_name", "tracking_number", "tracking_url", "shipped_at")),
+    "status": ("wb_order_status", ("channel_order_id", "afterclick_status", "channel_status", "delivered_at")),
     "notification": ("wb_notifications", ("kind", "order_key", "shipment_id", "store_id", "customer_email",
                                            "order_number", "locale", "store_name", "carrier_name", "tracking_number",
                                            "tracking_url")),

@@ -20,11 +20,22 @@ from afterclick.settings import Settings, SmtpSettings
 from ingest.channels.connector import ChannelStore
 from writeback import engine
 from writeback.adapters.email import EmailNotifications
+from writeback.adapters.rest_orders import (MagentoStatus, MagentoTracking, VtexStatus, VtexTracking,
+                                            WooCommerceStatus, WooCommerceTracking)
+from writeback.adapters.rest_prices import MagentoPrices, VtexPrices, WooCommercePrices
 from writeback.adapters.rest_stock import MagentoStock, VtexStock, WooCommerceStock
 from writeback.adapters.shopify import ShopifyStock
+from writeback.adapters.shopify_orders import ShopifyPrices, ShopifyStatus, ShopifyTracking
 from writeback.ledger import Change
 
-STOCK = {"shopify": ShopifyStock, "vtex": VtexStock, "magento": MagentoStock, "woocommerce": WooCommerceStock}
+# kind -> channel -> adapter class
+ADAPTERS = {
+    "stock": {"shopify": ShopifyStock, "vtex": VtexStock, "magento": MagentoStock, "woocommerce": WooCommerceStock},
+    "prices": {"shopify": ShopifyPrices, "vtex": VtexPrices, "magento": MagentoPrices, "woocommerce": WooCommercePrices},
+    "tracking": {"shopify": ShopifyTracking, "vtex": VtexTracking, "magento": MagentoTracking,
+                 "woocommerce": WooCommerceTracking},
+    "status": {"shopify": ShopifyStatus, "vtex": VtexStatus, "magento": MagentoStatus, "woocommerce": WooCommerceStatus},
+}
 
 
 @contextmanager
@@ -32,7 +43,7 @@ def targets(settings: Settings) -> Iterator[tuple[dict[str, ChannelStore], SmtpS
     """The channel stores and the SMTP server write-back talks to, here and now."""
     demo = (settings.demo_dir / "world.json").exists()
     with ExitStack() as stack:
-        stores = {sid: ChannelStore(sid, cfg.channel, cfg.base_url, cfg.credentials)
+        stores = {sid: ChannelStore(sid, cfg.channel, cfg.base_url, cfg.credentials, cfg.rate)
                   for sid, cfg in settings.channel_stores.items() if cfg.enabled}
         if not stores and settings.demo_channels and demo:
             from afterclick.demo.emulators.server import serve_channels
@@ -56,9 +67,8 @@ def adapter_factory(stores: dict[str, ChannelStore], smtp: SmtpSettings | None, 
         if kind == "notification":
             return EmailNotifications(smtp) if smtp is not None else None
         store = stores.get(target)
-        if store is None or kind not in ("stock",):
-            return None
-        return STOCK[store.channel](store, timeout)
+        adapter = ADAPTERS.get(kind, {}).get(store.channel) if store is not None else None
+        return adapter(store, timeout) if adapter is not None else None
     return make
 
 

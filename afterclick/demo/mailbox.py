@@ -3,6 +3,8 @@ every message it accepts in a Maildir, so the demo and the tests can read what c
 
 from __future__ import annotations
 
+import logging
+
 import mailbox
 import socket
 from collections.abc import Iterator
@@ -21,6 +23,9 @@ class _Keep:
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
         self.box.add(envelope.original_content)
         return "250 Message accepted for delivery"
+
+
+logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command at INFO
 
 
 def _free_port() -> int:

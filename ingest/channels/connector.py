@@ -35,18 +35,19 @@ class ChannelStore:
     channel: str  # shopify | vtex | magento | woocommerce
     base_url: str
     credentials: dict[str, SecretStr] = field(default_factory=dict)
+    requests_per_second: float = 0.0  # pacing of every request to the store (0: none)
 
     def client(self, timeout: float = 30.0) -> ChannelClient:
         secret = {k: v.get_secret_value() for k, v in self.credentials.items()}
+        pace = {"timeout": timeout, "requests_per_second": self.requests_per_second}
         if self.channel == "shopify":
-            return ChannelClient(self.store_id, self.base_url, {"X-Shopify-Access-Token": secret["token"]}, timeout=timeout)
+            return ChannelClient(self.store_id, self.base_url, {"X-Shopify-Access-Token": secret["token"]}, **pace)
         if self.channel == "vtex":
             return ChannelClient(self.store_id, self.base_url, {"X-VTEX-API-AppKey": secret["app_key"],
-                                                                "X-VTEX-API-AppToken": secret["app_token"]}, timeout=timeout)
+                                                                "X-VTEX-API-AppToken": secret["app_token"]}, **pace)
         if self.channel == "magento":
-            return ChannelClient(self.store_id, self.base_url, {"Authorization": f"Bearer {secret['token']}"}, timeout=timeout)
-        return ChannelClient(self.store_id, self.base_url, auth=httpx.BasicAuth(secret["key"], secret["secret"]),
-                             timeout=timeout)
+            return ChannelClient(self.store_id, self.base_url, {"Authorization": f"Bearer {secret['token']}"}, **pace)
+        return ChannelClient(self.store_id, self.base_url, auth=httpx.BasicAuth(secret["key"], secret["secret"]), **pace)
 
     def __repr__(self) -> str:  # never show credentials
         return f"ChannelStore({self.store_id!r}, {self.channel!r}, {self.base_url!r})"

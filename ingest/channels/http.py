@@ -1,6 +1,7 @@
 """The one HTTP mechanism every channel connector uses.
 
-Timeouts on every call; bounded retries with exponential backoff on timeouts, connection
+Requests paced per store (``requests_per_second``: at most one request per 1/rate seconds, the
+shape of the per-second limits the REST channels enforce); timeouts on every call; bounded retries with exponential backoff on timeouts, connection
 errors, 429 (honouring Retry-After) and 5xx; a body that is not JSON is retried too (a
 truncated page) and then reported as bad data. Only the store id and the URL path are
 ever logged: credentials travel in headers built from SecretStr values.
@@ -10,9 +11,11 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 
 import httpx
+from pyrate_limiter import Limiter, Rate
 from tenacity import (RetryCallState, Retrying, retry_if_exception, stop_after_attempt,
                       wait_exponential_jitter)
 
@@ -51,9 +54,13 @@ def _wait(state: RetryCallState) -> float:
 
 class ChannelClient:
     def __init__(self, store_id: str, base_url: str, headers: dict[str, str] | None = None,
-                 auth: httpx.Auth | None = None, timeout: float = 30.0, attempts: int = 6):
+                 auth: httpx.Auth | None = None, timeout: float = 30.0, attempts: int = 6,
+                 requests_per_second: float = 0.0):
         self.store_id, self.attempts = store_id, attempts
         self.http = httpx.Client(base_url=base_url, headers=headers or {}, auth=auth, timeout=timeout)
+        self.limiter = (Limiter(Rate(1, max(1, math.ceil(1000 / requests_per_second))))
+                        if requests_per_second else None)
+        self.shopify_budget: dict | None = None  # the last cost throttle status Shopify reported
 
     def close(self) -> None:
         self.http.close()
@@ -61,6 +68,8 @@ class ChannelClient:
     def request(self, method: str, path: str, **kwargs) -> tuple[httpx.Response, object]:
         """The response and its parsed JSON body; raises TransientSourceError / BadSourceData."""
         def once():
+            if self.limiter is not None:
+                self.limiter.try_acquire(self.store_id)
             response = self.http.request(method, path, **kwargs)
             if response.status_code == 429 or response.status_code >= 500:
                 raise _RetryAfter(response)
@@ -94,10 +103,16 @@ SHOPIFY_GRAPHQL = "/admin/api/2025-01/graphql.json"
 def shopify_graphql(client: ChannelClient, query: str, variables: dict) -> dict:
     """One Shopify GraphQL operation's ``data``. THROTTLED is not a failure: wait for the cost
     bucket to refill what the operation needs (from ``extensions.cost``), then ask again.
-    Validation errors raise ValueError with Shopify's messages."""
+    Validation errors raise ValueError with Shopify's messages. Before sending, it waits when the
+    bucket Shopify last reported cannot pay for what the previous operation cost, so a busy client
+    paces itself instead of collecting THROTTLED answers."""
     while True:
+        _pace_shopify(client)
         _, body = client.request("POST", SHOPIFY_GRAPHQL, json={"query": query, "variables": variables})
-        throttle = (body.get("extensions") or {}).get("cost", {}).get("throttleStatus", {})
+        cost = (body.get("extensions") or {}).get("cost", {})
+        throttle = cost.get("throttleStatus", {})
+        if throttle:
+            client.shopify_budget = {**throttle, "cost": cost.get("requestedQueryCost", 0), "at": time.monotonic()}
         if any((e.get("extensions") or {}).get("code") == "THROTTLED" for e in body.get("errors") or []):
             needed = body["extensions"]["cost"]["requestedQueryCost"] - throttle.get("currentlyAvailable", 0)
             time.sleep(max(needed, 1) / max(throttle.get("restoreRate", 50), 1))
@@ -105,3 +120,12 @@ def shopify_graphql(client: ChannelClient, query: str, variables: dict) -> dict:
         if body.get("errors"):
             raise ValueError(f"{client.store_id}: GraphQL errors: {[e.get('message') for e in body['errors']]}")
         return body["data"]
+
+
+def _pace_shopify(client: ChannelClient) -> None:
+    budget = client.shopify_budget
+    if not budget or not budget.get("restoreRate"):
+        return
+    refilled = budget["currentlyAvailable"] + (time.monotonic() - budget["at"]) * budget["restoreRate"]
+    if refilled < budget["cost"]:
+        time.sleep((budget["cost"] - refilled) / budget["restoreRate"])

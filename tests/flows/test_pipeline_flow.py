@@ -5,11 +5,16 @@ import json
 import polars as pl
 
 from afterclick import warehouse
+from afterclick.demo.emulators.shown import order_status, saved_state, tracking_numbers
 from afterclick.demo.generate import load_truth
+from conftest import WORLD_END
 
 
-def test_pipeline_flow_publishes_fct_orders_with_the_generated_orders(settings, small_world, prefect_server):
+def test_pipeline_flow_publishes_fct_orders_with_the_generated_orders(settings, small_world, prefect_server,
+                                                                     monkeypatch):
     from flows.pipeline import pipeline_flow
+    # as of the world's end, so its last two weeks of orders are news to push (status, tracking)
+    monkeypatch.setenv("AFTERCLICK_AS_OF", WORLD_END.isoformat())
 
     summary = pipeline_flow(state_dir=str(settings.root))
 
@@ -38,17 +43,26 @@ def test_pipeline_flow_publishes_fct_orders_with_the_generated_orders(settings, 
         flow, status, recorded = con.sql("select flow, status, summary from ops.runs").fetchall()[0]
     assert (flow, status) == ("pipeline", "success")
     assert json.loads(recorded)["publish"]["version"] == summary["publish"]["version"]
-    # the write-back pushed the stock every channel should show, and the customers got their messages
+    # the write-back pushed the stock, prices, tracking and status every channel should show, and
+    # the customers got their messages
     assert summary["writeback"]["dead"] == 0 and summary["writeback"]["skipped_targets"] == []
     with warehouse.read_serving(settings) as con:
         wanted = con.sql("select store_id, sku, quantity from wb_stock").fetchall()
         messages_due = con.sql("select count(*) from wb_notifications").fetchall()[0][0]
+        prices = con.sql("select count(*) from wb_prices").fetchall()[0][0]
+        tracking = con.sql("select store_id, channel, channel_order_id, tracking_number from wb_tracking").fetchall()
+        statuses = con.sql("select store_id, channel, channel_order_id, channel_status from wb_order_status").fetchall()
         confirmed = con.sql("select count(*) from ops.writeback_ledger where status = 'confirmed'").fetchall()[0][0]
     shown = {store: json.loads((settings.demo_dir / "channels" / f"{store}.json").read_text())
              for store in {s for s, _, _ in wanted}}
     assert all(next(iter(shown[s][sku].values())) == q for s, sku, q in wanted)
+    world = load_truth(settings)
+    channel = {s: saved_state(world, s, settings.demo_dir / "channels") for s, *_ in tracking + statuses}
+    assert tracking and statuses
+    assert all(number in tracking_numbers(channel[s], c, o) for s, c, o, number in tracking)
+    assert all(order_status(channel[s], c, o) == status for s, c, o, status in statuses)
     assert len(list((settings.demo_dir / "mailbox" / "new").iterdir())) == messages_due
-    assert confirmed == len(wanted) + messages_due
+    assert confirmed == len(wanted) + messages_due + prices + len(tracking) + len(statuses)
 
 
 def test_a_second_run_with_nothing_new_lands_nothing_and_keeps_the_marts(settings, small_world, prefect_server):

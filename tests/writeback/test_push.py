@@ -4,61 +4,17 @@ reaches every channel and customer exactly once, through crashes, 429 storms, 50
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
-from datetime import datetime
 
-import duckdb
 import pytest
-from pydantic import SecretStr
 
 from afterclick import warehouse
-from afterclick.demo.catalog import STORE_BY_ID
-from afterclick.demo.emulators.server import serve_channels
-from afterclick.demo.generate import load_truth
 from afterclick.demo.mailbox import messages, serve_mailbox
-from afterclick.settings import load_settings
-from ingest.channels.connector import ChannelStore
+from pushing import NOW, ledger, push, stores
 from writeback import engine
 from writeback.run import adapter_factory
-from conftest import WORLD_END
 
-NOW = datetime(2026, 11, 1, 1, 0)
 WRITE_PATHS = ("graphql.json", "/warehouses/", "/inventory/source-items", "/products/batch")
-
-
-@pytest.fixture
-def wb(built, tmp_path, monkeypatch):
-    """A private copy of the built warehouse and demo world (the ledger starts empty)."""
-    source = built[0]
-    monkeypatch.setenv("AFTERCLICK_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("AFTERCLICK_AS_OF", WORLD_END.isoformat())
-    settings = load_settings()
-    settings.ensure_dirs()
-    shutil.copy(source.warehouse_path, settings.warehouse_path)
-    shutil.copytree(source.demo_dir / "truth", settings.demo_dir / "truth")
-    shutil.copy(source.demo_dir / "world.json", settings.demo_dir / "world.json")
-    return settings
-
-
-@pytest.fixture
-def channels(wb):
-    with serve_channels(load_truth(wb), shopify_bucket=(1000.0, 50.0)) as endpoints:
-        yield endpoints
-
-
-def _stores(endpoints) -> dict[str, ChannelStore]:
-    return {sid: ChannelStore(sid, STORE_BY_ID[sid].channel, url, {k: SecretStr(v) for k, v in state.credentials.items()})
-            for sid, (url, state) in endpoints.items()}
-
-
-def _push(settings, endpoints, kinds=("stock",), smtp=None, **kw) -> engine.PushReport:
-    con = warehouse.connect(settings)
-    try:
-        return engine.push(con, adapter_factory(_stores(endpoints), smtp, 10.0), list(kinds), NOW,
-                           backoff_seconds=0.0, **kw)
-    finally:
-        con.close()
 
 
 def _wanted(settings) -> dict[str, dict[str, tuple[str, int]]]:
@@ -79,13 +35,8 @@ def _key(message) -> str:
     return "".join(str(message["X-Afterclick-Notification"]).split())
 
 
-def _ledger(settings, sql: str) -> list:
-    with warehouse.connect_read_only(settings.warehouse_path) as con:
-        return con.sql(sql).fetchall()
-
-
 def test_stock_reaches_every_channel_once_and_a_second_run_sends_nothing(wb, channels):
-    report = _push(wb, channels)
+    report = push(wb, channels)
     wanted = _wanted(wb)
     assert set(wanted) == {"shopify-es", "shopify-mx", "vtex-br", "magento-es", "woo-pt"}
     for store, (_, state) in channels.items():
@@ -96,7 +47,7 @@ def test_stock_reaches_every_channel_once_and_a_second_run_sends_nothing(wb, cha
                    for p in state.requests), (store, set(state.requests))
     assert report.total("pushed") == sum(map(len, wanted.values())) and report.total("dead") == 0
     before = {s: len(state.requests) for s, (_, state) in channels.items()}
-    again = _push(wb, channels)
+    again = push(wb, channels)
     assert again.total("pushed") == 0
     assert {s: len(state.requests) for s, (_, state) in channels.items()} == before  # not one request
 
@@ -112,25 +63,25 @@ def test_a_crash_between_call_and_confirmation_pushes_nothing_twice(wb, channels
             con = warehouse.connect(wb)
             try:
                 changes = engine.desired(con, "stock")[store]
-                adapter = adapter_factory(_stores(channels), None, 10.0)("stock", store, changes[0].channel)
+                adapter = adapter_factory(stores(channels), None, 10.0)("stock", store, changes[0].channel)
                 engine.push_target(con, adapter, changes, NOW, after_call=crash)
             finally:
                 con.close()
-    pending = dict(_ledger(wb, "select store_id, count(*) from ops.writeback_ledger where status = 'pending' group by 1"))
+    pending = dict(ledger(wb, "select store_id, count(*) from ops.writeback_ledger where status = 'pending' group by 1"))
     assert set(pending) == set(channels)
-    report = _push(wb, channels)
+    report = push(wb, channels)
     assert report.total("recovered") == sum(pending.values())  # read back from the channel, not re-sent
     wanted = _wanted(wb)
     for store, (_, state) in channels.items():
         assert _shown(state) == wanted[store]
         assert state.inventory.writes == len(wanted[store]), store  # no SKU written twice
-    assert _ledger(wb, "select count(*) from ops.writeback_ledger where status <> 'confirmed'")[0][0] == 0
+    assert ledger(wb, "select count(*) from ops.writeback_ledger where status <> 'confirmed'")[0][0] == 0
 
 
 def test_429_storms_and_500s_are_absorbed_with_nothing_lost(wb, channels):
     for _, state in channels.values():  # within the HTTP client's retry budget: absorbed in the run
         state.faults = ["429"] * 3 + ["500"] + ["200", "429", "500"]
-    report = _push(wb, channels)
+    report = push(wb, channels)
     assert report.total("dead") == 0 and report.total("failed") == 0
     wanted = _wanted(wb)
     for store, (_, state) in channels.items():
@@ -141,12 +92,12 @@ def test_429_storms_and_500s_are_absorbed_with_nothing_lost(wb, channels):
 def test_an_outage_longer_than_the_retry_budget_is_retried_by_the_next_run(wb, channels):
     magento = channels["magento-es"][1]
     magento.faults = ["500"] * 12  # the store is down for this whole run
-    first = _push(wb, channels)
+    first = push(wb, channels)
     magento_report = next(t for t in first.targets if t.target == "magento-es")
     assert magento_report.failed == magento_report.desired and magento_report.dead == 0
-    assert _ledger(wb, "select distinct status from ops.writeback_ledger where store_id = 'magento-es'") == [("retry",)]
+    assert ledger(wb, "select distinct status from ops.writeback_ledger where store_id = 'magento-es'") == [("retry",)]
     magento.faults = []
-    second = _push(wb, channels)  # the retry is due (no backoff in tests)
+    second = push(wb, channels)  # the retry is due (no backoff in tests)
     assert next(t for t in second.targets if t.target == "magento-es").pushed == magento_report.desired
     assert second.total("pushed") == magento_report.desired  # the other stores had nothing left to send
     assert _shown(magento) == _wanted(wb)["magento-es"]
@@ -157,8 +108,8 @@ def test_a_sku_unknown_to_the_channel_goes_to_the_dead_letter_with_the_channels_
     missing = {store: sorted(skus)[3] for store, skus in wanted.items()}
     for store, (_, state) in channels.items():
         state.unknown_skus.add(missing[store])
-    report = _push(wb, channels)
-    dead = {(s, k): e for s, k, e in _ledger(wb, "select store_id, change_key, last_error from ops.writeback_ledger "
+    report = push(wb, channels)
+    dead = {(s, k): e for s, k, e in ledger(wb, "select store_id, change_key, last_error from ops.writeback_ledger "
                                                  "where status = 'dead'")}
     assert set(dead) == {(store, f"{store}:{sku}") for store, sku in missing.items()}
     assert "does not exist" in dead[("magento-es", f"magento-es:{missing['magento-es']}")]  # Magento's own words
@@ -166,22 +117,22 @@ def test_a_sku_unknown_to_the_channel_goes_to_the_dead_letter_with_the_channels_
     for store, (_, state) in channels.items():  # the rest of the store's stock went through
         expected = {k: v for k, v in wanted[store].items() if k != missing[store]}
         assert _shown(state) == expected, store
-    failures = _ledger(wb, "select count(*) from ops.writeback_attempts where outcome = 'failed'")[0][0]
+    failures = ledger(wb, "select count(*) from ops.writeback_attempts where outcome = 'failed'")[0][0]
     assert failures >= len(missing)
 
 
 def test_dry_run_sends_nothing_and_records_what_would_change(wb, channels):
-    report = _push(wb, channels, dry_run=True)
+    report = push(wb, channels, dry_run=True)
     assert report.total("pushed") == sum(map(len, _wanted(wb).values()))
     assert all(not state.requests for _, state in channels.values())
-    assert _ledger(wb, "select count(*) from ops.writeback_ledger")[0][0] == 0
+    assert ledger(wb, "select count(*) from ops.writeback_ledger")[0][0] == 0
     # the world's carrier-file exchange is logged too (kind carrier_file); every channel push is a dry run
-    assert _ledger(wb, "select distinct outcome from ops.writeback_attempts where kind <> 'carrier_file'") \
+    assert ledger(wb, "select distinct outcome from ops.writeback_attempts where kind <> 'carrier_file'") \
         == [("dry_run",)]
 
 
 def test_the_kill_switch_keeps_a_store_untouched(wb, channels):
-    report = _push(wb, channels, disabled={"woo-pt"})
+    report = push(wb, channels, disabled={"woo-pt"})
     assert not channels["woo-pt"][1].requests
     assert [t.skipped for t in report.targets if t.target == "woo-pt"] == ["disabled in settings"]
     assert channels["vtex-br"][1].inventory.writes > 0
@@ -267,12 +218,12 @@ def test_the_write_back_page_shows_the_pushes_and_the_dead_letter(wb, channels):
 
     from streamlit.testing.v1 import AppTest
     channels["woo-pt"][1].unknown_skus.add("SKU-00002")
-    _push(wb, channels)
+    push(wb, channels)
     warehouse.publish(wb)
     at = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "dashboards" / "app.py"), default_timeout=60).run()
     at.switch_page("pages/writeback.py").run()
     assert not at.exception
-    pushed = _ledger(wb, "select count(*) from ops.writeback_attempts where outcome = 'succeeded'")[0][0]
+    pushed = ledger(wb, "select count(*) from ops.writeback_attempts where outcome = 'succeeded'")[0][0]
     metric = {m.label: m.value for m in at.metric}
     assert int(metric["Changes pushed"].replace(",", "")) == pushed > 0
     assert int(metric["Failed attempts"]) >= 1

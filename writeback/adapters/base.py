@@ -48,6 +48,12 @@ def timed_batch(changes: list[Change], call) -> list[Outcome]:
     return outcomes
 
 
+def one_at_a_time(changes: list[Change], push_one) -> list[Outcome]:
+    """For endpoints without a batch form: ``push_one(change)`` (a list of outcomes) per change,
+    each timed and with its exceptions turned into outcomes like ``timed_batch``."""
+    return [o for c in changes for o in timed_batch([c], lambda c=c: push_one(c))]
+
+
 def _error_text(response: httpx.Response) -> str:
     return f"HTTP {response.status_code}: {response.text[:500]}"
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 import httpx
 
 from ingest.channels.connector import ChannelStore
-from writeback.adapters.base import bisect_refusals, timed_batch
+from writeback.adapters.base import bisect_refusals, one_at_a_time, timed_batch
 from writeback.ledger import Change, Outcome
 
 
-class _RestStock:
+class RestAdapter:
     kind = "stock"
 
     def __init__(self, store: ChannelStore, timeout: float = 30.0):
@@ -30,7 +30,9 @@ class _RestStock:
         self.client.close()
 
 
-class VtexStock(_RestStock):
+class VtexSkus(RestAdapter):
+    """VTEX SKU ids by our SKU (the catalogue's reference id), looked up once a run."""
+
     channel, batch_size = "vtex", 50
 
     def __init__(self, store: ChannelStore, timeout: float = 30.0):
@@ -48,19 +50,26 @@ class VtexStock(_RestStock):
                 self._ids[sku] = None
         return self._ids[sku]
 
+    def send(self, change: Change, sku_id: str) -> None:
+        raise NotImplementedError
+
     def push(self, changes: list[Change]) -> list[Outcome]:
-        outcomes = []
-        for c in changes:
-            def one(c=c):
-                sku_id = self.sku_id(c.payload["sku"])
-                if sku_id is None:
-                    return [Outcome(c, False, 404, f"SKU {c.payload['sku']} is not in the VTEX catalogue", permanent=True)]
-                self.client.request("PUT", f"/api/logistics/pvt/inventory/skus/{sku_id}/warehouses/{c.payload['location_id']}",
-                                    json={"quantity": c.payload["quantity"], "unlimitedQuantity": False,
-                                          "leadTime": "00:00:00"})
-                return [Outcome(c, True, 200)]
-            outcomes += timed_batch([c], one)
-        return outcomes
+        """One call per SKU (VTEX has no batch form); a SKU missing from the catalogue is refused."""
+        def one(c: Change) -> list[Outcome]:
+            sku_id = self.sku_id(c.payload["sku"])
+            if sku_id is None:
+                return [Outcome(c, False, 404, f"SKU {c.payload['sku']} is not in the VTEX catalogue", permanent=True)]
+            self.send(c, sku_id)
+            return [Outcome(c, True, 200)]
+        return one_at_a_time(changes, one)
+
+
+class VtexStock(VtexSkus):
+    def send(self, change: Change, sku_id: str) -> None:
+        self.client.request("PUT", f"/api/logistics/pvt/inventory/skus/{sku_id}/warehouses/"
+                                   f"{change.payload['location_id']}",
+                            json={"quantity": change.payload["quantity"], "unlimitedQuantity": False,
+                                  "leadTime": "00:00:00"})
 
     def read_back(self, changes: list[Change]) -> dict[str, dict]:
         out = {}
@@ -75,7 +84,7 @@ class VtexStock(_RestStock):
         return out
 
 
-class MagentoStock(_RestStock):
+class MagentoStock(RestAdapter):
     channel, batch_size = "magento", 100
 
     def push(self, changes: list[Change]) -> list[Outcome]:
@@ -96,12 +105,22 @@ class MagentoStock(_RestStock):
                 for c in changes if (c.payload["sku"], c.payload["location_id"]) in held}
 
 
-class WooCommerceStock(_RestStock):
+class WooCommerceProducts(RestAdapter):
+    """Product fields through ``products/batch`` (100 per call, per-item errors); product ids from
+    the product list once a run. Subclasses say which fields a change sets and reads back."""
+
     channel, batch_size = "woocommerce", 100
 
     def __init__(self, store: ChannelStore, timeout: float = 30.0):
         super().__init__(store, timeout)
         self._ids: dict[str, int] | None = None
+
+    def fields(self, change: Change) -> dict:
+        raise NotImplementedError
+
+    def held(self, change: Change, product: dict) -> dict | None:
+        """The change's payload as the product shows it (None: not set)."""
+        raise NotImplementedError
 
     def product_ids(self) -> dict[str, int]:
         if self._ids is None:
@@ -125,7 +144,7 @@ class WooCommerceStock(_RestStock):
         if not known:
             return outcomes
         _, body = self.client.request("POST", "/wp-json/wc/v3/products/batch", json={"update": [
-            {"id": ids[c.payload["sku"]], "manage_stock": True, "stock_quantity": c.payload["quantity"]} for c in known]})
+            {"id": ids[c.payload["sku"]], **self.fields(c)} for c in known]})
         for c, item in zip(known, body["update"]):
             error = item.get("error")
             outcomes.append(Outcome(c, error is None, 200 if error is None else error.get("data", {}).get("status"),
@@ -136,10 +155,23 @@ class WooCommerceStock(_RestStock):
     def read_back(self, changes: list[Change]) -> dict[str, dict]:
         ids = self.product_ids()
         wanted = [ids[c.payload["sku"]] for c in changes if c.payload["sku"] in ids]
-        held: dict[int, int | None] = {}
+        products: dict[int, dict] = {}
         for start in range(0, len(wanted), 100):
             _, body = self.client.request("GET", "/wp-json/wc/v3/products", params={
                 "include": ",".join(map(str, wanted[start:start + 100])), "per_page": 100})
-            held.update({p["id"]: p["stock_quantity"] for p in body})
-        return {c.key: {**c.payload, "quantity": held[ids[c.payload["sku"]]]}
-                for c in changes if c.payload["sku"] in ids and held.get(ids[c.payload["sku"]]) is not None}
+            products.update({p["id"]: p for p in body})
+        out = {}
+        for c in changes:
+            product = products.get(ids.get(c.payload["sku"], -1))
+            if product is not None and (held := self.held(c, product)) is not None:
+                out[c.key] = held
+        return out
+
+
+class WooCommerceStock(WooCommerceProducts):
+    def fields(self, change: Change) -> dict:
+        return {"manage_stock": True, "stock_quantity": change.payload["quantity"]}
+
+    def held(self, change: Change, product: dict) -> dict | None:
+        quantity = product["stock_quantity"]
+        return None if quantity is None else {**change.payload, "quantity": quantity}

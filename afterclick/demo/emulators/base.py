@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from afterclick.demo.emulators.inventory import ChannelInventory
+from afterclick.demo.emulators.order_book import OrderBook
 from afterclick.demo.emulators.orders_view import OrdersView
 from afterclick.demo.world import World
 
@@ -28,8 +29,10 @@ class EmulatorState:
     requests_per_second: float = 0.0  # 0 = unlimited
     faults: list[str] = field(default_factory=list)  # "500", "429", "timeout", "malformed" or "200" (no fault), popped per request
     requests: list[str] = field(default_factory=list)  # paths served, for tests
+    throttled: int = 0  # requests refused for coming faster than requests_per_second
     inventory_path: Path | None = None  # where the stock the channel shows is kept (None: in memory)
     unknown_skus: set[str] = field(default_factory=set)  # SKUs missing from this channel's catalogue
+    book_path: Path | None = None  # where what was pushed about orders and prices is kept
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _next_free: float = 0.0
 
@@ -44,6 +47,20 @@ class EmulatorState:
         if getattr(self, "_inventory", None) is None:
             self._inventory = ChannelInventory(self.world, self.inventory_path, self.unknown_skus)
         return self._inventory
+
+    @property
+    def book(self) -> OrderBook:
+        if getattr(self, "_book", None) is None:
+            self._book = OrderBook(self.book_path)
+        return self._book
+
+    def order_row(self, channel_order_id: str) -> dict | None:
+        """The store's order by the channel's own id, as of the clock (None: no such order)."""
+        if getattr(self, "_rows_at", None) != self.clock:
+            frame = self.view.orders(self.store_id)
+            self._rows = dict(zip(frame["channel_order_id"].to_list(), frame.iter_rows(named=True)))
+            self._rows_at = self.clock
+        return self._rows.get(str(channel_order_id))
 
     def advance(self, to: datetime) -> None:
         self.clock = to
@@ -75,6 +92,7 @@ class EmulatorState:
             return Response('{"orders": [{"id": 1, "trunc', media_type="application/json")
         wait = self._throttled()
         if wait:
+            self.throttled += 1
             return JSONResponse({"message": "Too Many Requests"}, status_code=429,
                                 headers={"Retry-After": f"{wait:.3f}"})
         return None

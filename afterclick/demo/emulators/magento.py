@@ -15,10 +15,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from afterclick.demo.emulators.base import EmulatorState
+from afterclick.demo.emulators.shown import MAGENTO_STATE
+from afterclick.demo.emulators.order_routes import magento_order_routes
 from afterclick.demo.emulators.stock_routes import magento_routes
 
-STATE = {"pending": ("new", "pending"), "paid": ("processing", "processing"), "fulfilled": ("complete", "complete"),
-         "canceled": ("canceled", "canceled"), "refunded": ("closed", "closed")}
+STATE = MAGENTO_STATE
 
 
 def _ts(value) -> str | None:
@@ -59,4 +60,5 @@ def app(state: EmulatorState) -> Starlette:
         return JSONResponse({"items": items, "search_criteria": {"page_size": size, "current_page": page},
                              "total_count": total})
 
-    return Starlette(routes=[Route("/rest/V1/orders", orders), *magento_routes(state, authorized)])
+    return Starlette(routes=[Route("/rest/V1/orders", orders), *magento_routes(state, authorized),
+                             *magento_order_routes(state, authorized)])

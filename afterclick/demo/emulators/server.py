@@ -57,14 +57,18 @@ def serve_channels(world: World, clock: datetime | None = None, requests_per_sec
 
     ``shopify_bucket`` is the cost bucket (size, restore per second): the default is an
     enterprise-sized one so the demo is quick; tests pass Shopify's standard (1000, 50).
-    ``inventory_dir``: keep the stock each channel shows in ``<dir>/<store>.json`` across runs."""
+    ``inventory_dir``: keep the stock each channel shows in ``<dir>/<store>.json``, and what it was
+    told about orders and prices in ``<dir>/<store>.orders.json``, across runs."""
     clock = clock or world.end
     states = {s.store_id: EmulatorState(s.store_id, world, clock, dict(DEMO_CREDENTIALS[s.channel]),
                                         requests_per_second=requests_per_second,
-                                        inventory_path=inventory_dir / f"{s.store_id}.json" if inventory_dir else None)
+                                        inventory_path=inventory_dir / f"{s.store_id}.json" if inventory_dir else None,
+                                        book_path=inventory_dir / f"{s.store_id}.orders.json" if inventory_dir else None)
               for s in STORES if s.channel in APPS}
     channel = {s.store_id: s.channel for s in STORES}
     with ExitStack() as stack:
+        for state in states.values():  # what the channels were told is kept when they stop
+            stack.callback(lambda state=state: state.book.flush())
         yield {store: (stack.enter_context(serve_app(_app(channel[store], state, shopify_bucket))), state)
                for store, state in states.items()}
 

@@ -6,7 +6,12 @@ it); an invalid one is answered like Shopify, with ``errors`` and no data. Then,
 - ``inventoryItems`` (the catalogue: id and SKU) and ``nodes`` (inventory items with their
   ``inventoryLevel(locationId:)`` quantities), for stock write-back and its read-back;
 - ``inventorySetQuantities`` (sets ``available`` at a location; an unknown item or location is
-  a ``userError`` and nothing is applied, as in Shopify).
+  a ``userError`` and nothing is applied, as in Shopify);
+- ``nodes`` on orders (status, tags, fulfillments with tracking, fulfillment orders),
+  ``fulfillmentCreate`` (once per fulfillment order), ``fulfillmentTrackingInfoUpdate``,
+  ``tagsAdd``, ``orderClose``, ``orderCancel``, ``productVariants`` and
+  ``productVariantsBulkUpdate`` (prices), kept in the store's ``OrderBook``.
+Several root fields (aliased mutations) may share one request; the cost is their sum.
 The cost-based throttle is reported in ``extensions.cost`` like Shopify: a leaky bucket of
 ``bucket_size`` points refilled at ``restore_rate`` per second; a query that costs more than is
 available answers ``THROTTLED``.
@@ -18,7 +23,7 @@ import base64
 import re
 import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 
 import polars as pl
 from starlette.applications import Starlette
@@ -34,6 +39,9 @@ from afterclick.demo.emulators.orders_view import iso, shopify_gid
 _UPDATED = re.compile(r"updated_at:>'?([0-9T:\-.Z+]+)'?")
 LOCATIONS = {"shopify-es": "gid://shopify/Location/1001", "shopify-mx": "gid://shopify/Location/2001"}
 ITEM_PREFIX = "gid://shopify/InventoryItem/"
+ORDER_PREFIX = "gid://shopify/Order/"
+FULFILLMENT_ORDER_PREFIX = "gid://shopify/FulfillmentOrder/"
+VARIANT_PREFIX, PRODUCT_PREFIX = "gid://shopify/ProductVariant/", "gid://shopify/Product/"
 FINANCIAL = {"pending": "PENDING", "paid": "PAID", "fulfilled": "PAID", "canceled": "VOIDED", "refunded": "REFUNDED"}
 
 
@@ -73,47 +81,52 @@ def app(state: EmulatorState, bucket: CostBucket | None = None) -> Starlette:
         if errors := spec.graphql_errors(query, variables):
             return JSONResponse({"errors": [{"message": m, "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}
                                             for m in errors]})
-        root = _root_field(query)
-        handler = {"inventoryItems": _inventory_items, "nodes": _nodes,
-                   "inventorySetQuantities": _set_quantities}.get(root, _orders)
-        cost = _cost(root, variables)
+        fields = _root_fields(query, variables)
+        cost = sum(_cost(name, args, variables) for _, name, args in fields)
         ok, available = bucket.take(cost)
         throttle = {"maximumAvailable": bucket.size, "currentlyAvailable": round(available), "restoreRate": bucket.restore_rate}
         if not ok:
             return JSONResponse({"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
                                  "extensions": {"cost": {"requestedQueryCost": cost, "throttleStatus": throttle}}})
-        data = handler(state, variables)
+        data = {alias: HANDLERS.get(name, _orders)(state, args, variables) for alias, name, args in fields}
         return JSONResponse({"data": data, "extensions": {"cost": {"requestedQueryCost": cost, "actualQueryCost": cost,
                                                                    "throttleStatus": throttle}}})
 
     return Starlette(routes=[Route("/admin/api/2025-01/graphql.json", graphql, methods=["POST"])])
 
 
-def _root_field(query: str) -> str | None:
+def _root_fields(query: str, variables: dict) -> list[tuple[str, str, dict]]:
+    """(response key, field name, arguments) of each root field: a client may alias many
+    mutations into one request."""
     from graphql import OperationDefinitionNode, parse
+    from graphql.utilities import value_from_ast_untyped
+    out = []
     for op in parse(query).definitions:
         if isinstance(op, OperationDefinitionNode):
-            return op.selection_set.selections[0].name.value
-    return None
+            for field in op.selection_set.selections:
+                args = {a.name.value: value_from_ast_untyped(a.value, variables) for a in field.arguments}
+                out.append(((field.alias or field.name).value, field.name.value, args))
+    return out
 
 
-def _cost(root: str | None, variables: dict) -> int:
+def _cost(root: str, args: dict, variables: dict) -> int:
     if root == "inventorySetQuantities":
-        return 10 + len(variables.get("input", {}).get("quantities", []))
+        return 10 + len(args.get("input", {}).get("quantities", []))
     if root == "nodes":
-        return 1 + 2 * len(variables.get("ids", []))
-    return 2 + min(int(variables.get("first", 50)), 250) * 3
+        return 1 + 2 * len(args.get("ids", []))
+    if root in MUTATIONS:
+        return 10
+    return 2 + min(int(args.get("first", variables.get("first", 50))), 250) * 3
 
 
-def _inventory_items(state: EmulatorState, variables: dict) -> dict:
+def _inventory_items(state: EmulatorState, variables: dict, _variables: dict | None = None) -> dict:
     first = min(int(variables.get("first", 50)), 250)
     after = int(base64.b64decode(variables["after"]).decode()) if variables.get("after") else 0
     skus = state.inventory.skus
     chunk = skus[after:after + first]
     end = after + len(chunk)
-    return {"inventoryItems": {"nodes": [{"id": f"{ITEM_PREFIX}{sku_number(s)}", "sku": s} for s in chunk],
-                               "pageInfo": {"hasNextPage": end < len(skus),
-                                            "endCursor": base64.b64encode(str(end).encode()).decode()}}}
+    return {"nodes": [{"id": f"{ITEM_PREFIX}{sku_number(s)}", "sku": s} for s in chunk],
+            "pageInfo": {"hasNextPage": end < len(skus), "endCursor": base64.b64encode(str(end).encode()).decode()}}
 
 
 def _item_sku(state: EmulatorState, item_id: str) -> str | None:
@@ -122,10 +135,13 @@ def _item_sku(state: EmulatorState, item_id: str) -> str | None:
     return state.inventory.by_number(item_id.removeprefix(ITEM_PREFIX))
 
 
-def _nodes(state: EmulatorState, variables: dict) -> dict:
+def _nodes(state: EmulatorState, args: dict, variables: dict) -> dict:
     location = variables.get("locationId")
     out = []
-    for item_id in variables.get("ids", []):
+    for item_id in args.get("ids", []):
+        if item_id.startswith(ORDER_PREFIX):
+            out.append(_order_node(state, item_id))
+            continue
         sku = _item_sku(state, item_id)
         if sku is None:
             out.append(None)
@@ -133,10 +149,10 @@ def _nodes(state: EmulatorState, variables: dict) -> dict:
         quantity = state.inventory.get(sku, location)
         out.append({"id": item_id, "sku": sku, "inventoryLevel": None if quantity is None else {
             "quantities": [{"name": "available", "quantity": quantity}]}})
-    return {"nodes": out}
+    return out
 
 
-def _set_quantities(state: EmulatorState, variables: dict) -> dict:
+def _set_quantities(state: EmulatorState, variables: dict, _variables: dict | None = None) -> dict:
     spec_input = variables["input"]
     errors, items = [], []
     for i, q in enumerate(spec_input["quantities"]):
@@ -150,13 +166,13 @@ def _set_quantities(state: EmulatorState, variables: dict) -> dict:
         else:
             items.append((sku, q["locationId"], q["quantity"]))
     if errors:  # Shopify applies nothing when any quantity is refused
-        return {"inventorySetQuantities": {"inventoryAdjustmentGroup": None, "userErrors": errors}}
+        return {"inventoryAdjustmentGroup": None, "userErrors": errors}
     state.inventory.set(items)
-    return {"inventorySetQuantities": {"inventoryAdjustmentGroup": {"id": f"gid://shopify/InventoryAdjustmentGroup/{state.inventory.writes}"},
-                                       "userErrors": []}}
+    return {"inventoryAdjustmentGroup": {"id": f"gid://shopify/InventoryAdjustmentGroup/{state.inventory.writes}"},
+            "userErrors": []}
 
 
-def _orders(state: EmulatorState, variables: dict) -> dict:
+def _orders(state: EmulatorState, variables: dict, _variables: dict | None = None) -> dict:
     first = min(int(variables.get("first", 50)), 250)
     frame = state.view.orders(state.store_id)
     if m := _UPDATED.search(variables.get("query") or ""):
@@ -188,5 +204,142 @@ def _orders(state: EmulatorState, variables: dict) -> dict:
                                 for li in lines.get(r["order_id"], [])]},
     }} for r in chunk.iter_rows(named=True)]
     has_next = frame.height > first
-    return {"orders": {"edges": edges, "pageInfo": {"hasNextPage": has_next,
-                                                     "endCursor": edges[-1]["cursor"] if edges else None}}}
+    return {"edges": edges, "pageInfo": {"hasNextPage": has_next, "endCursor": edges[-1]["cursor"] if edges else None}}
+
+
+# --- orders and prices: what afterclick pushes (kept in the store's OrderBook) ---------------
+
+def _order_id(state: EmulatorState, gid: str) -> str | None:
+    """The channel order id behind an Order (or FulfillmentOrder) gid, if the store has it."""
+    for prefix in (ORDER_PREFIX, FULFILLMENT_ORDER_PREFIX):
+        if gid.startswith(prefix):
+            oid = gid.removeprefix(prefix)
+            return oid if state.order_row(oid) is not None else None
+    return None
+
+
+def _order_node(state: EmulatorState, gid: str) -> dict | None:
+    oid = _order_id(state, gid)
+    if oid is None:
+        return None
+    row, pushed = state.order_row(oid), state.book.orders.get(oid, {})
+    fulfillments = pushed.get("fulfillments", [])
+    return {"id": gid, "name": f"#{1000 + row['n']}", "closed": pushed.get("closed", False),
+            "cancelledAt": pushed.get("cancelledAt", iso(row["canceled_as_of"])), "tags": pushed.get("tags", []),
+            "displayFulfillmentStatus": "FULFILLED" if fulfillments else "UNFULFILLED",
+            "fulfillments": fulfillments,
+            "fulfillmentOrders": {"nodes": [{"id": f"{FULFILLMENT_ORDER_PREFIX}{oid}",
+                                             "status": "CLOSED" if fulfillments else "OPEN"}]}}
+
+
+def _user_error(field: list[str], message: str) -> list[dict]:
+    return [{"field": field, "message": message}]
+
+
+def _tracking(info: dict) -> list[dict]:
+    numbers = info.get("numbers") or ([info["number"]] if info.get("number") else [])
+    urls = info.get("urls") or ([info["url"]] if info.get("url") else [])
+    return [{"number": n, "url": urls[i] if i < len(urls) else None, "company": info.get("company")}
+            for i, n in enumerate(numbers)]
+
+
+def _fulfillment_create(state: EmulatorState, args: dict, _variables: dict) -> dict:
+    spec_input = args["fulfillment"]
+    orders = {_order_id(state, fo["fulfillmentOrderId"]) for fo in spec_input["lineItemsByFulfillmentOrder"]}
+    if None in orders or len(orders) != 1:
+        return {"fulfillment": None, "userErrors": _user_error(["fulfillment"], "Fulfillment order does not exist.")}
+    record = state.book.order(orders.pop())
+    if record.get("fulfillments") or record.get("cancelledAt"):
+        return {"fulfillment": None, "userErrors": _user_error(
+            ["fulfillment"], "Fulfillment order has an unfulfillable status= closed.")}
+    fulfillment = {"id": f"gid://shopify/Fulfillment/{state.book.new_id()}", "status": "SUCCESS",
+                   "trackingInfo": _tracking(spec_input.get("trackingInfo") or {})}
+    record["fulfillments"] = [fulfillment]
+    state.book.changed()
+    return {"fulfillment": fulfillment, "userErrors": []}
+
+
+def _tracking_update(state: EmulatorState, args: dict, _variables: dict) -> dict:
+    for record in state.book.orders.values():
+        for fulfillment in record.get("fulfillments", []):
+            if fulfillment["id"] == args["fulfillmentId"]:
+                fulfillment["trackingInfo"] = _tracking(args["trackingInfoInput"])
+                state.book.changed()
+                return {"fulfillment": fulfillment, "userErrors": []}
+    return {"fulfillment": None, "userErrors": _user_error(["fulfillmentId"], "Fulfillment does not exist.")}
+
+
+def _tags_add(state: EmulatorState, args: dict, _variables: dict) -> dict:
+    oid = _order_id(state, args["id"]) if args["id"].startswith(ORDER_PREFIX) else None
+    if oid is None:
+        return {"node": None, "userErrors": _user_error(["id"], "Order does not exist")}
+    record = state.book.order(oid)
+    record["tags"] = sorted(set(record.get("tags", [])) | set(args["tags"]))
+    state.book.changed()
+    return {"node": {"id": args["id"]}, "userErrors": []}
+
+
+def _order_close(state: EmulatorState, args: dict, _variables: dict) -> dict:
+    oid = _order_id(state, args["input"]["id"]) if args["input"]["id"].startswith(ORDER_PREFIX) else None
+    if oid is None:
+        return {"order": None, "userErrors": _user_error(["id"], "Order does not exist")}
+    state.book.order(oid)["closed"] = True
+    state.book.changed()
+    return {"order": {"id": args["input"]["id"], "closed": True}, "userErrors": []}
+
+
+def _order_cancel(state: EmulatorState, args: dict, _variables: dict) -> dict:
+    oid = _order_id(state, args["orderId"]) if args["orderId"].startswith(ORDER_PREFIX) else None
+    if oid is None:
+        return {"job": None, "orderCancelUserErrors": _user_error(["orderId"], "Order does not exist"), "userErrors": []}
+    record = state.book.order(oid)
+    if record.get("fulfillments"):
+        return {"job": None, "orderCancelUserErrors": _user_error(["orderId"], "Cannot cancel a fulfilled order."),
+                "userErrors": []}
+    record["cancelledAt"] = iso(datetime.now(UTC).replace(tzinfo=None))
+    state.book.changed()
+    return {"job": {"id": f"gid://shopify/Job/{state.book.new_id()}", "done": True}, "orderCancelUserErrors": [],
+            "userErrors": []}
+
+
+def _variant(state: EmulatorState, sku: str) -> dict:
+    n = sku_number(sku)
+    price = state.book.prices.get(sku, {}).get("b2c")
+    return {"id": f"{VARIANT_PREFIX}{n}", "sku": sku, "price": None if price is None else f"{price:.2f}",
+            "product": {"id": f"{PRODUCT_PREFIX}{n}"}}
+
+
+def _product_variants(state: EmulatorState, args: dict, _variables: dict) -> dict:
+    first = min(int(args.get("first") or 50), 250)
+    after = int(base64.b64decode(args["after"]).decode()) if args.get("after") else 0
+    skus = state.inventory.skus
+    chunk = skus[after:after + first]
+    end = after + len(chunk)
+    return {"nodes": [_variant(state, s) for s in chunk],
+            "pageInfo": {"hasNextPage": end < len(skus), "endCursor": base64.b64encode(str(end).encode()).decode()}}
+
+
+def _variants_bulk_update(state: EmulatorState, args: dict, _variables: dict) -> dict:
+    product = args["productId"].removeprefix(PRODUCT_PREFIX)
+    errors, updates = [], []
+    for i, v in enumerate(args["variants"]):
+        sku = state.inventory.by_number((v.get("id") or "").removeprefix(VARIANT_PREFIX))
+        if sku is None or str(sku_number(sku)) != product:
+            errors += _user_error(["variants", str(i), "id"], "Product variant does not exist")
+        elif v.get("price") is not None:
+            updates.append((sku, float(v["price"])))
+    if errors:  # without allowPartialUpdates Shopify applies nothing
+        return {"product": None, "productVariants": None, "userErrors": errors}
+    for sku, price in updates:
+        state.book.set_price(sku, "b2c", price)
+    return {"product": {"id": args["productId"]}, "productVariants": [_variant(state, s) for s, _ in updates],
+            "userErrors": []}
+
+
+HANDLERS = {"inventoryItems": _inventory_items, "nodes": _nodes, "inventorySetQuantities": _set_quantities,
+            "orders": _orders, "fulfillmentCreate": _fulfillment_create,
+            "fulfillmentTrackingInfoUpdate": _tracking_update, "tagsAdd": _tags_add, "orderClose": _order_close,
+            "orderCancel": _order_cancel, "productVariants": _product_variants,
+            "productVariantsBulkUpdate": _variants_bulk_update}
+MUTATIONS = {"fulfillmentCreate", "fulfillmentTrackingInfoUpdate", "tagsAdd", "orderClose", "orderCancel",
+             "productVariantsBulkUpdate"}

@@ -8,7 +8,8 @@ answering errors in the channel's own shape.
 - Magento: ``GET /rest/V1/inventory/source-items`` (searchCriteria sku ``in``),
   ``POST /rest/V1/inventory/source-items`` (all items applied or, on any unknown SKU, none).
 - WooCommerce: ``GET /wp-json/wc/v3/products`` (page / per_page / include, ``X-WP-Total*``),
-  ``POST /wp-json/wc/v3/products/batch`` (``update``: at most 100, per-item errors).
+  ``POST /wp-json/wc/v3/products/batch`` (``update``: at most 100, per-item errors; stock and
+  ``regular_price``).
 """
 
 from __future__ import annotations
@@ -111,7 +112,9 @@ def magento_routes(state: EmulatorState, authorized) -> list[Route]:
 def woocommerce_routes(state: EmulatorState, authorized) -> list[Route]:
     def product(sku: str) -> dict:
         quantity = state.inventory.get(sku, WOO_LOCATION)
+        price = state.book.prices.get(sku, {}).get("b2c")
         return {"id": WOO_ID_OFFSET + sku_number(sku), "sku": sku, "manage_stock": quantity is not None,
+                "regular_price": "" if price is None else f"{price:.2f}",
                 "stock_quantity": quantity, "stock_status": "instock" if (quantity or 0) > 0 else "outofstock"}
 
     async def products(request: Request):
@@ -151,10 +154,12 @@ def woocommerce_routes(state: EmulatorState, authorized) -> list[Route]:
                 out.append({"id": item.get("id"), "error": {"code": "woocommerce_rest_product_invalid_id",
                                                             "message": "Invalid ID.", "data": {"status": 400}}})
             else:
-                applied.append((sku, WOO_LOCATION, item.get("stock_quantity") or 0))
-                out.append(None)
+                if "stock_quantity" in item:
+                    applied.append((sku, WOO_LOCATION, item.get("stock_quantity") or 0))
+                if "regular_price" in item:
+                    state.book.set_price(sku, "b2c", float(item["regular_price"]))
+                out.append(sku)
         state.inventory.set(applied)
-        quantities = iter(applied)
-        return JSONResponse({"update": [o if o is not None else product(next(quantities)[0]) for o in out]})
+        return JSONResponse({"update": [product(o) if isinstance(o, str) else o for o in out]})
 
     return [Route("/wp-json/wc/v3/products", products), Route("/wp-json/wc/v3/products/batch", batch, methods=["POST"])]

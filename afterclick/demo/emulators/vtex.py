@@ -1,5 +1,7 @@
 """VTEX OMS: ``GET /api/oms/pvt/orders`` (list, f_creationDate window, page/per_page, 30 pages at most)
-and ``GET /api/oms/pvt/orders/{orderId}`` (the order's details)."""
+and ``GET /api/oms/pvt/orders/{orderId}`` (the order's details, with what was pushed to it: status
+and ``packageAttachment``); stock, invoice, tracking, cancel and price endpoints in
+``stock_routes`` and ``order_routes``."""
 
 from __future__ import annotations
 
@@ -13,11 +15,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from afterclick.demo.emulators.base import EmulatorState
+from afterclick.demo.emulators.shown import VTEX_STATUS
+from afterclick.demo.emulators.order_routes import vtex_order_routes, vtex_packages
 from afterclick.demo.emulators.stock_routes import vtex_routes
 from afterclick.demo.emulators.orders_view import iso
 
-VTEX_STATUS = {"pending": "payment-pending", "paid": "handling", "fulfilled": "invoiced", "canceled": "canceled",
-               "refunded": "canceled"}
+
 _WINDOW = re.compile(r"creationDate:\[(.+) TO (.+)\]")
 
 
@@ -58,8 +61,10 @@ def app(state: EmulatorState) -> Starlette:
             return JSONResponse({"error": {"code": "OMS003", "message": "Order not found"}}, status_code=404)
         r = frame.row(0, named=True)
         lines = state.view.lines([r["order_id"]]).get(r["order_id"], [])
+        pushed = state.book.orders.get(order_id, {})
+        status = pushed.get("status") or ("invoiced" if pushed.get("invoices") else VTEX_STATUS[r["state"]])  # OMS status
         return JSONResponse({
-            "orderId": order_id, "sequence": str(r["n"]), "status": VTEX_STATUS[r["state"]],
+            "orderId": order_id, "sequence": str(r["n"]), "status": status,
             "creationDate": iso(r["placed_at"]), "lastChange": iso(r["as_of_updated_at"]),
             "authorizedDate": iso(r["as_of_paid_at"]), "value": _cents(r["total"]),
             "totals": [{"id": "Items", "value": _cents(r["gross"])}, {"id": "Discounts", "value": -_cents(r["discount"])},
@@ -69,8 +74,9 @@ def app(state: EmulatorState) -> Starlette:
             "items": [{"id": li["sku"], "refId": li["sku"], "quantity": li["quantity"],
                        "price": _cents(li["unit_price"]), "sellingPrice": _cents(li["unit_price"])} for li in lines],
             "cancellationData": {"CancellationDate": iso(r["canceled_as_of"])} if r["canceled_as_of"] else None,
+            "packageAttachment": vtex_packages(state, order_id),
         })
 
     return Starlette(routes=[Route("/api/oms/pvt/orders", list_orders),
                              Route("/api/oms/pvt/orders/{order_id}", get_order),
-                             *vtex_routes(state, authorized)])
+                             *vtex_routes(state, authorized), *vtex_order_routes(state, authorized)])

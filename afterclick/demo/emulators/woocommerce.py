@@ -12,11 +12,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from afterclick.demo.emulators.base import EmulatorState
+from afterclick.demo.emulators.shown import WOO_STATUS
+from afterclick.demo.emulators.order_routes import woocommerce_order_routes
 from afterclick.demo.emulators.stock_routes import woocommerce_routes
 from afterclick.demo.emulators.orders_view import iso
 
-WOO_STATUS = {"pending": "pending", "paid": "processing", "fulfilled": "completed", "canceled": "cancelled",
-              "refunded": "refunded"}
+
 
 
 def _authorized(state: EmulatorState, request: Request) -> bool:
@@ -53,4 +54,5 @@ def app(state: EmulatorState) -> Starlette:
         return JSONResponse(body, headers={"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)})
 
     return Starlette(routes=[Route("/wp-json/wc/v3/orders", orders),
-                             *woocommerce_routes(state, lambda request: _authorized(state, request))])
+                             *woocommerce_routes(state, lambda request: _authorized(state, request)),
+                             *woocommerce_order_routes(state, lambda request: _authorized(state, request))])

@@ -1,5 +1,6 @@
--- Per parcel shipped: tracking number, carrier and tracking URL to attach to the channel's
--- fulfillment / shipment of the order (API channels).
+-- Per parcel shipped, of the orders with news in the last var writeback_lookback_days (the
+-- window of wb_order_status, so an order marked delivered has its parcels' tracking there too):
+-- tracking number, carrier and tracking URL to attach to the channel's fulfillment / shipment.
 select
     {{ dbt.concat(["s.store_id", "':'", "s.shipment_id"]) }} as writeback_key,
     s.store_id,
@@ -17,6 +18,10 @@ select
     s.shipped_at
 from {{ ref('fct_shipments') }} as s
 inner join {{ ref('fct_orders') }} as o on s.order_key = o.order_key
+inner join {{ ref('fct_order_cycle') }} as oc on s.order_key = oc.order_key
 left join {{ ref('carriers') }} as c on s.carrier = c.carrier
 where s.channel in ('shopify', 'vtex', 'magento', 'woocommerce')
   and s.shipped_at is not null and s.tracking_number is not null
+  and s.shipped_at <= {{ as_of() }}
+  and oc.last_event_at > {{ dbt.dateadd('day', -1 * var('writeback_lookback_days'), as_of()) }}
+  and oc.last_event_at <= {{ as_of() }}
