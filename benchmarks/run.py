@@ -92,6 +92,7 @@ def measure(lines: int, days: int) -> dict:
     out["push"] = {f"{t.kind} {t.target}": {"changes": t.pushed, "seconds": t.seconds,
                                             "per_s": round(t.pushed / t.seconds) if t.seconds else None}
                    for t in first.targets if not t.skipped}
+    out["push_paced"] = paced_push(settings)
     # The incremental cycle: nothing new arrives → land + build + publish (the floor of a cycle).
     with warehouse.writer(settings):
         _, land_again = _timed(ingest_all, settings)
@@ -100,6 +101,64 @@ def measure(lines: int, days: int) -> dict:
     out["cycle_no_change_s"] = round(land_again + build_again + publish_again, 2)
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     out["state_dir"] = str(state)
+    return out
+
+
+# The rate limits the emulators enforce in the paced write-back run (429 beyond them): assumed
+# API limits, a quarter above the client's default pacing per channel (settings
+# DEFAULT_REQUESTS_PER_SECOND); Shopify gets its standard cost bucket (1000 points, 50 a second).
+EMULATED_LIMITS = {"vtex": 50.0, "magento": 25.0, "woocommerce": 12.5}
+PACED_SAMPLE = 300  # changes per target (Shopify prices cost 10 points each: 5 a second at 50 points/s)
+
+
+def paced_push(settings) -> dict:
+    """Stock and prices pushed again from an empty ledger through emulators that enforce rate
+    limits, the client paced at its channel defaults: for the first PACED_SAMPLE changes of each
+    target, changes per second at the API's limit, calls made, requests the store refused (429),
+    and calls per 1,000 changes (bulk endpoints versus one call per SKU)."""
+    from pydantic import SecretStr
+
+    from afterclick import warehouse
+    from afterclick.demo.catalog import STORE_BY_ID
+    from afterclick.demo.emulators.server import serve_channels
+    from afterclick.demo.generate import load_truth
+    from afterclick.settings import DEFAULT_REQUESTS_PER_SECOND
+    from ingest.channels.connector import ChannelStore
+    from writeback import engine
+    from writeback.run import adapter_factory
+
+    out = {}
+    with warehouse.writer(settings):
+        con = warehouse.connect(settings)
+        try:
+            con.execute("delete from ops.writeback_ledger where kind in ('stock', 'prices')")
+            with serve_channels(load_truth(settings), shopify_bucket=(1000.0, 50.0),
+                                requests_per_second=EMULATED_LIMITS) as endpoints:
+                stores = {sid: ChannelStore(sid, STORE_BY_ID[sid].channel, url,
+                                            {k: SecretStr(v) for k, v in state.credentials.items()},
+                                            DEFAULT_REQUESTS_PER_SECOND[STORE_BY_ID[sid].channel])
+                          for sid, (url, state) in endpoints.items()}
+                now = datetime.now(UTC).replace(tzinfo=None)
+                make = adapter_factory(stores, None, 60.0)
+                for kind in ("stock", "prices"):
+                    for target, changes in engine.desired(con, kind).items():
+                        state, channel = endpoints[target][1], STORE_BY_ID[target].channel
+                        sample = changes[:PACED_SAMPLE]
+                        before = len(state.requests)
+                        adapter = make(kind, target, channel)
+                        try:
+                            t = engine.push_target(con, adapter, sample, now)
+                        finally:
+                            adapter.close()
+                        per_s = t.pushed / t.seconds if t.seconds else None
+                        out[f"{kind} {target}"] = {
+                            "changes": t.pushed, "seconds": t.seconds, "calls": len(state.requests) - before,
+                            "per_s": round(per_s, 1) if per_s else None,
+                            "calls_per_1k": round(1000 * (len(state.requests) - before) / max(t.pushed, 1)),
+                            "limit": EMULATED_LIMITS.get(channel, "cost bucket 1000/50"),
+                            "refused_429": state.throttled}
+        finally:
+            con.close()
     return out
 
 
@@ -147,6 +206,15 @@ def markdown(results: list[dict]) -> str:
     for r in results:
         rows.append(f"| {r['order_lines']:,} | " + " | ".join(
             f"{t['changes']:,} in {t['seconds']} s ({t['per_s']}/s)" for t in r["push"].values()) + " |")
+    rows += ["", "Write-back at the API's rate limit (stock and prices from an empty ledger; emulators "
+             "enforce the limit, the client paces itself):", "",
+             "| order lines | target | changes | calls | calls per 1k changes | seconds | per second | "
+             "limit (req/s) | 429s |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        rows += [f"| {r['order_lines']:,} | {name} | {t['changes']:,} | {t['calls']:,} | {t['calls_per_1k']:,} | "
+                 f"{t['seconds']} | {t['per_s']} | {t['limit']} | {t['refused_429']} |"
+                 for name, t in r.get("push_paced", {}).items()]
     rows += ["", "Dashboard pages, cold render (s): " + "; ".join(
         f"{r['order_lines']:,} lines: " + ", ".join(f"{p} {s}" for p, s in r["pages"].items()) for r in results)]
     return "\n".join(rows)

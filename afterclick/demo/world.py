@@ -358,7 +358,7 @@ def simulate(orders: int, days: int, seed: int, end: datetime) -> World:
         "order_id": order_ids, "store_id": store, "channel": np.array([store_meta[s].channel for s in store]),
         "customer_id": cust_ids[cust_of_order], "email": email_seen, "currency": currency,
         "fx_to_eur": fx, "gross": gross, "discount": discount, "shipping": shipping, "tax": tax, "total": total,
-        "n_lines": n_lines, "warehouse_id": np.where(fulfil, warehouse, None), "promised_days": promised_days,
+        "n_lines": n_lines, "warehouse_id": pl.Series(np.where(fulfil, warehouse, None).tolist(), dtype=pl.Utf8), "promised_days": promised_days,
         "is_guest": np.isin(store, ["shopify-es", "shopify-mx", "woo-pt"]) & (rng.uniform(0, 1, n) < 0.2),
         "payment_method": _choice(rng, ["card", "paypal", "transfer"], [6, 3, 1], n),
         "cancel_reason": np.where(canceled >= 0, np.where(paid_ok, _choice(rng, ["customer", "inventory"], [3, 1], n),

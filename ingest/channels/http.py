@@ -58,7 +58,7 @@ class ChannelClient:
                  requests_per_second: float = 0.0):
         self.store_id, self.attempts = store_id, attempts
         self.http = httpx.Client(base_url=base_url, headers=headers or {}, auth=auth, timeout=timeout)
-        self.limiter = (Limiter(Rate(1, max(1, math.ceil(1000 / requests_per_second))))
+        self.limiter = (Limiter(Rate(1, max(1, math.ceil(1000 / requests_per_second))), buffer_ms=1)
                         if requests_per_second else None)
         self.shopify_budget: dict | None = None  # the last cost throttle status Shopify reported
 

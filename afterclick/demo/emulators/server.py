@@ -49,7 +49,7 @@ def serve_app(app) -> Iterator[str]:
 
 
 @contextmanager
-def serve_channels(world: World, clock: datetime | None = None, requests_per_second: float = 0.0,
+def serve_channels(world: World, clock: datetime | None = None, requests_per_second: float | dict[str, float] = 0.0,
                    shopify_bucket: tuple[float, float] = (20_000.0, 1_000.0),
                    inventory_dir: Path | None = None,
                    ) -> Iterator[dict[str, tuple[str, EmulatorState]]]:
@@ -57,11 +57,13 @@ def serve_channels(world: World, clock: datetime | None = None, requests_per_sec
 
     ``shopify_bucket`` is the cost bucket (size, restore per second): the default is an
     enterprise-sized one so the demo is quick; tests pass Shopify's standard (1000, 50).
+    ``requests_per_second``: the rate limit every store enforces (429 beyond it), or one per channel.
     ``inventory_dir``: keep the stock each channel shows in ``<dir>/<store>.json``, and what it was
     told about orders and prices in ``<dir>/<store>.orders.json``, across runs."""
     clock = clock or world.end
     states = {s.store_id: EmulatorState(s.store_id, world, clock, dict(DEMO_CREDENTIALS[s.channel]),
-                                        requests_per_second=requests_per_second,
+                                        requests_per_second=requests_per_second.get(s.channel, 0.0)
+                                        if isinstance(requests_per_second, dict) else requests_per_second,
                                         inventory_path=inventory_dir / f"{s.store_id}.json" if inventory_dir else None,
                                         book_path=inventory_dir / f"{s.store_id}.orders.json" if inventory_dir else None)
               for s in STORES if s.channel in APPS}

@@ -116,7 +116,8 @@ def _cost(root: str, args: dict, variables: dict) -> int:
         return 1 + 2 * len(args.get("ids", []))
     if root in MUTATIONS:
         return 10
-    return 2 + min(int(args.get("first", variables.get("first", 50))), 250) * 3
+    per_node = 3 if root == "orders" else 1 if root == "inventoryItems" else 2  # nested objects cost more
+    return 2 + min(int(args.get("first", variables.get("first", 50))), 250) * per_node
 
 
 def _inventory_items(state: EmulatorState, variables: dict, _variables: dict | None = None) -> dict:
