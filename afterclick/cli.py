@@ -91,6 +91,7 @@ def serve(
 def backfill(
     source: Annotated[str, typer.Option(help="Source kind to re-ingest (e.g. marketplace).")],
     since: Annotated[datetime, typer.Option(help="Re-land everything from this instant (UTC) on.")],
+    store: Annotated[str, typer.Option(help="Only this store (channels and marketplace).")] = None,
 ) -> None:
     """Re-ingest a source from a date on; idempotent (rows already landed are not landed again)."""
     import logging
@@ -101,7 +102,7 @@ def backfill(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings = load_settings()
     with warehouse.writer(settings, purpose=f"backfill {source}"):
-        out = ingest_source_step(settings, source, since)
+        out = ingest_source_step(settings, source, since, store)
     typer.echo(f"backfill of {source} since {since:%Y-%m-%d %H:%M}: {out['rows_landed']:,} new rows "
                f"({out['rows_quarantined']:,} quarantined); run `afterclick run` or wait for the next build")
 
@@ -198,7 +199,8 @@ def status() -> None:
         "last run of every flow": """select flow, status, started_at, finished_at,
                  summary->>'$.ingest.rows_landed' as rows_landed, summary->>'$.ingest.rows_quarantined' as quarantined,
                  summary->>'$.transform.models_built' as models_built, summary->>'$.transform.tests_failed' as tests_failed,
-                 summary->>'$.seconds' as seconds, error
+                 summary->>'$.writeback.pushed' as pushed, summary->>'$.writeback.failed' as to_retry,
+                 summary->>'$.writeback.dead' as dead, summary->>'$.seconds' as seconds, error
                  from ops.runs qualify row_number() over (partition by flow order by started_at desc) = 1
                  order by flow""",
     }

@@ -51,10 +51,12 @@ def summarise(transactions: pl.DataFrame, customer: str, at: str, value: str, ob
     """Per customer: ``frequency`` (repeat purchase days: purchases on one day count once),
     ``recency`` (first to last purchase) and ``T`` (first purchase to ``observed_until``, purchases at it included) in
     periods of ``period_days``, and ``monetary_value`` (mean value of the repeat purchase days)."""
-    days = (transactions.filter(pl.col(at) <= observed_until)
-            .group_by(customer, pl.col(at).dt.date().alias("_day"))
+    # sorted first, and sorted out: the same transactions in any order give the same summary to the
+    # last bit (sums of doubles depend on their order, and the fit follows the bits)
+    days = (transactions.filter(pl.col(at) <= observed_until).sort(customer, at, value)
+            .group_by(customer, pl.col(at).dt.date().alias("_day"), maintain_order=True)
             .agg(pl.col(value).sum().alias("_value"), pl.col(at).min().alias("_at")))
-    per = days.sort("_day").group_by(customer).agg(
+    per = days.sort(customer, "_day").group_by(customer, maintain_order=True).agg(
         (pl.len() - 1).alias("frequency"),
         pl.col("_day").first().alias("_first"), pl.col("_day").last().alias("_last"),
         pl.col("_value").slice(1).mean().fill_null(0.0).alias("monetary_value"))

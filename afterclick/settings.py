@@ -173,11 +173,17 @@ class ScheduleSettings(BaseModel):
     """When ``afterclick serve`` runs each flow (cron, in ``timezone``); empty string = not scheduled."""
 
     timezone: str = "Europe/Madrid"
-    channels: str = "*/5 * * * *"  # channel ingest (+ stock write-back once it exists)
+    channels: str = "*/5 * * * *"  # channel ingest
     tracking: str = "*/15 * * * *"  # carrier tracking
     back_office: str = "0 * * * *"  # ERP / WMS / carrier files / spend
     pipeline: str = "30 2 * * *"  # the full pipeline nightly (dbt build incl. the LTV refit)
     transform: str = "*/10 * * * *"  # dbt build + publish, so the snapshot stays fresh
+    writeback: dict[str, str] = Field(
+        default_factory=lambda: {"stock": "*/5 * * * *", "tracking": "*/15 * * * *", "status": "*/15 * * * *",
+                                 "notification": "*/15 * * * *", "prices": "0 * * * *",
+                                 "carrier_file": "*/30 * * * *"},
+        description="Write-back flow per kind (they push what the last build wants; the pipeline also pushes "
+                    "writeback.kinds after its build).")
 
 
 class Settings(BaseSettings):
@@ -238,6 +244,8 @@ class Settings(BaseSettings):
     notify_webhook_url: SecretStr | None = Field(
         None, description="Posted a JSON message when a flow fails (a chat or paging webhook)."
     )
+    notify_email: str | None = Field(
+        None, description="Mailed (through smtp.host) when a flow fails: one address or several, comma-separated.")
 
     @classmethod
     def settings_customise_sources(

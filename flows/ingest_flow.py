@@ -1,4 +1,5 @@
-"""Ingest flows: one per source kind, each landing its stores under the writer slot."""
+"""Ingest flows: one per source kind, landing all its stores (or the one asked for) under the
+writer slot."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ from flows.writer_slot import writer_slot
 
 
 @flow(name="ingest", flow_run_name="ingest-{kind}", log_prints=True, on_failure=[notify_on_failure])
-def ingest_flow(kind: str, state_dir: str | None = None, since: datetime | None = None) -> dict:
-    """Land one source kind (``since``: re-land a window, idempotently)."""
+def ingest_flow(kind: str, store: str | None = None, state_dir: str | None = None,
+                since: datetime | None = None) -> dict:
+    """Land one source kind, or one ``store`` of it (``since``: re-land a window, idempotently)."""
     settings = load_settings(**({"state_dir": state_dir} if state_dir else {}))
-    with writer_slot(settings, f"ingest {kind}"), runs.recorded(settings, f"ingest-{kind}") as summary:
-        summary["ingest"] = task(ingest_source_step, name=f"ingest-{kind}", cache_policy=NO_CACHE,
-                                 **task_retry_options(settings))(settings, kind, since)
+    name = f"ingest-{kind}" + (f"-{store}" if store else "")
+    with writer_slot(settings, name), runs.recorded(settings, name) as summary:
+        summary["ingest"] = task(ingest_source_step, name=name, cache_policy=NO_CACHE,
+                                 **task_retry_options(settings))(settings, kind, since, store)
     return summary

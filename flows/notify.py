@@ -1,12 +1,17 @@
-"""Tell the operator when a flow fails: a clear log line, and a webhook post when one is configured."""
+"""Tell the operator when a flow fails: a clear log line, a webhook post and an email when they
+are configured."""
 
 from __future__ import annotations
 
 import logging
+import smtplib
+from email.message import EmailMessage
+from email.utils import formatdate
 
 import httpx
 
-from afterclick.settings import load_settings
+from afterclick import smtp
+from afterclick.settings import Settings, load_settings
 
 log = logging.getLogger("afterclick.notify")
 
@@ -15,15 +20,36 @@ def failure_message(flow_name: str, run_name: str, state) -> str:
     return f"afterclick flow {flow_name!r} run {run_name!r} failed: {state.message or state.name}"
 
 
-def notify_on_failure(flow, flow_run, state) -> None:
-    """Prefect ``on_failure`` hook. Never raises: a broken webhook must not hide the real failure."""
-    message = failure_message(flow.name, flow_run.name, state)
-    log.error(message)
-    url = load_settings().notify_webhook_url
-    if not url:
-        return
+def _post_webhook(settings: Settings, message: str, flow_name: str, run_name: str, state_name: str) -> None:
     try:
-        httpx.post(url.get_secret_value(), json={"text": message, "flow": flow.name, "run": flow_run.name,
-                                                  "state": state.name}, timeout=10).raise_for_status()
+        httpx.post(settings.notify_webhook_url.get_secret_value(), timeout=10,
+                   json={"text": message, "flow": flow_name, "run": run_name, "state": state_name}).raise_for_status()
     except httpx.HTTPError as exc:
         log.error("could not notify the failure webhook: %s", type(exc).__name__)
+
+
+def _send_email(settings: Settings, message: str, flow_name: str) -> None:
+    if not settings.smtp.host:
+        log.error("notify_email is set but smtp.host is not: no failure email sent")
+        return
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Date"] = smtp.sender(settings.smtp), settings.notify_email, formatdate()
+    mail["Subject"] = f"[afterclick] flow {flow_name} failed"
+    mail.set_content(f"{message}\n\nState dir: {settings.root}\nSee `afterclick status` and the Prefect UI.\n")
+    try:
+        with smtp.session(settings.smtp) as client:
+            client.send_message(mail)
+    except (OSError, smtplib.SMTPException) as exc:
+        log.error("could not send the failure email: %s", type(exc).__name__)
+
+
+def notify_on_failure(flow, flow_run, state) -> None:
+    """Prefect ``on_failure`` hook. Never raises: a broken webhook or mail server must not hide the
+    real failure."""
+    message = failure_message(flow.name, flow_run.name, state)
+    log.error(message)
+    settings = load_settings()
+    if settings.notify_webhook_url:
+        _post_webhook(settings, message, flow.name, flow_run.name, state.name)
+    if settings.notify_email:
+        _send_email(settings, message, flow.name)

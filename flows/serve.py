@@ -104,6 +104,7 @@ def deployments(settings: Settings) -> list:
     from flows.ingest_flow import ingest_flow
     from flows.pipeline import pipeline_flow
     from flows.build_flows import transform_flow
+    from flows.writeback_flow import writeback_flow
     from ingest.run import SOURCE_GROUP, enabled_sources
 
     sched, state = settings.schedules, str(settings.root)
@@ -118,6 +119,11 @@ def deployments(settings: Settings) -> list:
         out.append(transform_flow.to_deployment(name="transform", parameters={"state_dir": state},
                                                 schedule=_schedule(sched.transform, sched.timezone),
                                                 concurrency_limit=_one_at_a_time()))
+    for kind, spec in sched.writeback.items():
+        if spec and (kind in settings.writeback.kinds or kind == "carrier_file" and settings.carrier_files):
+            out.append(writeback_flow.to_deployment(name=f"writeback-{kind}", parameters={"kind": kind, "state_dir": state},
+                                                    schedule=_schedule(spec, sched.timezone),
+                                                    concurrency_limit=_one_at_a_time()))
     if sched.pipeline:
         out.append(pipeline_flow.to_deployment(name="pipeline-nightly", parameters={"state_dir": state},
                                                schedule=_schedule(sched.pipeline, sched.timezone),

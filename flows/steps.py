@@ -23,11 +23,13 @@ log = logging.getLogger("afterclick.pipeline")
 StepCaller = Callable[..., Any]
 
 
-def ingest_source_step(settings: Settings, kind: str, since: datetime | None = None) -> dict:
-    """Land one source kind; raises when the source fails (the caller decides about retries)."""
-    landed = ingest_source(settings, kind, since=since)
+def ingest_source_step(settings: Settings, kind: str, since: datetime | None = None, store: str | None = None) -> dict:
+    """Land one source kind (or one of its stores); raises when the source fails (the caller
+    decides about retries)."""
+    landed = ingest_source(settings, kind, since=since, store=store)
     report = IngestReport(landed=landed)
-    log.info("%s: landed %d rows (%d quarantined)", kind, report.rows_landed, report.rows_quarantined)
+    log.info("%s%s: landed %d rows (%d quarantined)", kind, f" {store}" if store else "", report.rows_landed,
+             report.rows_quarantined)
     return {"rows_by_table": report.rows_by_table(), "rows_landed": report.rows_landed,
             "rows_quarantined": report.rows_quarantined}
 
@@ -51,6 +53,7 @@ def ingest_step(settings: Settings, call: StepCaller) -> dict:
 
 def transform_step(settings: Settings, select: str | None = None, node_tasks: bool = False) -> dict:
     ensure_raw_tables(settings)
+    log.info("dbt build: starting%s", f" ({select})" if select else "")
     result = run_dbt(settings, "build", select=select, node_tasks=node_tasks)
     log.info("dbt build: %s, %d models, %d tests passed, %d failed in %.1fs", result.status,
              result.models_built, result.tests_passed, result.tests_failed, result.seconds)
@@ -61,20 +64,40 @@ def transform_step(settings: Settings, select: str | None = None, node_tasks: bo
 
 
 def publish_step(settings: Settings) -> dict:
+    log.info("publish: copying the marts into a new serving snapshot")
     meta = warehouse.publish(settings)
     log.info("published serving snapshot %s in %.2fs", meta["path"], meta["seconds"])
     return {"version": meta["version"], "seconds": meta["seconds"], "tables": len(meta["tables"])}
 
 
-def writeback_step(settings: Settings) -> dict:
-    """Push what changed to the channels and customers (see writeback/); per-change failures are
-    retried or dead-lettered by the engine, never raised."""
-    from writeback.run import push, report_lines
-    report = push(settings)
-    for line in report_lines(report):
-        log.info("write-back: %s", line)
-    return {"pushed": report.total("pushed"), "failed": report.total("failed"), "dead": report.total("dead"),
-            "skipped_targets": [t.target for t in report.targets if t.skipped]}
+def writeback_step(settings: Settings, kinds: list[str] | None = None, only: str | None = None) -> dict:
+    """Push what changed to the channels and customers (see writeback/), and write the carrier
+    shipments files when ``carrier_file`` is among ``kinds``. Per-change failures are retried or
+    dead-lettered by the engine, never raised. The figures are kept per kind and target."""
+    from writeback.run import push, report_lines, send_carrier_files
+    kinds = list(kinds or settings.writeback.kinds)
+    log.info("write-back: starting (%s)", ", ".join(kinds))
+    summary: dict = {"pushed": 0, "failed": 0, "dead": 0, "skipped_targets": [], "targets": []}
+    if "carrier_file" in kinds:
+        kinds.remove("carrier_file")
+        for sent in send_carrier_files(settings):
+            summary["targets"].append({"kind": "carrier_file", "target": sent.carrier, "pushed": sent.parcels,
+                                       "failed": 0, "dead": 0})
+            summary["pushed"] += sent.parcels
+            log.info("write-back: carrier_file  %s: %d parcels%s", sent.carrier, sent.parcels,
+                     f" in {sent.path}" if sent.path else "")
+    if kinds:
+        report = push(settings, kinds=kinds, only=only)
+        for line in report_lines(report):
+            log.info("write-back: %s", line)
+        summary["pushed"] += report.total("pushed")
+        summary["failed"] += report.total("failed")
+        summary["dead"] += report.total("dead")
+        summary["skipped_targets"] += [t.target for t in report.targets if t.skipped]
+        summary["targets"] += [{"kind": t.kind, "target": t.target, "pushed": t.pushed, "failed": t.failed,
+                                "dead": t.dead, **({"skipped": t.skipped} if t.skipped else {})}
+                               for t in report.targets]
+    return summary
 
 
 def plain_call(name: str, fn: Callable, *args):
@@ -108,17 +131,25 @@ def run_pipeline(settings: Settings, select: str | None = None, call: StepCaller
 
 
 def summary_markdown(summary: dict) -> str:
-    """The run's figures as a markdown table (the Prefect artifact)."""
-    ingest = summary.get("ingest", {})
+    """The run's figures as a markdown table (the Prefect artifact): a section per step it ran."""
     lines = ["| step | figure | value |", "|---|---|---|"]
-    lines += [f"| ingest | rows landed in `{t}` | {n} |" for t, n in ingest.get("rows_by_table", {}).items()]
-    lines.append(f"| ingest | rows quarantined | {ingest.get('rows_quarantined', 0)} |")
-    lines += [f"| ingest | error in {s} | {e} |" for s, e in ingest.get("errors", {}).items()]
-    build = summary.get("transform", {})
-    lines += [f"| transform | models built | {build.get('models_built', '-')} |",
-              f"| transform | tests failed | {build.get('tests_failed', '-')} |",
-              f"| write-back | changes pushed | {summary.get('writeback', {}).get('pushed', '-')} |",
-              f"| write-back | dead letters | {summary.get('writeback', {}).get('dead', '-')} |",
-              f"| publish | snapshot version | {summary.get('publish', {}).get('version', '-')} |",
-              f"| run | seconds | {summary.get('seconds', '-')} |"]
+    if "ingest" in summary:
+        ingest = summary["ingest"]
+        lines += [f"| ingest | rows landed in `{t}` | {n} |" for t, n in ingest.get("rows_by_table", {}).items()]
+        lines.append(f"| ingest | rows quarantined | {ingest.get('rows_quarantined', 0)} |")
+        lines += [f"| ingest | error in {s} | {e} |" for s, e in ingest.get("errors", {}).items()]
+    if "transform" in summary:
+        lines += [f"| transform | models built | {summary['transform'].get('models_built', '-')} |",
+                  f"| transform | tests failed | {summary['transform'].get('tests_failed', '-')} |"]
+    if "writeback" in summary:
+        pushed = summary["writeback"]
+        lines += [f"| write-back | changes pushed | {pushed.get('pushed', 0)} |",
+                  f"| write-back | to retry | {pushed.get('failed', 0)} |",
+                  f"| write-back | dead letters | {pushed.get('dead', 0)} |"]
+        for t in pushed.get("targets", []):
+            outcome = t.get("skipped") or f"{t['pushed']} pushed, {t['failed']} to retry, {t['dead']} dead"
+            lines.append(f"| write-back | {t['kind']} to {t['target']} | {outcome} |")
+    if "publish" in summary:
+        lines.append(f"| publish | snapshot version | {summary['publish'].get('version', '-')} |")
+    lines.append(f"| run | seconds | {summary.get('seconds', '-')} |")
     return "\n".join(lines)

@@ -51,37 +51,50 @@ def marketplace_stores(settings: Settings) -> list[MarketplaceStore]:
             for store_id, cfg in settings.marketplaces.items() if cfg.enabled]
 
 
-def ingest_marketplaces(settings: Settings, since: datetime | None = None) -> list[Landed]:
-    """Every marketplace's new exports; with ``since``, also re-land archived exports from then on."""
+def _only(stores: list, store: str | None, kind: str) -> list:
+    """The stores, or just ``store`` (which must be one of them)."""
+    if store is None:
+        return stores
+    chosen = [s for s in stores if s.store_id == store]
+    if not chosen:
+        known = ", ".join(s.store_id for s in stores) or "none"
+        raise ValueError(f"no {kind} store {store!r} is configured (known: {known})")
+    return chosen
+
+
+def ingest_marketplaces(settings: Settings, since: datetime | None = None, store: str | None = None) -> list[Landed]:
+    """Every marketplace's new exports (or one ``store``'s); with ``since``, also re-land archived
+    exports from then on."""
     landed: list[Landed] = []
+    stores = _only(marketplace_stores(settings), store, "marketplace")
     con = warehouse.connect(settings)
     try:
-        for store in marketplace_stores(settings):
+        for store in stores:
             landed += ingest_marketplace_store(con, store, settings.file_min_age_seconds, since=since)
     finally:
         con.close()
     return landed
 
 
-def _land_channel_stores(settings: Settings, stores: list[ChannelStore]) -> list[Landed]:
+def _land_channel_stores(settings: Settings, stores: list[ChannelStore], since: datetime | None = None) -> list[Landed]:
     landed: list[Landed] = []
     lookback = timedelta(minutes=settings.channel_lookback_minutes)
     con = warehouse.connect(settings)
     try:
         for store in stores:
-            landed += ingest_channel_store(con, store, lookback, settings.http_timeout_seconds)
+            landed += ingest_channel_store(con, store, lookback, settings.http_timeout_seconds, since)
     finally:
         con.close()
     return landed
 
 
-def ingest_channel_apis(settings: Settings) -> list[Landed]:
-    """Every configured channel store's orders; on the embedded default, the demo world's stores
-    served by the local emulators."""
+def ingest_channel_apis(settings: Settings, since: datetime | None = None, store: str | None = None) -> list[Landed]:
+    """Every configured channel store's orders (or one ``store``'s); on the embedded default, the
+    demo world's stores served by the local emulators."""
     stores = [ChannelStore(store_id, cfg.channel, cfg.base_url, cfg.credentials, cfg.rate)
               for store_id, cfg in settings.channel_stores.items() if cfg.enabled]
     if stores or not settings.demo_channels or not (settings.demo_dir / "world.json").exists():
-        return _land_channel_stores(settings, stores)
+        return _land_channel_stores(settings, _only(stores, store, "channel"), since)
     from afterclick.demo.catalog import STORE_BY_ID
     from afterclick.demo.emulators.server import serve_channels
     from afterclick.demo.generate import load_truth
@@ -90,7 +103,7 @@ def ingest_channel_apis(settings: Settings) -> list[Landed]:
         demo = [ChannelStore(store_id, STORE_BY_ID[store_id].channel, url,
                              {k: SecretStr(v) for k, v in state.credentials.items()})
                 for store_id, (url, state) in endpoints.items()]
-        return _land_channel_stores(settings, demo)
+        return _land_channel_stores(settings, _only(demo, store, "channel"), since)
 
 
 def _demo_world_exists(settings: Settings) -> bool:
@@ -194,6 +207,10 @@ SOURCES: dict[str, SourceLander] = {
     "tracking": poll_tracking,
     "marketing": ingest_spend,
 }
+# The source kinds made of stores (an ingest can land just one of them), and those that can re-land a
+# window (a backfill); the others re-read what their own state says is new.
+STORE_SOURCES = ("channels", "marketplace")
+BACKFILL_SOURCES = ("channels", "marketplace")
 # Which schedule (settings.schedules.<group>) lands each source kind.
 SOURCE_GROUP: dict[str, str] = {
     "channels": "channels",
@@ -229,11 +246,18 @@ def enabled_sources(settings: Settings) -> list[str]:
     return [kind for kind in SOURCES if kind not in settings.disabled_sources]
 
 
-def ingest_source(settings: Settings, kind: str, since: datetime | None = None) -> list[Landed]:
-    """Land one source kind; raises what the connector raised."""
+def ingest_source(settings: Settings, kind: str, since: datetime | None = None,
+                  store: str | None = None) -> list[Landed]:
+    """Land one source kind (``store``: one of its stores, for the kinds that have stores); raises
+    what the connector raised."""
     if kind not in SOURCES:
         raise KeyError(f"unknown source {kind!r}; known: {', '.join(SOURCES)}")
-    return SOURCES[kind](settings, since=since) if since else SOURCES[kind](settings)
+    if store is not None and kind not in STORE_SOURCES:
+        raise ValueError(f"source {kind!r} has no stores to choose from (those that do: {', '.join(STORE_SOURCES)})")
+    if since is not None and kind not in BACKFILL_SOURCES:
+        raise ValueError(f"source {kind!r} cannot re-land a window (those that can: {', '.join(BACKFILL_SOURCES)})")
+    options = {**({"since": since} if since else {}), **({"store": store} if store else {})}
+    return SOURCES[kind](settings, **options)
 
 
 def ingest_all(settings: Settings) -> IngestReport:

@@ -130,13 +130,17 @@ def push_target(con, adapter: Adapter, changes: list[Change], now: datetime, *, 
 
 def push(con, adapters: Callable[[str, str, str], Adapter | None], kinds: list[str], now: datetime, *,
          disabled: set[str] = frozenset(), dry_run: bool = False, max_attempts: int = 5,
-         backoff_seconds: float = 60.0, after_call: Callable[[list[Change]], None] | None = None) -> PushReport:
+         backoff_seconds: float = 60.0, after_call: Callable[[list[Change]], None] | None = None,
+         only: str | None = None) -> PushReport:
     """Every kind and target: ``adapters(kind, target, channel)`` gives the adapter (None: no way to
-    reach that target here). ``disabled``: the kill switch (store ids, channels, kinds)."""
+    reach that target here). ``disabled``: the kill switch (store ids, channels, kinds); ``only``:
+    just this target (a store id, or ``email``)."""
     ledger.ensure(con)
     report = PushReport(dry_run)
     for kind in kinds:
         for target, changes in desired(con, kind).items():
+            if only is not None and target != only:
+                continue
             channel = changes[0].channel
             if disabled & {target, channel, kind}:
                 report.targets.append(TargetReport(kind, target, len(changes), skipped="disabled in settings"))

@@ -37,6 +37,10 @@ ADAPTERS = {
     "status": {"shopify": ShopifyStatus, "vtex": VtexStatus, "magento": MagentoStatus, "woocommerce": WooCommerceStatus},
 }
 
+# what `afterclick push` and the write-back flow push (the carrier shipments file is written by
+# writeback/carrier_files.py, kind carrier_file)
+KINDS = (*ADAPTERS, "notification")
+
 
 @contextmanager
 def targets(settings: Settings) -> Iterator[tuple[dict[str, ChannelStore], SmtpSettings | None]]:
@@ -73,8 +77,12 @@ def adapter_factory(stores: dict[str, ChannelStore], smtp: SmtpSettings | None, 
 
 
 def push(settings: Settings, kinds: list[str] | None = None, dry_run: bool = False, now: datetime | None = None,
-         after_call: Callable[[list[Change]], None] | None = None) -> engine.PushReport:
+         after_call: Callable[[list[Change]], None] | None = None, only: str | None = None) -> engine.PushReport:
+    """Push the ``kinds`` (default: settings) to every target, or ``only`` one store (or ``email``)."""
     kinds = kinds or settings.writeback.kinds
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown:
+        raise ValueError(f"unknown write-back kind {', '.join(unknown)}; known: {', '.join(KINDS)}")
     now = now or datetime.now(UTC).replace(tzinfo=None)
     with targets(settings) as (stores, smtp):
         con = warehouse.connect(settings)
@@ -82,9 +90,26 @@ def push(settings: Settings, kinds: list[str] | None = None, dry_run: bool = Fal
             return engine.push(con, adapter_factory(stores, smtp, settings.http_timeout_seconds), kinds, now,
                                disabled=set(settings.writeback.disabled_targets), dry_run=dry_run,
                                max_attempts=settings.writeback.max_attempts,
-                               backoff_seconds=settings.writeback.backoff_seconds, after_call=after_call)
+                               backoff_seconds=settings.writeback.backoff_seconds, after_call=after_call,
+                               only=only)
         finally:
             con.close()
+
+
+def send_carrier_files(settings: Settings) -> list:
+    """The outbound half of the carrier file exchange (kind ``carrier_file``): for every carrier that
+    works by file, one shipments file with its newly packed parcels (the answers are ingest's)."""
+    from ingest.files.wms import RAW_TABLES
+    from ingest.landing import ensure_raw_table
+    from writeback.carrier_files import write_shipments_file
+
+    con = warehouse.connect(settings)
+    try:
+        ensure_raw_table(con, "raw.wms__fulfilment_events", RAW_TABLES["raw.wms__fulfilment_events"])
+        return [write_shipments_file(con, settings.landing_dir, carrier, fmt)
+                for carrier, fmt in settings.carrier_files.items()]
+    finally:
+        con.close()
 
 
 def report_lines(report: engine.PushReport) -> list[str]:

@@ -88,12 +88,15 @@ def page_batch(store: ChannelStore, page: list[dict], cursor: datetime | None) -
 
 
 def ingest_channel_store(con: duckdb.DuckDBPyConnection, store: ChannelStore,
-                         lookback: timedelta = timedelta(minutes=10), timeout: float = 30.0) -> list[Landed]:
-    """Land every order version changed since the store's cursor (minus ``lookback``)."""
+                         lookback: timedelta = timedelta(minutes=10), timeout: float = 30.0,
+                         since: datetime | None = None) -> list[Landed]:
+    """Land every order version changed since the store's cursor (minus ``lookback``), or since
+    ``since`` (a backfill: versions already landed are skipped, the cursor never moves back)."""
     ensure_raw_table(con, raw_table(store.channel), RAW_COLUMNS)
     stored = read_cursor(con, store.channel, "orders", store.store_id)
     cursor = datetime.fromisoformat(stored) if stored else None
-    since = (cursor - lookback) if cursor else EPOCH
+    if since is None:
+        since = (cursor - lookback) if cursor else EPOCH
     reader = READERS[store.channel][0]
     client = store.client(timeout)
     landed: list[Landed] = []

@@ -11,6 +11,8 @@ import httpx
 import psutil
 import pytest
 
+from afterclick import warehouse
+
 pytestmark = pytest.mark.slow
 
 
@@ -38,7 +40,7 @@ def test_serve_runs_scheduled_flows_and_shuts_down_cleanly(settings, tmp_path):
         "AFTERCLICK_STATE_DIR": str(settings.root), "AFTERCLICK_PREFECT__SERVER_PORT": str(port),
         "AFTERCLICK_SCHEDULES__TRANSFORM": "every:15", "AFTERCLICK_SCHEDULES__PIPELINE": "",
         "AFTERCLICK_SCHEDULES__CHANNELS": "", "AFTERCLICK_SCHEDULES__BACK_OFFICE": "",
-        "AFTERCLICK_SCHEDULES__TRACKING": "",
+        "AFTERCLICK_SCHEDULES__TRACKING": "", "AFTERCLICK_SCHEDULES__WRITEBACK": "{}",
         "PREFECT_HOME": str(tmp_path / "prefect-serve"), "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
         "PREFECT_RUNNER_POLL_FREQUENCY": "2",
     })
@@ -56,6 +58,9 @@ def test_serve_runs_scheduled_flows_and_shuts_down_cleanly(settings, tmp_path):
         runs = _wait_for(completed_scheduled_runs, 240, "a scheduled flow run to complete")
         assert settings.serving_path.exists()  # the scheduled transform published a snapshot
         assert runs[0]["name"]
+        first = warehouse.snapshot_version(settings)
+        # it keeps the snapshot fresh on its own: the next scheduled build publishes a newer one
+        _wait_for(lambda: warehouse.snapshot_version(settings) not in (None, first), 120, "a newer snapshot")
     finally:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(60)

@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import hashlib
 import smtplib
-import ssl
 import time
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate
+from email.utils import formatdate
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
 
 from afterclick.settings import SmtpSettings
+from afterclick.smtp import sender
+from afterclick.smtp import session as smtp_session
 from writeback.ledger import Change, Outcome
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
@@ -58,14 +59,10 @@ class EmailNotifications:
         started = time.perf_counter()
         outcomes: list[Outcome] = []
         try:
-            with smtplib.SMTP(self.smtp.host, self.smtp.port, timeout=self.smtp.timeout_seconds) as client:
-                if self.smtp.starttls:
-                    client.starttls(context=ssl.create_default_context())
-                if self.smtp.username:
-                    client.login(self.smtp.username, self.smtp.password.get_secret_value() if self.smtp.password else "")
+            with smtp_session(self.smtp) as client:
                 for c in changes:
                     try:
-                        client.send_message(build(c, formataddr((self.smtp.sender_name, self.smtp.sender))))
+                        client.send_message(build(c, sender(self.smtp)))
                         outcomes.append(Outcome(c, True, 250))
                     except smtplib.SMTPRecipientsRefused as exc:
                         code, text = next(iter(exc.recipients.values()))

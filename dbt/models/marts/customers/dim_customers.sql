@@ -26,10 +26,10 @@ totals as (
         count(*) as orders,
         count(distinct channel) as channels,
         count(distinct store_id) as stores,
-        sum(net_sales_rc) as net_sales_rc,
-        sum(refunded_rc) as refunds_rc,
-        sum(net_revenue_rc) as historic_ltv_net_rc,
-        sum(net_revenue_rc - cogs_rc) as historic_ltv_margin_rc,
+        {{ sum_money('net_sales_rc') }} as net_sales_rc,
+        {{ sum_money('refunded_rc') }} as refunds_rc,
+        {{ sum_money('net_revenue_rc') }} as historic_ltv_net_rc,
+        {{ sum_money('net_revenue_rc - cogs_rc') }} as historic_ltv_margin_rc,
         min(case when is_fully_costed then 1 else 0 end) = 1 as is_margin_complete
     from kept
     group by customer_key

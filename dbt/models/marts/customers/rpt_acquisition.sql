@@ -15,12 +15,13 @@ customer_value as (
         c.customer_key,
         c.acquisition_channel,
         c.cohort_month,
-        sum(case when o.placed_at < {{ dbt.dateadd('day', 90, 'c.first_order_at') }} then o.net_revenue_rc else 0 end)
+        {{ sum_money("case when o.placed_at < " ~ dbt.dateadd('day', 90, 'c.first_order_at') ~ " then o.net_revenue_rc else 0 end") }}
             as value_90d,
-        sum(case when o.placed_at < {{ dbt.dateadd('day', 365, 'c.first_order_at') }} then o.net_revenue_rc else 0 end)
+        {{ sum_money("case when o.placed_at < " ~ dbt.dateadd('day', 365, 'c.first_order_at') ~ " then o.net_revenue_rc else 0 end") }}
             as value_12m,
-        coalesce(c.predicted_clv_12m, 0)
-            * greatest(0, 365 - {{ dbt.datediff('c.first_order_at', as_of(), 'day') }}) / 365.0 as rest_of_year_predicted
+        round(coalesce(c.predicted_clv_12m, 0)
+              * greatest(0, 365 - {{ dbt.datediff('c.first_order_at', as_of(), 'day') }}) / 365.0, 2)
+            as rest_of_year_predicted
     from customers as c
     inner join {{ ref('int_customer_orders') }} as o
         on c.customer_key = o.customer_key and not o.is_canceled
@@ -32,9 +33,9 @@ cohorts as (
         acquisition_channel as channel,
         cohort_month as month,
         count(*) as new_customers,
-        avg(value_90d) as ltv_90d_rc,
-        avg(value_12m) as ltv_12m_rc,
-        avg(value_12m + rest_of_year_predicted) as ltv_12m_projected_rc
+        {{ sum_money('value_90d') }} / count(*) as ltv_90d_rc,
+        {{ sum_money('value_12m') }} / count(*) as ltv_12m_rc,
+        {{ sum_money('value_12m + rest_of_year_predicted') }} / count(*) as ltv_12m_projected_rc
     from customer_value
     group by acquisition_channel, cohort_month
 ),
@@ -43,7 +44,7 @@ spend as (
     select
         st.channel,
         cast({{ dbt.date_trunc('month', 'sp.spend_date') }} as date) as month,
-        sum(sp.spend * r.rate_to_eur) as spend_rc
+        {{ sum_money('round(sp.spend * r.rate_to_eur, 2)') }} as spend_rc
     from {{ ref('stg_marketing__spend') }} as sp
     inner join {{ ref('stores') }} as st
         on sp.store_id = st.store_id

@@ -30,7 +30,7 @@ activity as (
         cast({{ dbt.date_trunc('month', 'o.placed_at') }} as date) as activity_month,
         count(distinct o.customer_key) as active_customers,
         count(*) as orders,
-        sum(o.net_revenue_rc) as revenue_rc
+        {{ sum_money('o.net_revenue_rc') }} as revenue_rc
     from {{ ref('int_customer_orders') }} as o
     inner join customers as cu
         on o.customer_key = cu.customer_key

@@ -22,7 +22,7 @@ select
     count(distinct case when not is_first_order then customer_key end) as returning_customers,
     sum(case when is_first_order then 1 else 0 end) as new_customer_orders,
     sum(case when is_first_order then 0 else 1 end) as returning_customer_orders,
-    round(sum(case when is_first_order then net_revenue_rc else 0 end), 2) as new_customer_revenue_rc,
-    round(sum(case when is_first_order then 0 else net_revenue_rc end), 2) as returning_customer_revenue_rc
+    round({{ sum_money('case when is_first_order then net_revenue_rc else 0 end') }}, 2) as new_customer_revenue_rc,
+    round({{ sum_money('case when is_first_order then 0 else net_revenue_rc end') }}, 2) as returning_customer_revenue_rc
 from orders
 group by month, channel

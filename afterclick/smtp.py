@@ -1,0 +1,26 @@
+"""One way to open an SMTP session from settings (customer messages and operator alerts)."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from email.utils import formataddr
+
+from afterclick.settings import SmtpSettings
+
+
+@contextmanager
+def session(smtp: SmtpSettings) -> Iterator[smtplib.SMTP]:
+    """A connected (STARTTLS and login when configured) SMTP client."""
+    with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_seconds) as client:
+        if smtp.starttls:
+            client.starttls(context=ssl.create_default_context())
+        if smtp.username:
+            client.login(smtp.username, smtp.password.get_secret_value() if smtp.password else "")
+        yield client
+
+
+def sender(smtp: SmtpSettings) -> str:
+    return formataddr((smtp.sender_name, smtp.sender))
