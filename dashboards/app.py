@@ -33,6 +33,7 @@ navigation = st.navigation([
     st.Page(PAGES / "stock.py", title="Stock", icon=":material/inventory_2:"),
     st.Page(PAGES / "customers.py", title="Customers", icon=":material/group:"),
     st.Page(PAGES / "writeback.py", title="Write-back", icon=":material/sync_alt:"),
+    st.Page(PAGES / "runs.py", title="Runs", icon=":material/history:"),
 ])
 navigation.run()
 # under the page's filters: which snapshot the numbers come from, and when it was built

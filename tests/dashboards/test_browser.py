@@ -22,7 +22,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PAGES = {"overview": ("", "Overview"), "order_cycle": ("order_cycle", "Order cycle"),
          "delivery": ("delivery", "Delivery"), "stock": ("stock", "Stock"),
-         "customers": ("customers", "Customers"), "writeback": ("writeback", "Write-back")}
+         "customers": ("customers", "Customers"), "writeback": ("writeback", "Write-back"),
+         "runs": ("runs", "Runs")}
 # Chromium as root in a container, with no network beyond loopback: no sandbox, no background calls.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]

@@ -12,15 +12,20 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from afterclick import warehouse
+from afterclick import runs, warehouse
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboards" / "app.py")
-PAGES = ("overview", "order_cycle", "delivery", "stock", "customers", "writeback")
+PAGES = ("overview", "order_cycle", "delivery", "stock", "customers", "writeback", "runs")
 
 
 @pytest.fixture(scope="session")
 def snapshot(built):
-    settings = built[0]
+    settings, first, second = built
+    for build in (first, second):  # the world's two builds, recorded as transform runs
+        run_id, started_at = runs.start_run()
+        runs.finish_run(settings, run_id, "transform", started_at, "success",
+                        {"transform": {"models_built": build.models_built, "tests_failed": build.tests_failed},
+                         "seconds": build.seconds})
     warehouse.publish(settings)
     return settings
 
@@ -67,6 +72,15 @@ def test_writeback_page_shows_the_carrier_file_exchange(app, snapshot):
     expected = _sql(snapshot, "select count(*) from ops.writeback_attempts where kind = 'carrier_file'")[0][0]
     assert expected > 0
     assert set(by_day["kind"]) == {"carrier_file"} and by_day["attempts"].sum() == expected
+
+
+def test_runs_page_shows_the_last_run_of_every_flow(app, snapshot):
+    at = app("runs")
+    [(flows, last_models)] = _sql(snapshot, "select count(distinct flow), max_by(summary->>'$.transform.models_built', "
+                                            "started_at) from ops.runs")
+    assert _metric(at, "Flows") == f"{flows:,}"
+    last = at.dataframe[0].value
+    assert len(last) == flows and int(last.loc[last["flow"] == "transform", "models_built"].iloc[0]) == int(last_models)
 
 
 def test_order_cycle_channel_filter_and_stuck_search(app, snapshot):
@@ -151,4 +165,5 @@ def test_pages_whose_marts_are_absent_say_so(settings):
         at = AppTest.from_file(APP, default_timeout=60).run()
         at.switch_page(f"pages/{page}.py").run()
         assert not at.exception, (page, at.exception)
-        assert "not built yet" in at.info[0].value or "No write-back has run yet" in at.info[0].value, page
+        assert any(says in at.info[0].value for says in ("not built yet", "No write-back has run yet",
+                                                          "No run recorded yet")), page
