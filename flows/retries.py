@@ -7,12 +7,14 @@ from prefect.tasks import exponential_backoff
 
 from afterclick.settings import Settings
 from afterclick.warehouse import WarehouseBusy
-from ingest.errors import TransientSourceError
+from ingest.errors import SourcesFailed, TransientSourceError
 
 TRANSIENT = (TransientSourceError, WarehouseBusy, httpx.TransportError, TimeoutError, ConnectionError)
 
 
 def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, SourcesFailed):
+        return exc.transient
     if isinstance(exc, httpx.HTTPStatusError):
         return exc.response.status_code == 429 or exc.response.status_code >= 500
     return isinstance(exc, TRANSIENT)

@@ -11,44 +11,69 @@ import logging
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from afterclick import runs, warehouse
 from afterclick.settings import Settings
 from afterclick.transform import BuildFailed, run_dbt
-from ingest.run import IngestReport, enabled_sources, ensure_raw_tables, ingest_source
+from ingest.errors import SourcesFailed
+from ingest.landing import figures_since
+from ingest.run import enabled_sources, ensure_raw_tables, ingest_source
 
 log = logging.getLogger("afterclick.pipeline")
 StepCaller = Callable[..., Any]
 
 
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _landed_since(settings: Settings, since: datetime) -> dict:
+    """The figures of what landed since ``since``, read back from ops.loads / ops.quarantine (so a
+    source that failed half-way still shows what it landed and what it quarantined)."""
+    con = warehouse.connect(settings)
+    try:
+        return figures_since(con, since)
+    finally:
+        con.close()
+
+
+def _failures(kind: str, exc: BaseException) -> dict[str, str]:
+    """One line per failed part: per store when some stores of the kind landed and others did not."""
+    if isinstance(exc, SourcesFailed):
+        return {f"{kind} {name}": f"{type(e).__name__}: {e}" for name, e in exc.failures.items()}
+    return {kind: f"{type(exc).__name__}: {exc}"}
+
+
 def ingest_source_step(settings: Settings, kind: str, since: datetime | None = None, store: str | None = None) -> dict:
     """Land one source kind (or one of its stores); raises when the source fails (the caller
     decides about retries)."""
-    landed = ingest_source(settings, kind, since=since, store=store)
-    report = IngestReport(landed=landed)
-    log.info("%s%s: landed %d rows (%d quarantined)", kind, f" {store}" if store else "", report.rows_landed,
-             report.rows_quarantined)
-    return {"rows_by_table": report.rows_by_table(), "rows_landed": report.rows_landed,
-            "rows_quarantined": report.rows_quarantined}
+    started = _utcnow()
+    ingest_source(settings, kind, since=since, store=store)
+    figures = _landed_since(settings, started)
+    log.info("%s%s: landed %d rows (%d quarantined)", kind, f" {store}" if store else "", figures["rows_landed"],
+             figures["rows_quarantined"])
+    return figures
 
 
 def ingest_step(settings: Settings, call: StepCaller) -> dict:
-    """Every enabled source, each its own step; a failing source is reported, the others land."""
-    summary: dict = {"rows_by_table": {}, "rows_landed": 0, "rows_quarantined": 0, "errors": {}}
+    """Every enabled source, each its own step; a failing source (or store) is reported with what
+    went wrong, the others land. The figures (rows per table, quarantined records with their
+    reasons) cover everything this step landed, failed sources included."""
+    started = _utcnow()
+    errors: dict[str, str] = {}
     for kind in enabled_sources(settings):
         try:
-            part = call(f"ingest-{kind}", ingest_source_step, settings, kind)
+            call(f"ingest-{kind}", ingest_source_step, settings, kind)
         except Exception as exc:  # noqa: BLE001 - one source down must not stop the others
             log.error("ingest of %s failed: %s: %s", kind, type(exc).__name__, exc)
-            summary["errors"][kind] = f"{type(exc).__name__}: {exc}"
-            continue
-        for table, rows in part["rows_by_table"].items():
-            summary["rows_by_table"][table] = summary["rows_by_table"].get(table, 0) + rows
-        summary["rows_landed"] += part["rows_landed"]
-        summary["rows_quarantined"] += part["rows_quarantined"]
-    return summary
+            errors.update(_failures(kind, exc))
+    figures = _landed_since(settings, started)
+    for q in figures["quarantined"]:
+        log.warning("quarantined %d record(s) of %s %s%s: %s", q["records"], q["source"], q["entity"],
+                    f" ({q['store']})" if q["store"] else "", q["reasons"][0])
+    return {**figures, "errors": errors}
 
 
 def transform_step(settings: Settings, select: str | None = None, node_tasks: bool = False) -> dict:
@@ -137,7 +162,14 @@ def summary_markdown(summary: dict) -> str:
         ingest = summary["ingest"]
         lines += [f"| ingest | rows landed in `{t}` | {n} |" for t, n in ingest.get("rows_by_table", {}).items()]
         lines.append(f"| ingest | rows quarantined | {ingest.get('rows_quarantined', 0)} |")
-        lines += [f"| ingest | error in {s} | {e} |" for s, e in ingest.get("errors", {}).items()]
+        for q in ingest.get("quarantined", []):
+            where = f"{q['source']} {q['entity']}" + (f" ({q['store']})" if q["store"] else "")
+            reasons = "; ".join(r.replace("|", "/") for r in q["reasons"])
+            lines.append(f"| ingest | quarantined from {where} | {q['records']}: {reasons} |")
+        if ingest.get("quarantined_batches", 0) > len(ingest.get("quarantined", [])):
+            lines.append(f"| ingest | quarantined batches not shown | "
+                         f"{ingest['quarantined_batches'] - len(ingest['quarantined'])} (see ops.quarantine) |")
+        lines += [f"| ingest | error in {s} | {e.replace('|', '/')} |" for s, e in ingest.get("errors", {}).items()]
     if "transform" in summary:
         lines += [f"| transform | models built | {summary['transform'].get('models_built', '-')} |",
                   f"| transform | tests failed | {summary['transform'].get('tests_failed', '-')} |"]

@@ -120,14 +120,59 @@ def _write_rows(con: duckdb.DuckDBPyConnection, batch: Batch, loaded_at: datetim
 def quarantine_rows(batch: Batch, now: datetime) -> list[tuple]:
     return [
         (batch.batch_id, batch.source, batch.entity, batch.store, r.key,
-         r.payload if isinstance(r.payload, str) else json.dumps(r.payload, default=str), r.reason, now)
+         r.payload if isinstance(r.payload, str) else json.dumps(r.payload, default=str, ensure_ascii=False),
+         r.reason, now)
         for r in batch.rejected
     ]
+
+
+def _describe(row: dict) -> str:
+    """Where a record came from, for a reason: its file and row when it came from a file."""
+    return f"{row['source_file']} row {row['source_row']}: " if row.get("source_file") and row.get("source_row") else ""
+
+
+def split_duplicate_keys(batch: Batch) -> Batch:
+    """A record repeated whole within the batch is kept once (the same record sent twice); a
+    different record with a key already used earlier in the batch is quarantined, the first lands."""
+    key = [k for k in batch.key if k in batch.records.columns]
+    if not key or batch.records.height < 2 or not batch.records.select(pl.struct(key).is_duplicated().any()).item():
+        return batch
+    frame = batch.records.unique(maintain_order=True)
+    first = frame.select(pl.struct(key).is_first_distinct()).to_series()
+    batch.rejected += [
+        Rejected(payload=row, key=str(row[key[0]]), reason=(
+            f"{_describe(row)}duplicate key ({', '.join(f'{k}={row[k]}' for k in key)}): "
+            "another record with this key came earlier in the batch and landed"))
+        for row in frame.filter(~first).to_dicts()]
+    batch.records = frame.filter(first)
+    return batch
+
+
+def figures_since(con: duckdb.DuckDBPyConnection, since: datetime, batches_shown: int = 100) -> dict:
+    """What was landed and quarantined since ``since`` (UTC): rows per raw table, totals, and for
+    each batch (a file, a page, a chunk) that quarantined records, how many with the first reasons
+    (the first ``batches_shown`` batches; ``quarantined_batches`` counts them all)."""
+    loads = con.execute(
+        "select source || '__' || entity, sum(rows_landed), sum(rows_quarantined) from ops.loads "
+        "where started_at >= ? group by 1 order by 1", [since]).fetchall()
+    batches = con.execute(
+        "select q.source, q.store, q.entity, count(*), list(q.reason order by q.quarantined_at, q.reason)[1:5] "
+        "from ops.quarantine q join ops.loads l using (batch_id) where l.started_at >= ? "
+        "group by q.batch_id, q.source, q.store, q.entity order by min(l.started_at), q.batch_id", [since]).fetchall()
+    return {
+        "rows_by_table": {f"raw.{t}": int(n) for t, n, _ in loads if n},
+        "rows_landed": int(sum(n for _, n, _ in loads)),
+        "rows_quarantined": int(sum(q for _, _, q in loads)),
+        "quarantined_batches": len(batches),
+        "quarantined": [{"source": src, "store": store, "entity": entity, "records": int(n), "reasons": list(first)}
+                        for src, store, entity, n, first in batches[:batches_shown]],
+    }
 
 
 def land_batch(con: duckdb.DuckDBPyConnection, batch: Batch, *, extra_sql: list[tuple[str, list]] = ()) -> Landed:
     """Land one batch atomically; ``extra_sql`` runs in the same transaction (e.g. ops.files)."""
     started = datetime.now(UTC).replace(tzinfo=None)
+    batch = split_duplicate_keys(batch)
     con.execute("begin transaction")
     try:
         landed = _write_rows(con, batch, started)

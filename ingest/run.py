@@ -7,6 +7,7 @@ runs every kind and reports a failing one without stopping the others.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,9 +22,12 @@ from ingest.carriers import tracking_api
 from ingest.channels.connector import INVENTORY_COLUMNS, INVENTORY_TABLE
 from ingest.channels.connector import RAW_COLUMNS as CHANNEL_RAW_COLUMNS
 from ingest.channels.connector import ChannelStore, ingest_channel_store, raw_table
+from ingest.errors import BadSourceData, SourcesFailed, TransientSourceError
 from ingest.files import marketplace, spend, wms
 from ingest.files.marketplace import MarketplaceStore, ingest_marketplace_store
 from ingest.landing import Landed, ensure_raw_table
+
+log = logging.getLogger("afterclick.ingest")
 
 
 @dataclass
@@ -77,14 +81,22 @@ def ingest_marketplaces(settings: Settings, since: datetime | None = None, store
 
 
 def _land_channel_stores(settings: Settings, stores: list[ChannelStore], since: datetime | None = None) -> list[Landed]:
+    """Each store in turn; a store that fails does not stop the others (SourcesFailed names it)."""
     landed: list[Landed] = []
+    failures: dict[str, BaseException] = {}
     lookback = timedelta(minutes=settings.channel_lookback_minutes)
     con = warehouse.connect(settings)
     try:
         for store in stores:
-            landed += ingest_channel_store(con, store, lookback, settings.http_timeout_seconds, since)
+            try:
+                landed += ingest_channel_store(con, store, lookback, settings.http_timeout_seconds, since)
+            except (TransientSourceError, BadSourceData, PermissionError) as exc:
+                log.error("channel store %s skipped: %s: %s", store.store_id, type(exc).__name__, exc)
+                failures[store.store_id] = exc
     finally:
         con.close()
+    if failures:
+        raise SourcesFailed(failures)
     return landed
 
 

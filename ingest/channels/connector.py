@@ -18,6 +18,7 @@ import polars as pl
 from pydantic import SecretStr
 
 from ingest.channels.http import ChannelClient
+from ingest.errors import BadSourceData
 from ingest.channels.readers import READERS
 from ingest.landing import Batch, Landed, Rejected, ensure_raw_table, land_batch, read_cursor
 
@@ -104,6 +105,10 @@ def ingest_channel_store(con: duckdb.DuckDBPyConnection, store: ChannelStore,
         for page in reader(client, since):
             batch, cursor = page_batch(store, page, cursor)
             landed.append(land_batch(con, batch))
+    except BadSourceData as exc:  # a page that stays unreadable: kept with the reason; the cursor stays
+        land_batch(con, Batch(store.channel, "orders", store.store_id, pl.DataFrame(), key=(),
+                              rejected=[Rejected(payload=exc.payload, reason=str(exc))]))
+        raise
     finally:
         client.close()
     return landed

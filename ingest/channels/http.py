@@ -34,7 +34,9 @@ class _RetryAfter(Exception):
 
 
 class _Malformed(Exception):
-    pass
+    def __init__(self, message: str, body: str):
+        super().__init__(message)
+        self.body = body
 
 
 def _transient(exc: BaseException) -> bool:
@@ -80,7 +82,8 @@ class ChannelClient:
             try:
                 return response, response.json()
             except json.JSONDecodeError as exc:
-                raise _Malformed(f"{path}: body is not valid JSON ({exc.msg} at {exc.pos})") from exc
+                raise _Malformed(f"{path}: body is not valid JSON ({exc.msg} at {exc.pos})",
+                                 response.text[:2000]) from exc
 
         retrying = Retrying(stop=stop_after_attempt(self.attempts), wait=_wait, retry=retry_if_exception(_transient),
                             reraise=True, before_sleep=lambda s: log.warning(
@@ -89,7 +92,7 @@ class ChannelClient:
         try:
             return retrying(once)
         except _Malformed as exc:
-            raise BadSourceData(f"{self.store_id}: {exc}") from None
+            raise BadSourceData(f"{self.store_id}: {exc} after {self.attempts} attempts", exc.body) from None
         except _RetryAfter as exc:
             raise TransientSourceError(f"{self.store_id}: {method} {path} kept answering "
                                        f"{exc.response.status_code} after {self.attempts} attempts") from None

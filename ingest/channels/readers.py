@@ -1,9 +1,11 @@
 """Per-channel page readers: how each API pages through the orders changed since an instant.
 
 Each reader yields pages (lists of order payloads as the API sent them). Sorting and
-filters follow each API: Shopify by UPDATED_AT with a cursor, WooCommerce by modified date,
-Magento by an ``updated_at`` gteq filter stopping at ``total_count``, VTEX by creation-date
-windows (its list has no change filter) keeping the orders whose ``lastChange`` is newer.
+filters follow each API: Shopify by UPDATED_AT with its cursor, WooCommerce by modified date
+and Magento by an ``updated_at`` gteq filter, both moving the filter forward page by page
+(keyset paging: a change while we page cannot make us skip an order), VTEX by creation-date
+windows (its list has no change filter; creation dates do not move) keeping the orders whose
+``lastChange`` is newer.
 """
 
 from __future__ import annotations
@@ -50,33 +52,57 @@ def shopify_pages(client: ChannelClient, since: datetime, page_size: int = 100) 
         after = orders["pageInfo"]["endCursor"]
 
 
-def woocommerce_pages(client: ChannelClient, since: datetime, page_size: int = 100) -> Iterator[Page]:
-    page = 1
+def _keyset(fetch, updated_of, since: datetime, overlap: timedelta) -> Iterator[Page]:
+    """Page by position, not by offset: each request asks for what changed after the newest
+    change already read (minus ``overlap``, for equal timestamps at the page boundary; landing
+    skips the versions read twice). An order that changes while we page moves behind the
+    position and is read again; none is skipped, as with offset paging where every later order
+    shifts one place forward. ``fetch(after, page)`` gives (orders, more pages); the page number
+    only grows when a whole page shares one timestamp."""
+    after, page = since, 1
     while True:
-        response, body = client.request("GET", "/wp-json/wc/v3/orders", params={
-            "modified_after": since.isoformat(), "page": page, "per_page": page_size,
-            "orderby": "modified", "order": "asc"})
-        yield body
-        if page >= int(response.headers.get("x-wp-totalpages", "1")):
+        orders, more = fetch(after, page)
+        yield orders
+        if not more or not orders:
             return
-        page += 1
+        newest = max((t for t in map(updated_of, orders) if t is not None), default=None)
+        if newest is not None and newest - overlap > after:
+            after, page = newest - overlap, 1
+        else:
+            page += 1
+
+
+def _api_time(value) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "").replace(" ", "T"))
+    except ValueError:
+        return None
+
+
+def woocommerce_pages(client: ChannelClient, since: datetime, page_size: int = 100) -> Iterator[Page]:
+    """``modified_after`` is exclusive and to the second: step back one second at each page."""
+    def fetch(after: datetime, page: int):
+        response, body = client.request("GET", "/wp-json/wc/v3/orders", params={
+            "modified_after": after.isoformat(), "page": page, "per_page": page_size,
+            "orderby": "modified", "order": "asc"})
+        return body, page < int(response.headers.get("x-wp-totalpages", "1"))
+    yield from _keyset(fetch, lambda o: _api_time(o.get("date_modified_gmt")), since, timedelta(seconds=1))
 
 
 def magento_pages(client: ChannelClient, since: datetime, page_size: int = 100) -> Iterator[Page]:
-    page, seen = 1, 0
+    """An ``updated_at`` gteq filter (inclusive), sorted ascending; stops at ``total_count``
+    (past the end Magento repeats the last page)."""
     prefix = "searchCriteria[filter_groups][0][filters][0]"
-    while True:
+
+    def fetch(after: datetime, page: int):
         _, body = client.request("GET", "/rest/V1/orders", params={
-            f"{prefix}[field]": "updated_at", f"{prefix}[value]": since.strftime("%Y-%m-%d %H:%M:%S"),
+            f"{prefix}[field]": "updated_at", f"{prefix}[value]": after.strftime("%Y-%m-%d %H:%M:%S"),
             f"{prefix}[condition_type]": "gteq", "searchCriteria[sortOrders][0][field]": "updated_at",
             "searchCriteria[sortOrders][0][direction]": "ASC",
             "searchCriteria[pageSize]": page_size, "searchCriteria[currentPage]": page})
         items = body.get("items") or []
-        yield items
-        seen += len(items)
-        if not items or seen >= int(body.get("total_count", 0)):  # past the end Magento repeats the last page
-            return
-        page += 1
+        return items, page * page_size < int(body.get("total_count", 0))
+    yield from _keyset(fetch, lambda o: _api_time(o.get("updated_at")), since, timedelta(0))
 
 
 def vtex_pages(client: ChannelClient, since: datetime, page_size: int = 100, until: datetime | None = None,

@@ -7,8 +7,10 @@ file gives the good rows typed, plus every row that could not be used with its r
 A file is corrupt as a whole, moved to ``rejected/`` and recorded in ``ops.quarantine``, when
 it is empty, truncated (its last line has no line end: the writer stopped mid-line), not
 valid text in its encoding, unreadable as CSV, or lacks a required column. A single bad
-row (a required value missing or unparsable, a negative quantity, a JSON line that does not
-parse) is quarantined with its line number and the rest of the file lands.
+row (a required value missing, any value unparsable as its type such as an impossible date, a
+negative quantity, an unknown SKU, a JSON line that does not parse, a different row reusing a
+key) is quarantined with its line number and the rest of the file lands. Extra columns land
+(the raw table grows a column).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class FileSpec:
     date_formats: tuple[str, ...] = ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S")
     timezone: str | None = None  # naive times in the file are local to this zone; landed in UTC
     non_negative: tuple[str, ...] = ()
+    sku_column: str | None = None  # checked against the product catalogue when one is known
 
     def matches(self, name: str) -> bool:
         return fnmatch.fnmatch(name, self.pattern)
@@ -114,8 +117,10 @@ def _typed(col: str, kind: str, spec: FileSpec) -> pl.Expr:
     return value
 
 
-def read_file(path: Path, spec: FileSpec) -> tuple[pl.DataFrame, list[Rejected]]:
-    """The file's good rows in canonical, typed columns (plus source_file, source_row), and its bad rows."""
+def read_file(path: Path, spec: FileSpec, known_skus: set[str] | None = None) -> tuple[pl.DataFrame, list[Rejected]]:
+    """The file's good rows in canonical, typed columns (plus source_file, source_row), and its bad
+    rows: a required value missing, any value present but unparsable as its type, a negative
+    quantity, or (given ``known_skus``) a SKU the product catalogue does not have."""
     text = _text(path, spec)
     if path.suffix.lower() in JSON_SUFFIXES:
         frame, rejected = _json_lines(path, text)
@@ -129,10 +134,23 @@ def read_file(path: Path, spec: FileSpec) -> tuple[pl.DataFrame, list[Rejected]]
         return frame, rejected
     frame = frame.with_columns(*[pl.lit(None, pl.Utf8).alias(c) for c in spec.columns if c not in frame.columns])
     typed = frame.with_columns(*[_typed(c, t, spec).alias(c) for c, t in spec.columns.items()])
-    problems = pl.concat_str(
-        [pl.when(pl.col(c).is_null() & frame[c].is_null()).then(pl.lit(f"{c} missing; ")).when(pl.col(c).is_null())
-         .then(pl.lit(f"{c} unparsable; ")).otherwise(pl.lit("")) for c in spec.required]
-        + [pl.when(pl.col(c) < 0).then(pl.lit(f"{c} is negative; ")).otherwise(pl.lit("")) for c in spec.non_negative])
+
+    def unusable(c: str, kind: str) -> pl.Expr:
+        shown = pl.lit(frame[c].cast(pl.Utf8).str.slice(0, 40))
+        if c in spec.required:
+            return (pl.when(pl.col(c).is_null() & pl.lit(frame[c].is_null())).then(pl.lit(f"{c} missing; "))
+                    .when(pl.col(c).is_null()).then(pl.lit(f"{c} unparsable as {kind} (") + shown + pl.lit("); "))
+                    .otherwise(pl.lit("")))
+        # an optional value that is there but unusable (an impossible date, text in a number) is not dropped silently
+        return (pl.when(pl.col(c).is_null() & pl.lit(frame[c].is_not_null() & (frame[c].cast(pl.Utf8).str.strip_chars() != "")))
+                .then(pl.lit(f"{c} unparsable as {kind} (") + shown + pl.lit("); ")).otherwise(pl.lit("")))
+    checks = [unusable(c, t) for c, t in spec.columns.items() if c in spec.required or t != "str"]
+    checks += [pl.when(pl.col(c) < 0).then(pl.lit(f"{c} is negative; ")).otherwise(pl.lit("")) for c in spec.non_negative]
+    if spec.sku_column and known_skus is not None:
+        checks.append(pl.when((pl.col(spec.sku_column).str.strip_chars() != "") & ~pl.col(spec.sku_column).is_in(list(known_skus)))
+                      .then(pl.lit(f"{spec.sku_column} ") + pl.col(spec.sku_column)
+                            + pl.lit(" is not in the product catalogue; ")).otherwise(pl.lit("")))
+    problems = pl.concat_str(checks)
     typed = typed.with_columns(problems.alias("_problem"))
     bad = typed.filter(pl.col("_problem") != "")
     if bad.height:
@@ -146,7 +164,8 @@ def read_file(path: Path, spec: FileSpec) -> tuple[pl.DataFrame, list[Rejected]]
 
 
 def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Inbox, source: str, store: str,
-                 specs: list[FileSpec], min_age_seconds: float = 0.0) -> list[Landed]:
+                 specs: list[FileSpec], min_age_seconds: float = 0.0,
+                 known_skus: set[str] | None = None) -> list[Landed]:
     """Land every complete, not-yet-seen file of the inbox under the spec its name matches.
 
     Each file lands in one transaction together with its content hash (``ops.files``), so a
@@ -166,11 +185,11 @@ def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Inbox, source: str, stor
             if spec is None:
                 raise FileRejected(f"{path.name}: no file kind of {source} matches this name "
                                    f"(expected {', '.join(s.pattern for s in specs)})")
-            good, rejected = read_file(path, spec)
+            good, rejected = read_file(path, spec, known_skus)
         except FileRejected as exc:
             entity = spec.entity if spec else "files"
-            land_batch(con, Batch(source, entity, store, pl.DataFrame(), key=(),
-                                  rejected=[Rejected(payload=path.name, reason=str(exc), key=path.name)]))
+            results.append(land_batch(con, Batch(source, entity, store, pl.DataFrame(), key=(),
+                                                 rejected=[Rejected(payload=path.name, reason=str(exc), key=path.name)])))
             move_to(path, inbox.rejected)
             continue
         batch = Batch(source, spec.entity, store, good, key=spec.key or ("source_file", "source_row"), rejected=rejected, cursor_value=path.name)

@@ -7,7 +7,8 @@ Four kinds of file, told apart by name, each CSV or JSON lines:
 - ``returns_*``: returns received, with condition and disposition → ``raw.wms__returns_received``;
 - ``movements_*``: receipts, adjustments and transfers → ``raw.wms__stock_movements``;
 - ``stock_snapshot_*``: on hand per SKU at a moment → ``raw.wms__stock_snapshots``.
-Times without a zone are the warehouse system's UTC.
+Times without a zone are the warehouse system's UTC. Stock rows of a SKU the ERP product
+catalogue does not have are quarantined (when a catalogue has landed).
 """
 
 from __future__ import annotations
@@ -37,25 +38,36 @@ SPECS: tuple[FileSpec, ...] = (
         columns={"order_key": "str", "sku": "str", "quantity": "int", "condition": "str", "disposition": "str",
                  "received_at": "datetime", "reason_code": "str", "reason_text": "str", "initiator": "str"},
         required=("order_key", "quantity", "received_at"),
-        key=("order_key", "sku", "received_at"), non_negative=("quantity",)),
+        key=("order_key", "sku", "received_at"), non_negative=("quantity",), sku_column="sku"),
     FileSpec(
         entity="stock_movements", pattern="movements_*",
         columns={"sku": "str", "warehouse_id": "str", "movement": "str", "quantity": "int", "reference": "str",
                  "moved_at": "datetime"},
         required=("sku", "movement", "quantity", "moved_at"),
-        key=("sku", "movement", "reference", "moved_at")),
+        key=("sku", "movement", "reference", "moved_at"), sku_column="sku"),
     FileSpec(
         entity="stock_snapshots", pattern="stock_snapshot_*",
         columns={"sku": "str", "warehouse_id": "str", "on_hand": "int", "snapshot_at": "datetime"},
         required=("sku", "on_hand", "snapshot_at"),
-        key=("sku", "snapshot_at"), non_negative=("on_hand",)),
+        key=("sku", "snapshot_at"), non_negative=("on_hand",), sku_column="sku"),
 )
 RAW_TABLES = {f"raw.{SOURCE}__{spec.entity}": spec.raw_columns() for spec in SPECS}
 
 
+def known_skus(con: duckdb.DuckDBPyConnection) -> set[str] | None:
+    """The SKUs of the ERP product catalogue landed so far (None while there is none: no check)."""
+    if not con.execute("select count(*) from information_schema.tables where table_schema = 'raw' "
+                       "and table_name = 'erp__products' and table_catalog = current_database()").fetchall()[0][0]:
+        return None
+    skus = {sku for (sku,) in con.execute("select distinct sku from raw.erp__products where sku is not null").fetchall()}
+    return skus or None
+
+
 def ingest_warehouse(con: duckdb.DuckDBPyConnection, landing: Path, warehouse_id: str,
                      min_age_seconds: float = 0.0) -> list[Landed]:
+    """Stock rows (returns, movements, snapshots) of a SKU the ERP catalogue does not have are
+    quarantined: stock of an unknown product cannot be valued, promised or pushed."""
     for table, columns in RAW_TABLES.items():
         ensure_raw_table(con, table, columns)
     return ingest_inbox(con, Inbox(landing / SOURCE / warehouse_id), SOURCE, warehouse_id, list(SPECS),
-                        min_age_seconds)
+                        min_age_seconds, known_skus(con))

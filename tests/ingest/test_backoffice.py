@@ -95,8 +95,9 @@ def test_a_wms_folder_processes_exactly_the_good_files_once(settings, small_worl
     (folder / "movements_growing.csv").write_text("sku,movement,quantity,moved_at\n")  # still being written
     with warehouse.connect(settings) as con:
         landed = wms.ingest_warehouse(con, settings.landing_dir, "wh-test", min_age_seconds=60)
-        assert sorted((x.table, x.rows_landed, x.rows_quarantined) for x in landed) == [
-            ("raw.wms__fulfilment_events", 1, 2), ("raw.wms__stock_snapshots", 1, 0)]
+        assert sorted((x.table, x.rows_landed, x.rows_quarantined) for x in landed) == [  # a rejected file counts once
+            ("raw.wms__fulfilment_events", 1, 2), ("raw.wms__returns_received", 0, 1),
+            ("raw.wms__stock_movements", 0, 1), ("raw.wms__stock_snapshots", 0, 1), ("raw.wms__stock_snapshots", 1, 0)]
         reasons = [r for (r,) in _rows(con, "select reason from ops.quarantine order by reason")]
         assert wms.ingest_warehouse(con, settings.landing_dir, "wh-test", min_age_seconds=60) == []
         assert _rows(con, "select count(*) from raw.wms__fulfilment_events where _store = 'wh-test'")[0][0] == 1

@@ -6,7 +6,7 @@ import asyncio
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from starlette.requests import Request
@@ -27,7 +27,11 @@ class EmulatorState:
     clock: datetime
     credentials: dict[str, str]
     requests_per_second: float = 0.0  # 0 = unlimited
-    faults: list[str] = field(default_factory=list)  # "500", "429", "timeout", "malformed" or "200" (no fault), popped per request
+    # Popped one per request: "500", "429", "timeout" (6 s before answering), "malformed" (a
+    # truncated JSON body), "partial" (half a page, then the connection drops), "disconnect" (the
+    # headers, then the connection drops), "advance:<hours>" (the store's data moves on by that
+    # much, then the request is served), or "200" (no fault).
+    faults: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)  # paths served, for tests
     throttled: int = 0  # requests refused for coming faster than requests_per_second
     inventory_path: Path | None = None  # where the stock the channel shows is kept (None: in memory)
@@ -87,9 +91,14 @@ class EmulatorState:
         if fault == "429":
             return JSONResponse({"message": "Too Many Requests"}, status_code=429, headers={"Retry-After": "0.05"})
         if fault == "timeout":
-            await asyncio.sleep(3.0)
+            await asyncio.sleep(6.0)
         if fault == "malformed":
             return Response('{"orders": [{"id": 1, "trunc', media_type="application/json")
+        if fault in ("partial", "disconnect"):  # the declared length never arrives: the client sees the drop
+            body = b'{"orders": [{"id": 1, "name": "#1001"}, {"id": 2, ' if fault == "partial" else b""
+            return Response(body, media_type="application/json", headers={"content-length": "65536"})
+        if fault and fault.startswith("advance:"):
+            self.advance(self.clock + timedelta(hours=float(fault.split(":", 1)[1])))
         wait = self._throttled()
         if wait:
             self.throttled += 1
