@@ -34,8 +34,8 @@ browser-deps:  ## Debian's Chromium for the real-browser dashboard test (install
 	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
 	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver; }
 
-test: setup browser-deps  ## the whole test suite (what CI runs), on two workers
-	$(UV) run pytest -n 2 --dist loadgroup
+test: setup browser-deps  ## the whole test suite (what CI runs)
+	$(UV) run pytest
 
 test-fast: setup  ## the tests without Prefect server or browser
 	$(UV) run pytest -m "not slow and not browser"

@@ -24,17 +24,6 @@ WORLD_END = datetime(2026, 11, 1)
 SMALL_WORLD = {"orders": 1500, "days": 90, "seed": 11, "end": WORLD_END}
 
 
-def pytest_collection_modifyitems(items):
-    """Under pytest-xdist (``make test`` runs two workers), the tests sharing an expensive session
-    fixture run on one worker, so each is made once: the built demo world, the Prefect server."""
-    for item in items:
-        uses = set(item.fixturenames)
-        if uses & {"built", "built_env", "wb"}:
-            item.add_marker(pytest.mark.xdist_group("built-world"))
-        elif "prefect_server" in uses:
-            item.add_marker(pytest.mark.xdist_group("prefect-server"))
-
-
 @pytest.fixture
 def settings(tmp_path, monkeypatch) -> Settings:
     """Settings whose state dir is private to the test (also for subprocesses and Streamlit)."""

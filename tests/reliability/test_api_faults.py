@@ -17,9 +17,10 @@ from afterclick.demo.emulators.server import serve_channels
 from afterclick.demo.world import simulate
 from afterclick.settings import ChannelStoreSettings
 from flows.steps import ingest_step, plain_call
-from ingest.channels.connector import EPOCH, ChannelStore, ingest_channel_store
+from ingest.channels.connector import ChannelStore, ingest_channel_store
 
 END = datetime(2026, 11, 1)
+SINCE = END - timedelta(days=60)  # the world's whole history (VTEX walks creation-date weeks from here)
 API_STORES = ["shopify-es", "vtex-br", "magento-es", "woo-pt"]  # one store of each API
 # One request meets five faults in a row (the client's sixth and last attempt gets through), the
 # next is served, the one after meets a 429 storm as long as the retries allow.
@@ -28,7 +29,7 @@ FAULTS = ["timeout", "500", "disconnect", "partial", "malformed", "200", "429", 
 
 @pytest.fixture(scope="module")
 def world():
-    return simulate(orders=3000, days=45, seed=5, end=END)
+    return simulate(orders=3000, days=45, seed=5, end=END)  # several pages per store
 
 
 def _store(store_id: str, url: str, state) -> ChannelStore:
@@ -49,7 +50,7 @@ def _fresh_read(store: ChannelStore) -> dict:
     """Every order's newest version, read once from scratch into an empty in-memory warehouse."""
     con = duckdb.connect()
     con.execute(warehouse.OPS_SCHEMA_SQL)
-    ingest_channel_store(con, store)
+    ingest_channel_store(con, store, since=SINCE)
     return _latest(con, store.store_id)
 
 
@@ -60,12 +61,12 @@ def test_every_fault_costs_one_retry_and_nothing_is_lost_or_doubled(world, setti
         store = _store(store_id, url, state)
         state.faults = list(FAULTS)
         state.view.orders(store_id)  # the emulator's first page is slow to build: not a fault
-        ingest_channel_store(con, store, timeout=2.5)  # the "timeout" fault answers after 6 s
+        ingest_channel_store(con, store, timeout=2.5, since=SINCE)  # the "timeout" fault answers after 6 s
         assert state.faults == []
         faulty_requests = len(state.requests)
 
         state.requests.clear()  # the same read again without faults: what a clean run asks
-        assert sum(x.rows_landed for x in ingest_channel_store(con, store, since=EPOCH)) == 0  # nothing doubled
+        assert sum(x.rows_landed for x in ingest_channel_store(con, store, since=SINCE)) == 0  # nothing doubled
         clean_requests = len(state.requests)
         versions = _versions(con, store_id)
         truth = _fresh_read(store)
@@ -88,7 +89,7 @@ def test_a_channel_that_changes_while_paged_loses_no_order(world, settings, stor
         url, state = endpoints[store_id]
         store = _store(store_id, url, state)
         state.faults = ["200", "advance:240"]
-        ingest_channel_store(con, store)
+        ingest_channel_store(con, store, since=SINCE)
         assert state.clock == END
         versions = _versions(con, store_id)
         truth = _fresh_read(store)
