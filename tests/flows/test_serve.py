@@ -55,12 +55,13 @@ def test_serve_runs_scheduled_flows_and_shuts_down_cleanly(settings, tmp_path):
                 return None  # the server is still starting
             return [r for r in runs if r.get("deployment_id") and (r.get("state") or {}).get("type") == "COMPLETED"]
 
-        runs = _wait_for(completed_scheduled_runs, 240, "a scheduled flow run to complete")
+        # the first transform builds the whole project as ~300 Prefect tasks: about 3 min here
+        runs = _wait_for(completed_scheduled_runs, 480, "a scheduled flow run to complete")
         assert settings.serving_path.exists()  # the scheduled transform published a snapshot
         assert runs[0]["name"]
         first = warehouse.snapshot_version(settings)
         # it keeps the snapshot fresh on its own: the next scheduled build publishes a newer one
-        _wait_for(lambda: warehouse.snapshot_version(settings) not in (None, first), 120, "a newer snapshot")
+        _wait_for(lambda: warehouse.snapshot_version(settings) not in (None, first), 300, "a newer snapshot")
     finally:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(60)
