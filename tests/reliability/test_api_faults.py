@@ -42,8 +42,13 @@ def _versions(con, store_id: str) -> list[tuple]:
     return con.sql(f"select id, updated_at from {table} where _store = '{store_id}' order by all").fetchall()
 
 
+def _latest_from(versions: list[tuple]) -> dict:
+    """Each order's newest version (sorted by version: the last one wins)."""
+    return {i: u for i, u in sorted(versions)}
+
+
 def _latest(con, store_id: str) -> dict:
-    return {i: u for i, u in _versions(con, store_id)}  # ordered by version: the last one wins
+    return _latest_from(_versions(con, store_id))
 
 
 def _fresh_read(store: ChannelStore) -> dict:
@@ -74,10 +79,6 @@ def test_every_fault_costs_one_retry_and_nothing_is_lost_or_doubled(world, setti
     assert len(versions) == len(set(versions))
     assert _latest_from(versions) == truth and len(truth) == world.orders.filter(
         world.orders["store_id"] == store_id).height
-
-
-def _latest_from(versions: list[tuple]) -> dict:
-    return {i: u for i, u in sorted(versions)}
 
 
 @pytest.mark.parametrize("store_id", API_STORES)
