@@ -17,7 +17,8 @@ def transform_flow(select: str | None = None, state_dir: str | None = None, publ
     """Build the warehouse with dbt (``select``: a partial build) and publish the snapshot."""
     settings = load_settings(**({"state_dir": state_dir} if state_dir else {}))
     with writer_slot(settings, "transform"), runs.recorded(settings, "transform") as summary:
-        summary["transform"] = task(transform_step, name="dbt-build", cache_policy=NO_CACHE)(settings, select, True)
+        build = task(transform_step, name="dbt-build", cache_policy=NO_CACHE)
+        summary["transform"] = build(settings, select, settings.dbt_node_tasks)
     if publish:  # after the run record, so the snapshot carries it
         with writer_slot(settings, "publish"):
             summary["publish"] = task(publish_step, name="publish", cache_policy=NO_CACHE)(settings)

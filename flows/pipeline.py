@@ -31,7 +31,7 @@ def pipeline_flow(state_dir: str | None = None, select: str | None = None) -> di
     """Land every source, build the warehouse with dbt, publish the serving snapshot."""
     settings = load_settings(**({"state_dir": state_dir} if state_dir else {}))
     summary = run_pipeline(settings, select, call=step_as_task(settings), hold=lambda: writer_slot(settings, "pipeline"),
-                           node_tasks=True)
+                           node_tasks=settings.dbt_node_tasks)
     create_markdown_artifact(markdown=summary_markdown(summary), key="pipeline-summary",
                              description="What the pipeline run landed, built and published")
     return summary

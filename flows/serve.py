@@ -116,7 +116,8 @@ def deployments(settings: Settings) -> list:
                                                  schedule=_schedule(spec, sched.timezone),
                                                  concurrency_limit=_one_at_a_time()))
     if sched.transform:
-        out.append(transform_flow.to_deployment(name="transform", parameters={"state_dir": state},
+        params = {"state_dir": state, **({"select": sched.transform_select} if sched.transform_select else {})}
+        out.append(transform_flow.to_deployment(name="transform", parameters=params,
                                                 schedule=_schedule(sched.transform, sched.timezone),
                                                 concurrency_limit=_one_at_a_time()))
     for kind, spec in sched.writeback.items():

@@ -17,6 +17,9 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "240")
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+# One Prefect task per dbt build in the flow tests (prefect-dbt's task per node triples a build's time
+# here); tests/flows/test_orchestration.py turns it on to check that the nodes show as tasks.
+os.environ.setdefault("AFTERCLICK_DBT_NODE_TASKS", "false")
 
 from afterclick.settings import Settings, load_settings  # noqa: E402
 

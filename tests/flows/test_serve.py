@@ -39,6 +39,7 @@ def test_serve_runs_scheduled_flows_and_shuts_down_cleanly(settings, tmp_path):
     env.update({
         "AFTERCLICK_STATE_DIR": str(settings.root), "AFTERCLICK_PREFECT__SERVER_PORT": str(port),
         "AFTERCLICK_SCHEDULES__TRANSFORM": "every:15", "AFTERCLICK_SCHEDULES__PIPELINE": "",
+        "AFTERCLICK_SCHEDULES__TRANSFORM_SELECT": "path:models/staging/shopify",
         "AFTERCLICK_SCHEDULES__CHANNELS": "", "AFTERCLICK_SCHEDULES__BACK_OFFICE": "",
         "AFTERCLICK_SCHEDULES__TRACKING": "", "AFTERCLICK_SCHEDULES__WRITEBACK": "{}",
         "PREFECT_HOME": str(tmp_path / "prefect-serve"), "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
@@ -55,8 +56,9 @@ def test_serve_runs_scheduled_flows_and_shuts_down_cleanly(settings, tmp_path):
                 return None  # the server is still starting
             return [r for r in runs if r.get("deployment_id") and (r.get("state") or {}).get("type") == "COMPLETED"]
 
-        # the first transform builds the whole project as ~300 Prefect tasks: about 3 min here
+        # the scheduled transform builds the selection from settings (the whole project would take minutes)
         runs = _wait_for(completed_scheduled_runs, 480, "a scheduled flow run to complete")
+        assert runs[0]["parameters"].get("select") == "path:models/staging/shopify"
         assert settings.serving_path.exists()  # the scheduled transform published a snapshot
         assert runs[0]["name"]
         first = warehouse.snapshot_version(settings)
