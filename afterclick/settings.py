@@ -175,11 +175,12 @@ class ScheduleSettings(BaseModel):
     timezone: str = "Europe/Madrid"
     channels: str = "*/5 * * * *"  # channel ingest
     tracking: str = "*/15 * * * *"  # carrier tracking
+    inventory: str = "20 * * * *"  # what the channels show as stock (a sweep of each store's catalogue)
     back_office: str = "0 * * * *"  # ERP / WMS / carrier files / spend
     pipeline: str = "30 2 * * *"  # the full pipeline nightly (dbt build incl. the LTV refit)
     transform: str = "*/10 * * * *"  # dbt build + publish, so the snapshot stays fresh
     transform_select: str = Field(
-        "", description="dbt selection the scheduled transform builds (e.g. 'marts.delivery marts.stock'); empty: "
+        "", description="dbt selection the scheduled transform builds (e.g. '+rpt_stuck_orders +wb_stock'); empty: "
                         "the whole project. The nightly pipeline always builds everything.")
     writeback: dict[str, str] = Field(
         default_factory=lambda: {"stock": "*/5 * * * *", "tracking": "*/15 * * * *", "status": "*/15 * * * *",

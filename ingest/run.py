@@ -8,10 +8,12 @@ runs every kind and reports a failing one without stopping the others.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import duckdb
 from pydantic import SecretStr
 
 from afterclick import warehouse
@@ -19,8 +21,8 @@ from afterclick.settings import Settings
 from ingest import erp
 from ingest.carriers import files as carrier_files
 from ingest.carriers import tracking_api
-from ingest.channels.connector import INVENTORY_COLUMNS, INVENTORY_TABLE
 from ingest.channels.connector import RAW_COLUMNS as CHANNEL_RAW_COLUMNS
+from ingest.channels import inventory
 from ingest.channels.connector import ChannelStore, ingest_channel_store, raw_table
 from ingest.errors import BadSourceData, SourcesFailed, TransientSourceError
 from ingest.files import marketplace, spend, wms
@@ -80,16 +82,16 @@ def ingest_marketplaces(settings: Settings, since: datetime | None = None, store
     return landed
 
 
-def _land_channel_stores(settings: Settings, stores: list[ChannelStore], since: datetime | None = None) -> list[Landed]:
+def _land_each_store(settings: Settings, stores: list[ChannelStore],
+                     land: Callable[[duckdb.DuckDBPyConnection, ChannelStore], list[Landed]]) -> list[Landed]:
     """Each store in turn; a store that fails does not stop the others (SourcesFailed names it)."""
     landed: list[Landed] = []
     failures: dict[str, BaseException] = {}
-    lookback = timedelta(minutes=settings.channel_lookback_minutes)
     con = warehouse.connect(settings)
     try:
         for store in stores:
             try:
-                landed += ingest_channel_store(con, store, lookback, settings.http_timeout_seconds, since)
+                landed += land(con, store)
             except (TransientSourceError, BadSourceData, PermissionError) as exc:
                 log.error("channel store %s skipped: %s: %s", store.store_id, type(exc).__name__, exc)
                 failures[store.store_id] = exc
@@ -100,22 +102,46 @@ def _land_channel_stores(settings: Settings, stores: list[ChannelStore], since: 
     return landed
 
 
-def ingest_channel_apis(settings: Settings, since: datetime | None = None, store: str | None = None) -> list[Landed]:
-    """Every configured channel store's orders (or one ``store``'s); on the embedded default, the
-    demo world's stores served by the local emulators."""
+@contextmanager
+def channel_stores(settings: Settings, store: str | None = None, keep_demo_state: bool = False
+                   ) -> Iterator[list[ChannelStore]]:
+    """The configured channel stores (or just ``store``); on the embedded default, the demo world's
+    stores served by the local emulators (``keep_demo_state``: showing the stock write-back set)."""
     stores = [ChannelStore(store_id, cfg.channel, cfg.base_url, cfg.credentials, cfg.rate)
               for store_id, cfg in settings.channel_stores.items() if cfg.enabled]
-    if stores or not settings.demo_channels or not (settings.demo_dir / "world.json").exists():
-        return _land_channel_stores(settings, _only(stores, store, "channel"), since)
+    if stores or not settings.demo_channels or not _demo_world_exists(settings):
+        yield _only(stores, store, "channel")
+        return
     from afterclick.demo.catalog import STORE_BY_ID
     from afterclick.demo.emulators.server import serve_channels
     from afterclick.demo.generate import load_truth
 
-    with serve_channels(load_truth(settings)) as endpoints:
+    kept = {"inventory_dir": settings.demo_dir / "channels"} if keep_demo_state else {}
+    with serve_channels(load_truth(settings), **kept) as endpoints:
         demo = [ChannelStore(store_id, STORE_BY_ID[store_id].channel, url,
                              {k: SecretStr(v) for k, v in state.credentials.items()})
                 for store_id, (url, state) in endpoints.items()]
-        return _land_channel_stores(settings, _only(demo, store, "channel"), since)
+        yield _only(demo, store, "channel")
+
+
+def ingest_channel_apis(settings: Settings, since: datetime | None = None, store: str | None = None) -> list[Landed]:
+    """Every channel store's orders changed since its cursor (or since ``since``), or one ``store``'s."""
+    lookback = timedelta(minutes=settings.channel_lookback_minutes)
+    with channel_stores(settings, store) as stores:
+        return _land_each_store(settings, stores, lambda con, s: ingest_channel_store(
+            con, s, lookback, settings.http_timeout_seconds, since))
+
+
+def ingest_channel_inventory(settings: Settings, store: str | None = None) -> list[Landed]:
+    """What every channel store (or one ``store``) shows as sellable per SKU and location, where it changed."""
+    with channel_stores(settings, store, keep_demo_state=True) as stores:
+        con = warehouse.connect(settings)
+        try:
+            skus = wms.known_skus(con)  # VTEX cannot list its inventory: asked SKU by SKU
+        finally:
+            con.close()
+        return _land_each_store(settings, stores, lambda con, s: [inventory.ingest_channel_inventory(
+            con, s, settings.http_timeout_seconds, skus)])
 
 
 def _demo_world_exists(settings: Settings) -> bool:
@@ -214,6 +240,7 @@ SOURCES: dict[str, SourceLander] = {
     "channels": ingest_channel_apis,
     "marketplace": ingest_marketplaces,
     "erp": ingest_erp,
+    "channel_inventory": ingest_channel_inventory,  # after the ERP: VTEX is asked about its catalogue
     "wms": ingest_wms,
     "carrier_files": exchange_carrier_files,
     "tracking": poll_tracking,
@@ -221,13 +248,14 @@ SOURCES: dict[str, SourceLander] = {
 }
 # The source kinds made of stores (an ingest can land just one of them), and those that can re-land a
 # window (a backfill); the others re-read what their own state says is new.
-STORE_SOURCES = ("channels", "marketplace")
+STORE_SOURCES = ("channels", "marketplace", "channel_inventory")
 BACKFILL_SOURCES = ("channels", "marketplace")
 # Which schedule (settings.schedules.<group>) lands each source kind.
 SOURCE_GROUP: dict[str, str] = {
     "channels": "channels",
     "marketplace": "channels",
     "erp": "back_office",
+    "channel_inventory": "inventory",
     "wms": "back_office",
     "carrier_files": "back_office",
     "tracking": "tracking",
@@ -240,7 +268,7 @@ SOURCE_GROUP: dict[str, str] = {
 RAW_TABLES: dict[str, dict[str, str]] = {
     f"raw.{marketplace.SOURCE}__{marketplace.ENTITY}": marketplace.RAW_COLUMNS,
     **{raw_table(channel): CHANNEL_RAW_COLUMNS for channel in ("shopify", "vtex", "magento", "woocommerce")},
-    INVENTORY_TABLE: INVENTORY_COLUMNS,
+    inventory.TABLE: inventory.COLUMNS,
     **erp.RAW_TABLES, **wms.RAW_TABLES, **carrier_files.RAW_TABLES, **tracking_api.RAW_TABLES, **spend.RAW_TABLES,
 }
 

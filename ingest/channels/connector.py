@@ -23,10 +23,6 @@ from ingest.channels.readers import READERS
 from ingest.landing import Batch, Landed, Rejected, ensure_raw_table, land_batch, read_cursor
 
 RAW_COLUMNS = {"id": "varchar", "updated_at": "timestamp", "payload": "varchar"}
-# What each channel store shows as sellable per SKU and location (read by the stock marts for
-# channel drift); _store is the channel store.
-INVENTORY_TABLE = "raw.channels__inventory_levels"
-INVENTORY_COLUMNS = {"sku": "varchar", "location_id": "varchar", "available": "bigint", "observed_at": "timestamp"}
 EPOCH = datetime(2000, 1, 1)
 
 

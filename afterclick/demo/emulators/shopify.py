@@ -3,7 +3,8 @@
 Every operation is first validated against the published Admin schema (when ``../shared`` has
 it); an invalid one is answered like Shopify, with ``errors`` and no data. Then, by its root field:
 - ``orders`` (variables ``first``, ``after``, ``query`` with ``updated_at:>'…'``, by UPDATED_AT);
-- ``inventoryItems`` (the catalogue: id and SKU) and ``nodes`` (inventory items with their
+- ``inventoryItems`` (the catalogue: id, SKU and ``inventoryLevels`` with the ``available``
+  quantity per location, always answered in full) and ``nodes`` (inventory items with their
   ``inventoryLevel(locationId:)`` quantities), for stock write-back and its read-back;
 - ``inventorySetQuantities`` (sets ``available`` at a location; an unknown item or location is
   a ``userError`` and nothing is applied, as in Shopify);
@@ -126,8 +127,15 @@ def _inventory_items(state: EmulatorState, variables: dict, _variables: dict | N
     skus = state.inventory.skus
     chunk = skus[after:after + first]
     end = after + len(chunk)
-    return {"nodes": [{"id": f"{ITEM_PREFIX}{sku_number(s)}", "sku": s} for s in chunk],
+    return {"nodes": [{"id": f"{ITEM_PREFIX}{sku_number(s)}", "sku": s, "inventoryLevels": _levels(state, s)}
+                      for s in chunk],
             "pageInfo": {"hasNextPage": end < len(skus), "endCursor": base64.b64encode(str(end).encode()).decode()}}
+
+
+def _levels(state: EmulatorState, sku: str) -> dict:
+    """An item's ``inventoryLevels`` connection: its ``available`` quantity at each location."""
+    return {"nodes": [{"location": {"id": location}, "quantities": [{"name": "available", "quantity": quantity}]}
+                      for location, quantity in sorted(state.inventory.quantities.get(sku, {}).items())]}
 
 
 def _item_sku(state: EmulatorState, item_id: str) -> str | None:

@@ -5,7 +5,8 @@ answering errors in the channel's own shape.
 - VTEX: ``GET /api/catalog_system/pvt/sku/stockkeepingunitidbyrefid/{refId}`` (SKU id by our SKU),
   ``GET /api/logistics/pvt/inventory/skus/{skuId}`` (balance per warehouse),
   ``PUT /api/logistics/pvt/inventory/skus/{skuId}/warehouses/{warehouseId}``.
-- Magento: ``GET /rest/V1/inventory/source-items`` (searchCriteria sku ``in``),
+- Magento: ``GET /rest/V1/inventory/source-items`` (searchCriteria sku ``in``, or every item by
+  ``pageSize`` / ``currentPage``; a page past the last answers the last page again, as Magento does),
   ``POST /rest/V1/inventory/source-items`` (all items applied or, on any unknown SKU, none).
 - WooCommerce: ``GET /wp-json/wc/v3/products`` (page / per_page / include, ``X-WP-Total*``),
   ``POST /wp-json/wc/v3/products/batch`` (``update``: at most 100, per-item errors; stock and
@@ -87,11 +88,18 @@ def magento_routes(state: EmulatorState, authorized) -> list[Route]:
             return refused
         if request.method == "GET":
             q = request.query_params
-            wanted = set((q.get("searchCriteria[filter_groups][0][filters][0][value]") or "").split(","))
+            wanted = q.get("searchCriteria[filter_groups][0][filters][0][value]")
+            skus = sorted(set(wanted.split(","))) if wanted else state.inventory.skus
             items = [{"sku": s, "source_code": src, "quantity": qty, "status": int(qty > 0)}
-                     for s in sorted(wanted) if state.inventory.knows(s)
-                     for src, qty in state.inventory.quantities.get(s, {}).items()]
-            return JSONResponse({"items": items, "search_criteria": {}, "total_count": len(items)})
+                     for s in skus if state.inventory.knows(s)
+                     for src, qty in sorted(state.inventory.quantities.get(s, {}).items())]
+            total = len(items)
+            if size := int(q.get("searchCriteria[pageSize]") or 0):
+                # like Magento, a page past the last answers the last page again
+                pages = max(1, -(-total // size))
+                page = min(max(1, int(q.get("searchCriteria[currentPage]") or 1)), pages)
+                items = items[(page - 1) * size: page * size]
+            return JSONResponse({"items": items, "search_criteria": {}, "total_count": total})
         body = await _json(request)
         if body is None or (errors := spec.body_errors("magento", "post", "/V1/inventory/source-items", body)):
             return JSONResponse({"message": "; ".join(errors) if body is not None else "Invalid JSON"}, status_code=400)

@@ -1,0 +1,160 @@
+"""Read what each channel store shows as sellable, per SKU and location, into
+``raw.channels__inventory_levels`` (the stock marts compare it with what afterclick wants shown).
+
+A read is a sweep of the store's whole catalogue; only readings that differ from the last one
+landed for that SKU and location are kept, so an unchanged store lands nothing and ``observed_at``
+is when the channel was first seen showing the quantity. A store's sweep lands as one batch: a
+run that dies mid-sweep lands nothing of it, and the next one sweeps again.
+
+- Shopify: ``inventoryItems`` (250 a page, each with its ``inventoryLevels``: ``available`` per location).
+- VTEX: no list call; per SKU of the ERP catalogue, the SKU id by reference then
+  ``GET /api/logistics/pvt/inventory/skus/{skuId}`` (``totalQuantity`` per warehouse, the field
+  the stock push sets). SKUs the store does not sell (404) are skipped.
+- Magento MSI: ``GET /rest/V1/inventory/source-items`` by ``pageSize`` / ``currentPage``, until
+  ``total_count`` (Magento answers the last page again for a page past the end).
+- WooCommerce: ``GET /wp-json/wc/v3/products`` by ``page`` / ``per_page`` until ``X-WP-TotalPages``;
+  one quantity per product (location ''), products that do not manage stock skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+
+import duckdb
+import httpx
+import polars as pl
+
+from ingest.channels.connector import ChannelStore
+from ingest.channels.http import ChannelClient, shopify_graphql
+from ingest.errors import BadSourceData
+from ingest.landing import Batch, Landed, Rejected, ensure_raw_table, land_batch
+
+log = logging.getLogger("afterclick.ingest")
+
+SOURCE, ENTITY = "channels", "inventory_levels"
+TABLE = f"raw.{SOURCE}__{ENTITY}"
+COLUMNS = {"sku": "varchar", "location_id": "varchar", "available": "bigint", "observed_at": "timestamp",
+           "payload": "varchar"}
+Reading = dict  # sku, location_id, available, payload (what the API said about it)
+
+SHOPIFY_LEVELS = """query($first: Int!, $after: String) {
+  inventoryItems(first: $first, after: $after) {
+    nodes { id sku inventoryLevels(first: 50) { nodes { location { id } quantities(names: ["available"]) {
+      name quantity } } } }
+    pageInfo { hasNextPage endCursor } } }"""
+
+
+def _shopify(client: ChannelClient, page_size: int, skus: set[str] | None) -> Iterator[Reading]:
+    after = None
+    while True:
+        page = shopify_graphql(client, SHOPIFY_LEVELS, {"first": page_size, "after": after})["inventoryItems"]
+        for item in page["nodes"]:
+            for level in (item.get("inventoryLevels") or {}).get("nodes", []):
+                available = next((q["quantity"] for q in level["quantities"] if q["name"] == "available"), None)
+                yield {"sku": item.get("sku"), "location_id": level["location"]["id"], "available": available,
+                       "payload": {"item": item["id"], **level}}
+        if not page["pageInfo"]["hasNextPage"]:
+            return
+        after = page["pageInfo"]["endCursor"]
+
+
+def _vtex(client: ChannelClient, page_size: int, skus: set[str] | None) -> Iterator[Reading]:
+    if not skus:
+        log.warning("VTEX has no inventory list call: no ERP catalogue landed yet, so no SKU to read")
+        return
+    for sku in sorted(skus):
+        try:
+            _, sku_id = client.request("GET", f"/api/catalog_system/pvt/sku/stockkeepingunitidbyrefid/{sku}")
+            _, body = client.request("GET", f"/api/logistics/pvt/inventory/skus/{sku_id}")
+        except httpx.HTTPStatusError as exc:
+            if exc.response.status_code == 404:  # not sold in this store
+                continue
+            raise
+        for balance in body.get("balance", []):
+            yield {"sku": sku, "location_id": balance.get("warehouseId"), "available": balance.get("totalQuantity"),
+                   "payload": {"skuId": body.get("skuId"), **balance}}
+
+
+def _magento(client: ChannelClient, page_size: int, skus: set[str] | None) -> Iterator[Reading]:
+    page, seen = 1, 0
+    while True:
+        _, body = client.request("GET", "/rest/V1/inventory/source-items", params={
+            "searchCriteria[pageSize]": page_size, "searchCriteria[currentPage]": page})
+        items, total = body.get("items") or [], int(body.get("total_count") or 0)
+        for item in items:
+            yield {"sku": item.get("sku"), "location_id": item.get("source_code"), "available": item.get("quantity"),
+                   "payload": item}
+        seen += len(items)
+        if not items or seen >= total:
+            return
+        page += 1
+
+
+def _woocommerce(client: ChannelClient, page_size: int, skus: set[str] | None) -> Iterator[Reading]:
+    page, pages = 1, 1
+    while page <= pages:
+        response, body = client.request("GET", "/wp-json/wc/v3/products", params={"per_page": page_size, "page": page})
+        pages = int(response.headers.get("X-WP-TotalPages", "1"))
+        for product in body:
+            if product.get("manage_stock"):
+                yield {"sku": product.get("sku"), "location_id": "", "available": product.get("stock_quantity"),
+                       "payload": {k: product.get(k) for k in ("id", "sku", "manage_stock", "stock_quantity",
+                                                               "stock_status")}}
+        page += 1
+
+
+READERS: dict[str, tuple[Callable[..., Iterable[Reading]], int]] = {  # reader, page size
+    "shopify": (_shopify, 250), "vtex": (_vtex, 0), "magento": (_magento, 500), "woocommerce": (_woocommerce, 100)}
+
+
+def _last_readings(con: duckdb.DuckDBPyConnection, store_id: str) -> dict[tuple[str, str], int | None]:
+    rows = con.execute(
+        f"select sku, location_id, arg_max(available, observed_at) from {TABLE} where _store = ? "
+        "group by sku, location_id", [store_id]).fetchall()
+    return {(sku, location or ""): available for sku, location, available in rows}
+
+
+def _batch(store: ChannelStore, readings: Iterable[Reading], last: dict, now: datetime) -> Batch:
+    rows, rejected = [], []
+    for r in readings:
+        available = r["available"]
+        if not r["sku"] or r["location_id"] is None or not isinstance(available, int) or isinstance(available, bool):
+            what = "SKU" if not r["sku"] else "location" if r["location_id"] is None else "integer quantity"
+            rejected.append(Rejected(payload=r["payload"], key=r["sku"] or None, reason=f"inventory level without {what}"))
+            continue
+        key = (r["sku"], r["location_id"])
+        if key in last and last[key] == available:
+            continue  # the channel still shows what it showed at the last reading
+        rows.append({"sku": r["sku"], "location_id": r["location_id"], "available": available, "observed_at": now,
+                     "payload": json.dumps(r["payload"], ensure_ascii=False)})
+    frame = pl.DataFrame(rows, schema={"sku": pl.Utf8, "location_id": pl.Utf8, "available": pl.Int64,
+                                       "observed_at": pl.Datetime("us"), "payload": pl.Utf8})
+    return Batch(SOURCE, ENTITY, store.store_id, frame, key=("sku", "location_id", "observed_at"), rejected=rejected)
+
+
+def ingest_channel_inventory(con: duckdb.DuckDBPyConnection, store: ChannelStore, timeout: float = 30.0,
+                             skus: set[str] | None = None, page_size: int | None = None) -> Landed:
+    """Sweep one store's inventory and land what changed since its last sweep. ``skus``: the
+    catalogue to ask about where the API cannot list it (VTEX)."""
+    ensure_raw_table(con, TABLE, COLUMNS)
+    reader, default_size = READERS[store.channel]
+    client = store.client(timeout)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    try:
+        try:
+            readings = list(reader(client, page_size or default_size, skus))
+        except (KeyError, TypeError, AttributeError) as exc:  # an answer of the wrong shape
+            raise BadSourceData(f"{store.store_id}: inventory answer of an unexpected shape ({exc!r})") from exc
+    except BadSourceData as exc:  # kept in quarantine with the reason; nothing of the sweep lands
+        land_batch(con, Batch(SOURCE, ENTITY, store.store_id, pl.DataFrame(), key=(),
+                              rejected=[Rejected(payload=exc.payload, reason=str(exc))]))
+        raise
+    finally:
+        client.close()
+    landed = land_batch(con, _batch(store, readings, _last_readings(con, store.store_id), now))
+    log.info("inventory of %s: %d readings, %d changed, %d quarantined", store.store_id, len(readings),
+             landed.rows_landed, landed.rows_quarantined)
+    return landed
