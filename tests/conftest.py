@@ -123,10 +123,13 @@ def wb(built, tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def channels(wb):
-    """The demo world's channel emulators on loopback: store id -> (base URL, emulator state);
-    Shopify with its standard cost bucket (1000 points, 50 a second)."""
+def channels(wb, request):
+    """The demo world's channel emulators on loopback: store id -> (base URL, emulator state).
+    Shopify's cost bucket is an enterprise-sized one (20,000 points, 1,000 a second), so tests
+    about what is pushed do not wait on it; tests marked ``shopify_standard_bucket`` get Shopify's
+    standard one (1,000 points, 50 a second) and so go through its throttle."""
     from afterclick.demo.emulators.server import serve_channels
     from afterclick.demo.generate import load_truth
-    with serve_channels(load_truth(wb), shopify_bucket=(1000.0, 50.0)) as endpoints:
+    standard = request.node.get_closest_marker("shopify_standard_bucket") is not None
+    with serve_channels(load_truth(wb), shopify_bucket=(1000.0, 50.0) if standard else (20_000.0, 1_000.0)) as endpoints:
         yield endpoints

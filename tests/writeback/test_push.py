@@ -35,6 +35,7 @@ def _key(message) -> str:
     return "".join(str(message["X-Afterclick-Notification"]).split())
 
 
+@pytest.mark.shopify_standard_bucket  # through Shopify's real throttle
 def test_stock_reaches_every_channel_once_and_a_second_run_sends_nothing(wb, channels):
     report = push(wb, channels)
     wanted = _wanted(wb)

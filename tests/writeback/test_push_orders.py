@@ -93,6 +93,7 @@ def test_a_crash_between_call_and_confirmation_creates_no_second_fulfillment_or_
     assert ledger(wb, "select count(*) from ops.writeback_ledger where status <> 'confirmed'")[0][0] == 0
 
 
+@pytest.mark.shopify_standard_bucket  # through Shopify's real throttle
 def test_prices_reach_every_channel_including_magentos_wholesale_list(wb, channels):
     wanted = _rows(wb, "select store_id, channel, sku, segment, price from writeback.wb_prices")
     assert {"b2b"} < {r["segment"] for r in wanted}
