@@ -10,10 +10,13 @@ windows (its list has no change filter; creation dates do not move) keeping the 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from ingest.channels.http import ChannelClient, shopify_graphql
+
+log = logging.getLogger("afterclick.ingest")
 
 Page = list[dict]
 
@@ -105,25 +108,40 @@ def magento_pages(client: ChannelClient, since: datetime, page_size: int = 100) 
     yield from _keyset(fetch, lambda o: _api_time(o.get("updated_at")), since, timedelta(0))
 
 
+VTEX_MAX_PAGES = 30  # VTEX lists at most 30 pages of one query
+
+
 def vtex_pages(client: ChannelClient, since: datetime, page_size: int = 100, until: datetime | None = None,
-               creation_lookback: timedelta = timedelta(days=30), window: timedelta = timedelta(days=7)) -> Iterator[Page]:
-    """Orders created from ``since - creation_lookback`` on, in windows small enough for VTEX's
-    30-page limit; details fetched for those whose lastChange is after ``since``."""
+               creation_lookback: timedelta = timedelta(days=30)) -> Iterator[Page]:
+    """Orders created from ``since - creation_lookback`` on; details fetched for those whose
+    lastChange is after ``since``. VTEX lists at most 30 pages of a query, so a creation-date range
+    holding more is split in halves until each part fits (oldest first): nothing beyond page 30 is
+    lost, and a first load from the epoch asks a few dozen questions, not one a week since 2000."""
     until = until or datetime.now(UTC).replace(tzinfo=None)
-    start = since - creation_lookback
-    while start <= until:
-        end = min(start + window, until + timedelta(days=1))
-        page = 1
-        while True:
-            _, body = client.request("GET", "/api/oms/pvt/orders", params={
-                "f_creationDate": f"creationDate:[{start.isoformat()}Z TO {end.isoformat()}Z]",
-                "page": page, "per_page": page_size, "orderBy": "creationDate,asc"})
+
+    def listing(start: datetime, end: datetime, page: int) -> dict:
+        _, body = client.request("GET", "/api/oms/pvt/orders", params={
+            "f_creationDate": f"creationDate:[{start.isoformat()}Z TO {end.isoformat()}Z]",
+            "page": page, "per_page": page_size, "orderBy": "creationDate,asc"})
+        return body
+
+    ranges = [(since - creation_lookback, until + timedelta(days=1))]
+    while ranges:
+        start, end = ranges.pop()
+        body = listing(start, end, 1)
+        pages = int(body["paging"]["pages"])
+        if pages > VTEX_MAX_PAGES and end - start > timedelta(seconds=2):
+            mid = start + timedelta(seconds=(end - start).total_seconds() // 2)
+            ranges += [(mid, end), (start, mid)]  # the older half is read first
+            continue
+        if pages > VTEX_MAX_PAGES:
+            log.warning("%s: more than %d pages of orders created within %s - %s; VTEX lists only the first %d",
+                        client.store_id, VTEX_MAX_PAGES, start, end, VTEX_MAX_PAGES)
+        for page in range(1, min(pages, VTEX_MAX_PAGES) + 1):
+            if page > 1:
+                body = listing(start, end, page)
             changed = [o["orderId"] for o in body["list"] if datetime.fromisoformat(o["lastChange"].rstrip("Z")) > since]
             yield [client.request("GET", f"/api/oms/pvt/orders/{oid}")[1] for oid in changed]
-            if page >= body["paging"]["pages"] or page >= 30:
-                break
-            page += 1
-        start = end
 
 
 # channel -> (page reader, order id field, updated-at field)

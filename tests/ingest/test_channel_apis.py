@@ -122,3 +122,25 @@ def test_two_stores_of_one_channel_stay_apart(world, con):
     assert per_store == {s: _truth(world, s, END) for s in ("shopify-es", "shopify-mx")}
     cursors = dict(con.sql("select store, cursor_value from ops.cursors where source = 'shopify'").fetchall())
     assert set(cursors) == {"shopify-es", "shopify-mx"}
+
+
+def test_vtex_splits_a_range_longer_than_30_pages_and_a_first_load_asks_few_questions(world, con):
+    """VTEX lists at most 30 pages of a query: with 2 orders a page, the store's orders need far more,
+    so the reader must split its creation-date ranges; a first load from the epoch must not walk
+    the years before the first order week by week."""
+    from ingest.channels.readers import vtex_pages
+
+    with serve_channels(world) as endpoints:
+        url, state = endpoints["vtex-br"]
+        expected = _truth(world, "vtex-br", END)
+        assert expected > 2 * 30  # more than one query can list at 2 a page
+        client = _store("vtex-br", url, state).client()
+        try:
+            ids = [o["orderId"] for page in vtex_pages(client, datetime(2000, 1, 1), page_size=2, until=END)
+                   for o in page]
+        finally:
+            client.close()
+        lists = [p for p in state.requests if p == "/api/oms/pvt/orders"]
+    assert len(set(ids)) == expected  # none lost beyond page 30
+    # the pages of 2 plus one question per split: not ~1,400 weekly windows since 2000
+    assert expected / 2 <= len(lists) < expected / 2 + 100
