@@ -8,9 +8,11 @@
     where _version_rank = 1
 {%- endmacro %}
 
-{#- One row per element of a JSON array (line items) of the latest version of every order. -#}
+{#- One row per element of a JSON array (line items) of the latest version of every order, with
+    its position in the array (item_index, from 1): the order the channel lists the lines in. -#}
 {% macro payload_items(channel, items_path, currency_path) -%}
     select _store, id, payload->>'{{ currency_path }}' as currency,
-           unnest(json_extract(payload, '{{ items_path }}')) as item
+           unnest(json_extract(payload, '{{ items_path }}')) as item,
+           generate_subscripts(json_extract(payload, '{{ items_path }}'), 1) as item_index
     from ({{ latest_payloads(channel) }}) as orders
 {%- endmacro %}

@@ -1,11 +1,13 @@
+-- VTEX items have no id of their own (item.id is the SKU id, and a SKU can be on two lines), so a
+-- line is numbered by its position in the order's items array.
 with lines as ({{ payload_items('vtex', '$.items[*]', '$.storePreferencesData.currencyCode') }})
 
 select
-    _store || ':' || id || ':' || cast(row_number() over (partition by _store, id order by item->>'$.id') as varchar) as order_line_key,
+    _store || ':' || id || ':' || cast(row_number() over (partition by _store, id order by item_index) as varchar) as order_line_key,
     _store || ':' || id as order_key,
     _store as store_id,
     'vtex' as channel,
-    cast(row_number() over (partition by _store, id order by item->>'$.id') as integer) as line_number,
+    cast(row_number() over (partition by _store, id order by item_index) as integer) as line_number,
     item->>'$.refId' as sku,
     cast(item->>'$.quantity' as integer) as quantity,
     cast(item->>'$.sellingPrice' as bigint) / 100.0 as unit_price,
