@@ -134,14 +134,18 @@ def vtex_pages(client: ChannelClient, since: datetime, page_size: int = 100, unt
             mid = start + timedelta(seconds=(end - start).total_seconds() // 2)
             ranges += [(mid, end), (start, mid)]  # the older half is read first
             continue
+        page = 1
+        while True:
+            changed = [o["orderId"] for o in body["list"] if datetime.fromisoformat(o["lastChange"].rstrip("Z")) > since]
+            yield [client.request("GET", f"/api/oms/pvt/orders/{oid}")[1] for oid in changed]
+            pages = int(body["paging"]["pages"])  # from the newest answer: orders created meanwhile are counted
+            if page >= min(pages, VTEX_MAX_PAGES):
+                break
+            page += 1
+            body = listing(start, end, page)
         if pages > VTEX_MAX_PAGES:
             log.warning("%s: more than %d pages of orders created within %s - %s; VTEX lists only the first %d",
                         client.store_id, VTEX_MAX_PAGES, start, end, VTEX_MAX_PAGES)
-        for page in range(1, min(pages, VTEX_MAX_PAGES) + 1):
-            if page > 1:
-                body = listing(start, end, page)
-            changed = [o["orderId"] for o in body["list"] if datetime.fromisoformat(o["lastChange"].rstrip("Z")) > since]
-            yield [client.request("GET", f"/api/oms/pvt/orders/{oid}")[1] for oid in changed]
 
 
 # channel -> (page reader, order id field, updated-at field)
