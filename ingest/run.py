@@ -134,14 +134,12 @@ def ingest_channel_apis(settings: Settings, since: datetime | None = None, store
 
 def ingest_channel_inventory(settings: Settings, store: str | None = None) -> list[Landed]:
     """What every channel store (or one ``store``) shows as sellable per SKU and location, where it changed."""
+    def land(con: duckdb.DuckDBPyConnection, s: ChannelStore) -> list[Landed]:
+        skus = wms.known_skus(con) if s.channel == "vtex" else None  # VTEX is asked SKU by SKU
+        return [inventory.ingest_channel_inventory(con, s, settings.http_timeout_seconds, skus)]
+
     with channel_stores(settings, store, keep_demo_state=True) as stores:
-        con = warehouse.connect(settings)
-        try:
-            skus = wms.known_skus(con)  # VTEX cannot list its inventory: asked SKU by SKU
-        finally:
-            con.close()
-        return _land_each_store(settings, stores, lambda con, s: [inventory.ingest_channel_inventory(
-            con, s, settings.http_timeout_seconds, skus)])
+        return _land_each_store(settings, stores, land)
 
 
 def _demo_world_exists(settings: Settings) -> bool:

@@ -61,16 +61,27 @@ def _shopify(client: ChannelClient, page_size: int, skus: set[str] | None) -> It
         after = page["pageInfo"]["endCursor"]
 
 
+def vtex_sku_id(client: ChannelClient, sku: str) -> str | None:
+    """VTEX's SKU id for our SKU (its reference id); None when the store does not sell it."""
+    try:
+        return str(client.request("GET", f"/api/catalog_system/pvt/sku/stockkeepingunitidbyrefid/{sku}")[1])
+    except httpx.HTTPStatusError as exc:
+        if exc.response.status_code == 404:
+            return None
+        raise
+
+
 def _vtex(client: ChannelClient, page_size: int, skus: set[str] | None) -> Iterator[Reading]:
     if not skus:
         log.warning("VTEX has no inventory list call: no ERP catalogue landed yet, so no SKU to read")
         return
     for sku in sorted(skus):
+        if (sku_id := vtex_sku_id(client, sku)) is None:  # not sold in this store
+            continue
         try:
-            _, sku_id = client.request("GET", f"/api/catalog_system/pvt/sku/stockkeepingunitidbyrefid/{sku}")
             _, body = client.request("GET", f"/api/logistics/pvt/inventory/skus/{sku_id}")
         except httpx.HTTPStatusError as exc:
-            if exc.response.status_code == 404:  # not sold in this store
+            if exc.response.status_code == 404:  # no inventory kept for it
                 continue
             raise
         for balance in body.get("balance", []):
@@ -93,17 +104,22 @@ def _magento(client: ChannelClient, page_size: int, skus: set[str] | None) -> It
         page += 1
 
 
-def _woocommerce(client: ChannelClient, page_size: int, skus: set[str] | None) -> Iterator[Reading]:
+def woocommerce_products(client: ChannelClient, page_size: int = 100) -> Iterator[dict]:
+    """Every product of the store, page by page until ``X-WP-TotalPages``."""
     page, pages = 1, 1
     while page <= pages:
         response, body = client.request("GET", "/wp-json/wc/v3/products", params={"per_page": page_size, "page": page})
         pages = int(response.headers.get("X-WP-TotalPages", "1"))
-        for product in body:
-            if product.get("manage_stock"):
-                yield {"sku": product.get("sku"), "location_id": "", "available": product.get("stock_quantity"),
-                       "payload": {k: product.get(k) for k in ("id", "sku", "manage_stock", "stock_quantity",
-                                                               "stock_status")}}
+        yield from body
         page += 1
+
+
+def _woocommerce(client: ChannelClient, page_size: int, skus: set[str] | None) -> Iterator[Reading]:
+    for product in woocommerce_products(client, page_size):
+        if product.get("manage_stock"):
+            yield {"sku": product.get("sku"), "location_id": "", "available": product.get("stock_quantity"),
+                   "payload": {k: product.get(k) for k in ("id", "sku", "manage_stock", "stock_quantity",
+                                                           "stock_status")}}
 
 
 READERS: dict[str, tuple[Callable[..., Iterable[Reading]], int]] = {  # reader, page size
@@ -114,7 +130,7 @@ def _last_readings(con: duckdb.DuckDBPyConnection, store_id: str) -> dict[tuple[
     rows = con.execute(
         f"select sku, location_id, arg_max(available, observed_at) from {TABLE} where _store = ? "
         "group by sku, location_id", [store_id]).fetchall()
-    return {(sku, location or ""): available for sku, location, available in rows}
+    return {(sku, location): available for sku, location, available in rows}
 
 
 def _batch(store: ChannelStore, readings: Iterable[Reading], last: dict, now: datetime) -> Batch:

@@ -12,9 +12,8 @@
 
 from __future__ import annotations
 
-import httpx
-
 from ingest.channels.connector import ChannelStore
+from ingest.channels.inventory import vtex_sku_id, woocommerce_products
 from writeback.adapters.base import bisect_refusals, one_at_a_time, timed_batch
 from writeback.ledger import Change, Outcome
 
@@ -41,13 +40,7 @@ class VtexSkus(RestAdapter):
 
     def sku_id(self, sku: str) -> str | None:
         if sku not in self._ids:
-            try:
-                _, body = self.client.request("GET", f"/api/catalog_system/pvt/sku/stockkeepingunitidbyrefid/{sku}")
-                self._ids[sku] = str(body)
-            except httpx.HTTPStatusError as exc:
-                if exc.response.status_code != 404:
-                    raise
-                self._ids[sku] = None
+            self._ids[sku] = vtex_sku_id(self.client, sku)
         return self._ids[sku]
 
     def send(self, change: Change, sku_id: str) -> None:
@@ -124,13 +117,7 @@ class WooCommerceProducts(RestAdapter):
 
     def product_ids(self) -> dict[str, int]:
         if self._ids is None:
-            self._ids, page, pages = {}, 1, 1
-            while page <= pages:
-                response, body = self.client.request("GET", "/wp-json/wc/v3/products",
-                                                     params={"per_page": 100, "page": page})
-                self._ids.update({p["sku"]: p["id"] for p in body if p.get("sku")})
-                pages = int(response.headers.get("x-wp-totalpages", 1))
-                page += 1
+            self._ids = {p["sku"]: p["id"] for p in woocommerce_products(self.client) if p.get("sku")}
         return self._ids
 
     def push(self, changes: list[Change]) -> list[Outcome]:
