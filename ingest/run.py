@@ -22,8 +22,8 @@ from ingest import erp
 from ingest.carriers import files as carrier_files
 from ingest.carriers import tracking_api
 from ingest.channels.connector import RAW_COLUMNS as CHANNEL_RAW_COLUMNS
-from ingest.channels import inventory
-from ingest.channels.connector import ChannelStore, ingest_channel_store, raw_table
+from ingest.channels import catalogue, inventory
+from ingest.channels.connector import ChannelStore, ingest_channel_store, raw_tables
 from ingest.errors import BadSourceData, SourcesFailed, TransientSourceError
 from ingest.files import marketplace, spend, wms
 from ingest.files.marketplace import MarketplaceStore, ingest_marketplace_store
@@ -106,7 +106,8 @@ def _land_each_store(settings: Settings, stores: list[ChannelStore],
 def channel_stores(settings: Settings, store: str | None = None, keep_demo_state: bool = False
                    ) -> Iterator[list[ChannelStore]]:
     """The configured channel stores (or just ``store``); on the embedded default, the demo world's
-    stores served by the local emulators (``keep_demo_state``: showing the stock write-back set)."""
+    stores served by the local emulators (``keep_demo_state``: showing the stock, prices and
+    fulfillments the write-back set)."""
     stores = [ChannelStore(store_id, cfg.channel, cfg.base_url, cfg.credentials, cfg.rate)
               for store_id, cfg in settings.channel_stores.items() if cfg.enabled]
     if stores or not settings.demo_channels or not _demo_world_exists(settings):
@@ -125,11 +126,20 @@ def channel_stores(settings: Settings, store: str | None = None, keep_demo_state
 
 
 def ingest_channel_apis(settings: Settings, since: datetime | None = None, store: str | None = None) -> list[Landed]:
-    """Every channel store's orders changed since its cursor (or since ``since``), or one ``store``'s."""
+    """Every channel store's orders, customers and credit memos changed since their cursors (or since
+    ``since``), or one ``store``'s."""
     lookback = timedelta(minutes=settings.channel_lookback_minutes)
-    with channel_stores(settings, store) as stores:
+    with channel_stores(settings, store, keep_demo_state=True) as stores:
         return _land_each_store(settings, stores, lambda con, s: ingest_channel_store(
             con, s, lookback, settings.http_timeout_seconds, since))
+
+
+def ingest_channel_catalogue(settings: Settings, store: str | None = None) -> list[Landed]:
+    """What every channel store (or one ``store``) lists (products / variants) and where it keeps
+    stock (locations), where it changed since the last sweep."""
+    with channel_stores(settings, store, keep_demo_state=True) as stores:
+        return _land_each_store(settings, stores, lambda con, s: catalogue.sweep_store(
+            con, s, settings.http_timeout_seconds))
 
 
 def ingest_channel_inventory(settings: Settings, store: str | None = None) -> list[Landed]:
@@ -238,6 +248,7 @@ SOURCES: dict[str, SourceLander] = {
     "channels": ingest_channel_apis,
     "marketplace": ingest_marketplaces,
     "erp": ingest_erp,
+    "channel_catalogue": ingest_channel_catalogue,
     "channel_inventory": ingest_channel_inventory,  # after the ERP: VTEX is asked about its catalogue
     "wms": ingest_wms,
     "carrier_files": exchange_carrier_files,
@@ -246,13 +257,14 @@ SOURCES: dict[str, SourceLander] = {
 }
 # The source kinds made of stores (an ingest can land just one of them), and those that can re-land a
 # window (a backfill); the others re-read what their own state says is new.
-STORE_SOURCES = ("channels", "marketplace", "channel_inventory")
+STORE_SOURCES = ("channels", "marketplace", "channel_catalogue", "channel_inventory")
 BACKFILL_SOURCES = ("channels", "marketplace")
 # Which schedule (settings.schedules.<group>) lands each source kind.
 SOURCE_GROUP: dict[str, str] = {
     "channels": "channels",
     "marketplace": "channels",
     "erp": "back_office",
+    "channel_catalogue": "inventory",
     "channel_inventory": "inventory",
     "wms": "back_office",
     "carrier_files": "back_office",
@@ -265,7 +277,8 @@ SOURCE_GROUP: dict[str, str] = {
 # build so staging can read a source that has not sent anything yet.
 RAW_TABLES: dict[str, dict[str, str]] = {
     f"raw.{marketplace.SOURCE}__{marketplace.ENTITY}": marketplace.RAW_COLUMNS,
-    **{raw_table(channel): CHANNEL_RAW_COLUMNS for channel in ("shopify", "vtex", "magento", "woocommerce")},
+    **{table: CHANNEL_RAW_COLUMNS for table in raw_tables()},
+    **{table: CHANNEL_RAW_COLUMNS for table in catalogue.tables()},
     inventory.TABLE: inventory.COLUMNS,
     **erp.RAW_TABLES, **wms.RAW_TABLES, **carrier_files.RAW_TABLES, **tracking_api.RAW_TABLES, **spend.RAW_TABLES,
 }

@@ -6,3 +6,17 @@
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 {%- endmacro %}
+
+{#- The same union, with ``amount`` also in the reporting currency (amount_rc, at the seed rate). -#}
+{% macro union_staging_with_amount_rc(models, columns) -%}
+with unioned as (
+    {{ union_staging(models, columns) }}
+)
+
+select
+    unioned.*,
+    round(cast(unioned.amount as {{ dbt.type_float() }}) * rates.rate_to_eur, 2) as amount_rc
+from unioned
+left join {{ ref('currency_rates') }} as rates
+    on unioned.currency = rates.currency
+{%- endmacro %}

@@ -1,6 +1,7 @@
-"""Land a channel store's orders incrementally into ``raw.<channel>__orders``.
+"""Land a channel store's orders (and the other entities its API lists: customers, credit memos)
+incrementally into ``raw.<channel>__<entity>``.
 
-One row per order version: ``id``, ``updated_at`` and the whole ``payload`` as the API sent it.
+One row per record version: ``id``, ``updated_at`` and the whole ``payload`` as the API sent it.
 The cursor (the newest ``updated_at`` landed) advances in the same transaction as each page;
 the next run reads from the cursor minus a look-back window, and versions already landed are
 skipped, so re-running a window changes nothing.
@@ -19,7 +20,7 @@ from pydantic import SecretStr
 
 from ingest.channels.http import ChannelClient
 from ingest.errors import BadSourceData
-from ingest.channels.readers import READERS
+from ingest.channels.readers import READERS, entities
 from ingest.landing import Batch, Landed, Rejected, ensure_raw_table, land_batch, read_cursor
 
 RAW_COLUMNS = {"id": "varchar", "updated_at": "timestamp", "payload": "varchar"}
@@ -50,8 +51,13 @@ class ChannelStore:
         return f"ChannelStore({self.store_id!r}, {self.channel!r}, {self.base_url!r})"
 
 
-def raw_table(channel: str) -> str:
-    return f"raw.{channel}__orders"
+def raw_table(channel: str, entity: str = "orders") -> str:
+    return f"raw.{channel}__{entity}"
+
+
+def raw_tables() -> list[str]:
+    """Every channel API raw table."""
+    return [raw_table(channel, entity) for channel, entity in READERS]
 
 
 def _parse_ts(value) -> datetime | None:
@@ -65,8 +71,9 @@ def _parse_ts(value) -> datetime | None:
     return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
 
 
-def page_batch(store: ChannelStore, page: list[dict], cursor: datetime | None) -> tuple[Batch, datetime | None]:
-    _, id_field, updated_field = READERS[store.channel]
+def page_batch(store: ChannelStore, page: list[dict], cursor: datetime | None,
+               entity: str = "orders") -> tuple[Batch, datetime | None]:
+    _, id_field, updated_field = READERS[store.channel, entity]
     rows, rejected = [], []
     for order in page:
         oid, updated = order.get(id_field) if isinstance(order, dict) else None, None
@@ -74,35 +81,44 @@ def page_batch(store: ChannelStore, page: list[dict], cursor: datetime | None) -
             updated = _parse_ts(order.get(updated_field))
         if oid is None or updated is None:
             rejected.append(Rejected(payload=order, key=str(oid) if oid is not None else None,
-                                     reason=f"order without {id_field if oid is None else updated_field}"))
+                                     reason=f"{entity} record without {id_field if oid is None else updated_field}"))
             continue
         rows.append({"id": str(oid), "updated_at": updated, "payload": json.dumps(order, ensure_ascii=False)})
         cursor = max(cursor, updated) if cursor else updated
     frame = pl.DataFrame(rows, schema={"id": pl.Utf8, "updated_at": pl.Datetime("us"), "payload": pl.Utf8})
-    batch = Batch(store.channel, "orders", store.store_id, frame, key=("id", "updated_at"), rejected=rejected,
+    batch = Batch(store.channel, entity, store.store_id, frame, key=("id", "updated_at"), rejected=rejected,
                   cursor_value=cursor.isoformat() if cursor else None)
     return batch, cursor
 
 
 def ingest_channel_store(con: duckdb.DuckDBPyConnection, store: ChannelStore,
                          lookback: timedelta = timedelta(minutes=10), timeout: float = 30.0,
-                         since: datetime | None = None) -> list[Landed]:
-    """Land every order version changed since the store's cursor (minus ``lookback``), or since
-    ``since`` (a backfill: versions already landed are skipped, the cursor never moves back)."""
-    ensure_raw_table(con, raw_table(store.channel), RAW_COLUMNS)
-    stored = read_cursor(con, store.channel, "orders", store.store_id)
+                         since: datetime | None = None, only: str | None = None) -> list[Landed]:
+    """Land every record version of each entity of the store (or ``only`` that one) changed since
+    its cursor (minus ``lookback``), or since ``since`` (a backfill: versions already landed are
+    skipped, the cursor never moves back). Each entity has its own cursor."""
+    landed: list[Landed] = []
+    for entity in [only] if only else entities(store.channel):
+        landed += _ingest_entity(con, store, entity, lookback, timeout, since)
+    return landed
+
+
+def _ingest_entity(con: duckdb.DuckDBPyConnection, store: ChannelStore, entity: str, lookback: timedelta,
+                   timeout: float, since: datetime | None) -> list[Landed]:
+    ensure_raw_table(con, raw_table(store.channel, entity), RAW_COLUMNS)
+    stored = read_cursor(con, store.channel, entity, store.store_id)
     cursor = datetime.fromisoformat(stored) if stored else None
     if since is None:
         since = (cursor - lookback) if cursor else EPOCH
-    reader = READERS[store.channel][0]
+    reader = READERS[store.channel, entity][0]
     client = store.client(timeout)
     landed: list[Landed] = []
     try:
         for page in reader(client, since):
-            batch, cursor = page_batch(store, page, cursor)
+            batch, cursor = page_batch(store, page, cursor, entity)
             landed.append(land_batch(con, batch))
     except BadSourceData as exc:  # a page that stays unreadable: kept with the reason; the cursor stays
-        land_batch(con, Batch(store.channel, "orders", store.store_id, pl.DataFrame(), key=(),
+        land_batch(con, Batch(store.channel, entity, store.store_id, pl.DataFrame(), key=(),
                               rejected=[Rejected(payload=exc.payload, reason=str(exc))]))
         raise
     finally:

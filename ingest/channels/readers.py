@@ -1,6 +1,7 @@
-"""Per-channel page readers: how each API pages through the orders changed since an instant.
+"""Per-channel page readers: how each API pages through the records of an entity (orders, and
+where the API lists them apart: customers, Magento credit memos) changed since an instant.
 
-Each reader yields pages (lists of order payloads as the API sent them). Sorting and
+Each reader yields pages (lists of records as the API sent them). Sorting and
 filters follow each API: Shopify by UPDATED_AT with its cursor, WooCommerce by modified date
 and Magento by an ``updated_at`` gteq filter, both moving the filter forward page by page
 (keyset paging: a change while we page cannot make us skip an order), VTEX by creation-date
@@ -13,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from ingest.channels.http import ChannelClient, shopify_graphql
 
@@ -36,6 +38,13 @@ query Orders($first: Int!, $after: String, $query: String) {
       lineItems(first: 100) { nodes { id sku quantity
         originalUnitPriceSet { shopMoney { amount currencyCode } }
         totalDiscountSet { shopMoney { amount currencyCode } } } }
+      transactions(first: 20) { id kind status gateway processedAt amountSet { shopMoney { amount currencyCode } } }
+      refunds(first: 20) { id createdAt note totalRefundedSet { shopMoney { amount currencyCode } }
+        refundLineItems(first: 100) { nodes { quantity lineItem { id sku } } } }
+      fulfillments(first: 20) { id status createdAt trackingInfo(first: 10) { number company url } }
+      returns(first: 10) { nodes { id name status totalQuantity
+        returnLineItems(first: 100) { nodes { quantity returnReason returnReasonNote customerNote
+          ... on ReturnLineItem { fulfillmentLineItem { lineItem { id sku } } } } } } }
     } }
     pageInfo { hasNextPage endCursor }
   }
@@ -43,16 +52,35 @@ query Orders($first: Int!, $after: String, $query: String) {
 """
 
 
-def shopify_pages(client: ChannelClient, since: datetime, page_size: int = 100) -> Iterator[Page]:
-    after = None
-    while True:
-        variables = {"first": page_size, "after": after, "query": f"updated_at:>'{since.isoformat()}Z'"}
-        data = shopify_graphql(client, SHOPIFY_ORDERS_QUERY, variables)
-        orders = data["orders"]
-        yield [edge["node"] for edge in orders["edges"]]
-        if not orders["pageInfo"]["hasNextPage"]:
-            return
-        after = orders["pageInfo"]["endCursor"]
+SHOPIFY_CUSTOMERS_QUERY = """
+query Customers($first: Int!, $after: String, $query: String) {
+  customers(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
+    edges { cursor node {
+      id email firstName lastName createdAt updatedAt numberOfOrders locale tags
+      amountSpent { amount currencyCode }
+      defaultAddress { countryCodeV2 }
+    } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+
+def _shopify_connection(root: str, query: str):
+    def pages(client: ChannelClient, since: datetime, page_size: int = 100) -> Iterator[Page]:
+        after = None
+        while True:
+            variables = {"first": page_size, "after": after, "query": f"updated_at:>'{since.isoformat()}Z'"}
+            connection = shopify_graphql(client, query, variables)[root]
+            yield [edge["node"] for edge in connection["edges"]]
+            if not connection["pageInfo"]["hasNextPage"]:
+                return
+            after = connection["pageInfo"]["endCursor"]
+    return pages
+
+
+shopify_pages = _shopify_connection("orders", SHOPIFY_ORDERS_QUERY)
+shopify_customer_pages = _shopify_connection("customers", SHOPIFY_CUSTOMERS_QUERY)
 
 
 def _keyset(fetch, updated_of, since: datetime, overlap: timedelta) -> Iterator[Page]:
@@ -92,13 +120,38 @@ def woocommerce_pages(client: ChannelClient, since: datetime, page_size: int = 1
     yield from _keyset(fetch, lambda o: _api_time(o.get("date_modified_gmt")), since, timedelta(seconds=1))
 
 
-def magento_pages(client: ChannelClient, since: datetime, page_size: int = 100) -> Iterator[Page]:
+def woocommerce_refund_pages(client: ChannelClient, since: datetime, page_size: int = 100) -> Iterator[Page]:
+    """The refunds of the orders changed since ``since`` that list any: the order's ``refunds``
+    summary has no date, ``GET /orders/{id}/refunds`` has (each refund is tagged with its
+    ``order_id``, which the URL carried)."""
+    for orders in woocommerce_pages(client, since, page_size):
+        refunded = [o["id"] for o in orders if isinstance(o, dict) and o.get("refunds")]
+        yield [{**refund, "order_id": oid} for oid in refunded
+               for refund in client.request("GET", f"/wp-json/wc/v3/orders/{oid}/refunds")[1]]
+
+
+def woocommerce_customer_pages(client: ChannelClient, since: datetime, page_size: int = 100) -> Iterator[Page]:
+    """wc/v3 has no modified-since filter for customers: every page, every run (landing keeps only
+    the versions it has not seen, by ``date_modified_gmt``)."""
+    page = 1
+    while True:
+        response, body = client.request("GET", "/wp-json/wc/v3/customers", params={
+            "page": page, "per_page": page_size, "orderby": "id", "order": "asc"})
+        yield body
+        if page >= int(response.headers.get("x-wp-totalpages", "1")):
+            return
+        page += 1
+
+
+def magento_pages(client: ChannelClient, since: datetime, page_size: int = 100,
+                  path: str = "/rest/V1/orders") -> Iterator[Page]:
     """An ``updated_at`` gteq filter (inclusive), sorted ascending; stops at ``total_count``
-    (past the end Magento repeats the last page)."""
+    (past the end Magento repeats the last page). ``path``: orders, credit memos or customers
+    (``/rest/V1/customers/search``), which share the search criteria."""
     prefix = "searchCriteria[filter_groups][0][filters][0]"
 
     def fetch(after: datetime, page: int):
-        _, body = client.request("GET", "/rest/V1/orders", params={
+        _, body = client.request("GET", path, params={
             f"{prefix}[field]": "updated_at", f"{prefix}[value]": after.strftime("%Y-%m-%d %H:%M:%S"),
             f"{prefix}[condition_type]": "gteq", "searchCriteria[sortOrders][0][field]": "updated_at",
             "searchCriteria[sortOrders][0][direction]": "ASC",
@@ -148,10 +201,24 @@ def vtex_pages(client: ChannelClient, since: datetime, page_size: int = 100, unt
                         client.store_id, VTEX_MAX_PAGES, start, end, VTEX_MAX_PAGES)
 
 
-# channel -> (page reader, order id field, updated-at field)
+# (channel, entity) -> (page reader, id field, updated-at field). Orders nest what the API nests
+# in them (Shopify transactions, refunds and returns; VTEX payments and return invoices; Magento's
+# and WooCommerce's payment); refunds are their own records in Magento (credit memos) and
+# WooCommerce (read per order: refunds are never changed, so created = updated); VTEX has no customer list in its OMS (the buyer's
+# profile is in each order's clientProfileData).
 READERS = {
-    "shopify": (shopify_pages, "id", "updatedAt"),
-    "woocommerce": (woocommerce_pages, "id", "date_modified_gmt"),
-    "magento": (magento_pages, "entity_id", "updated_at"),
-    "vtex": (vtex_pages, "orderId", "lastChange"),
+    ("shopify", "orders"): (shopify_pages, "id", "updatedAt"),
+    ("shopify", "customers"): (shopify_customer_pages, "id", "updatedAt"),
+    ("woocommerce", "orders"): (woocommerce_pages, "id", "date_modified_gmt"),
+    ("woocommerce", "refunds"): (woocommerce_refund_pages, "id", "date_created_gmt"),
+    ("woocommerce", "customers"): (woocommerce_customer_pages, "id", "date_modified_gmt"),
+    ("magento", "orders"): (magento_pages, "entity_id", "updated_at"),
+    ("magento", "creditmemos"): (partial(magento_pages, path="/rest/V1/creditmemos"), "entity_id", "updated_at"),
+    ("magento", "customers"): (partial(magento_pages, path="/rest/V1/customers/search"), "id", "updated_at"),
+    ("vtex", "orders"): (vtex_pages, "orderId", "lastChange"),
 }
+
+
+def entities(channel: str) -> list[str]:
+    """What is landed of a channel, orders first."""
+    return [entity for (c, entity) in READERS if c == channel]

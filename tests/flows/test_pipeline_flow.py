@@ -44,6 +44,25 @@ def test_pipeline_flow_publishes_the_generated_orders_and_a_second_run_lands_onl
         flow, status, recorded = con.sql("select flow, status, summary from ops.runs").fetchall()[0]
     assert (flow, status) == ("pipeline", "success")
     assert json.loads(recorded)["publish"]["version"] == summary["publish"]["version"]
+    # what the channels record beside orders reached the marts as the world has it: a refund per
+    # refunded order (the whole amount; VTEX gives a paid order's payment back when it is canceled,
+    # not when the money settles), a sale per paid order, an account per registered customer
+    api = truth.filter(pl.col("channel") != "marketplace")
+    vtex_canceled_paid = (pl.col("channel") == "vtex") & pl.col("canceled_at").is_not_null() & pl.col("paid_at").is_not_null()
+    refunded = (api.with_columns(refunded_amount=pl.when(vtex_canceled_paid).then(pl.col("total"))
+                                 .otherwise(pl.col("refunded_amount")))
+                .filter((pl.col("refunded_at").is_not_null() | vtex_canceled_paid) & (pl.col("refunded_amount") > 0)))
+    with warehouse.read_serving(settings) as con:
+        refunds = {c: (n, t) for c, n, t in con.sql(
+            "select channel, count(*), round(sum(amount_rc), 2) from fct_refunds group by 1").fetchall()}
+        sales = dict(con.sql("select channel, count(*) from fct_payments where kind = 'sale' group by 1").fetchall())
+        accounts = dict(con.sql("select store_id, count(*) from dim_channel_accounts group by 1").fetchall())
+    expected_refunds = refunded.group_by("channel").agg(pl.len(), (pl.col("refunded_amount") * pl.col("fx_to_eur")).sum())
+    assert {c: n for c, (n, _) in refunds.items()} == {c: n for c, n, _ in expected_refunds.iter_rows()}
+    assert all(abs(refunds[c][1] - eur) < 0.01 * n + 1 for c, n, eur in expected_refunds.iter_rows())
+    assert sales == dict(api.filter(pl.col("paid_at").is_not_null()).group_by("channel").len().iter_rows())
+    registered = api.filter(~pl.col("is_guest") & (pl.col("channel") != "vtex"))
+    assert accounts == dict(registered.group_by("store_id").agg(pl.col("customer_id").n_unique()).iter_rows())
     # the write-back pushed the stock, prices, tracking and status every channel should show, and
     # the customers got their messages
     assert summary["writeback"]["dead"] == 0 and summary["writeback"]["skipped_targets"] == []
@@ -66,11 +85,15 @@ def test_pipeline_flow_publishes_the_generated_orders_and_a_second_run_lands_onl
     assert confirmed == len(wanted) + messages_due + prices + len(tracking) + len(statuses)
 
     # a second run (one test, not two: a pipeline costs a minute or two here) with nothing new
-    # from the sources: the only news is that the channels now show the stock the first run pushed
+    # from the sources: the only news is that the channels now show the stock and the (retail)
+    # prices the first run pushed: a new inventory reading, and a new listing of each repriced product
     with warehouse.read_serving(settings) as con:
         before = con.sql("select count(*), round(sum(total_amount), 2) from fct_orders").fetchall()
+        repriced = dict(con.sql("select channel, count(*) from wb_prices where segment = 'b2c' "
+                                "and channel in ('shopify', 'magento', 'woocommerce') group by 1").fetchall())
     again = pipeline_flow(state_dir=str(settings.root))
-    assert again["ingest"]["rows_by_table"] == {"raw.channels__inventory_levels": len(wanted)} and wanted
+    assert again["ingest"]["rows_by_table"] == {"raw.channels__inventory_levels": len(wanted),
+                                                **{f"raw.{c}__products": n for c, n in repriced.items()}} and wanted
     assert again["writeback"]["pushed"] == 0  # nothing changed, nothing pushed
     with warehouse.read_serving(settings) as con:
         assert con.sql("select count(*), round(sum(total_amount), 2) from fct_orders").fetchall() == before

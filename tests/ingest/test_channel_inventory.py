@@ -5,15 +5,14 @@ a fault leaves nothing half-landed."""
 from datetime import datetime
 
 import pytest
-from pydantic import SecretStr
 
 from afterclick import warehouse
 from afterclick.demo.catalog import STORE_BY_ID
 from afterclick.demo.emulators.server import serve_channels
 from afterclick.demo.world import simulate
-from ingest.channels.connector import ChannelStore
 from ingest.channels.inventory import TABLE, ingest_channel_inventory
 from ingest.errors import BadSourceData
+from emulated_stores import api_store, con  # noqa: F401 - con is a fixture
 
 END = datetime(2026, 11, 1)
 LOCATION = {"shopify-es": "gid://shopify/Location/1001", "shopify-mx": "gid://shopify/Location/2001",
@@ -26,20 +25,11 @@ def world():
     return simulate(orders=800, days=45, seed=3, end=END)  # 60 SKUs
 
 
-@pytest.fixture
-def con(settings):
-    c = warehouse.connect(settings)
-    yield c
-    c.close()
 
-
-def _store(store_id, url, state) -> ChannelStore:
-    return ChannelStore(store_id, STORE_BY_ID[store_id].channel, url,
-                        {k: SecretStr(v) for k, v in state.credentials.items()})
 
 
 def _sweep(con, store_id, url, state, skus):
-    return ingest_channel_inventory(con, _store(store_id, url, state), skus=skus,
+    return ingest_channel_inventory(con, api_store(store_id, url, state), skus=skus,
                                     page_size=PAGE[STORE_BY_ID[store_id].channel])
 
 

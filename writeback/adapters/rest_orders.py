@@ -105,7 +105,7 @@ class VtexStatus(_RestOrders):
         if p["channel_status"] == "canceled":
             return [] if order["status"] == "canceled" else [("POST", f"/api/oms/pvt/orders/{oid}/cancel",
                                                                {"reason": "Canceled in the order cycle (afterclick)"})]
-        packages = order["packageAttachment"]["packages"]
+        packages = [pkg for pkg in order["packageAttachment"]["packages"] if pkg.get("type", "Output") == "Output"]
         if not packages:  # delivered before its invoices reached VTEX: the tracking push comes first
             raise _NotYet(f"order {oid} has no invoice on VTEX yet")
         return [("PUT", f"/api/oms/pvt/orders/{oid}/invoice/{pkg['invoiceNumber']}/tracking",

@@ -66,6 +66,15 @@ class EmulatorState:
             self._rows_at = self.clock
         return self._rows.get(str(channel_order_id))
 
+    def product_names(self) -> dict[str, str]:
+        """SKU -> product name, as the channel's catalogue titles it."""
+        if getattr(self, "_names", None) is None:
+            self._names = dict(self.world.products.select("sku", "name").iter_rows())
+        return self._names
+
+    def store_country(self) -> str:
+        return self.world.stores.filter(self.world.stores["store_id"] == self.store_id)["country"].item()
+
     def advance(self, to: datetime) -> None:
         self.clock = to
 

@@ -44,6 +44,19 @@ class OrdersView:
             out.setdefault(row["order_id"], []).append(row)
         return out
 
+    def customers(self, store_id: str) -> pl.DataFrame:
+        """The store's registered customers (guests have no account) as of the clock, one row each
+        with their order count and spend there; a customer record changes with each order placed
+        (``updated_at``: the last one), sorted by (updated_at, customer_id)."""
+        return (self.orders(store_id).filter(~pl.col("is_guest"))
+                .group_by("customer_id").agg(pl.col("placed_at").min().alias("created_at"),
+                                             pl.col("placed_at").max().alias("updated_at"),
+                                             pl.len().alias("orders_count"), pl.col("total").sum().alias("spent"),
+                                             pl.col("currency").first())
+                .join(self.world.customers, on="customer_id")
+                .with_columns(n=pl.col("customer_id").str.slice(1).cast(pl.Int64))
+                .sort("updated_at", "customer_id"))
+
     def _build(self, store_id: str) -> pl.DataFrame:
         clock = self.clock
         orders = self.world.orders.filter((pl.col("store_id") == store_id) & (pl.col("placed_at") <= clock))
@@ -53,15 +66,46 @@ class OrdersView:
                   .agg(pl.col("stage").last().alias("stage"), pl.col("occurred_at").max().alias("as_of_updated_at")))
         paid = (self.world.order_events.filter((pl.col("stage") == "paid") & (pl.col("occurred_at") <= clock))
                 .select("order_id", pl.col("occurred_at").alias("as_of_paid_at")))
+        # an order has at most one return (a customer's, or the carrier's return to sender)
+        returns = (self.world.returns.filter(pl.col("requested_at") <= clock)
+                   .select("order_id", "return_id", pl.col("line_no").alias("return_line_no"),
+                           pl.col("sku").alias("return_sku"), pl.col("quantity").alias("return_quantity"),
+                           pl.col("initiator").alias("return_initiator"), "reason_code", "reason_text",
+                           pl.col("requested_at").alias("return_requested_at"),
+                           pl.when(pl.col("received_at") <= clock).then(pl.col("received_at")).alias("return_received_at")))
         return (orders.join(latest, on="order_id").join(paid, on="order_id", how="left")
+                .join(returns, on="order_id", how="left")
                 .with_columns(
                     state=pl.col("stage").replace_strict(STATE_OF_STAGE, default="paid"),
                     channel_order_id=channel_order_id(pl.col("channel"), pl.col("store_id"), pl.col("order_id")),
                     n=order_number(pl.col("order_id")),
                     canceled_as_of=pl.when(pl.col("canceled_at") <= clock).then(pl.col("canceled_at")),
                     refunded_as_of=pl.when(pl.col("refunded_at") <= clock).then(pl.col("refunded_amount")).otherwise(0.0),
+                    refunded_at_as_of=pl.when(pl.col("refunded_at") <= clock).then(pl.col("refunded_at")),
                 )
                 .sort("as_of_updated_at", "order_id"))
+
+
+def refund(row: dict) -> dict | None:
+    """The order's refund as of the clock (None: none yet): the returned line's value for a
+    customer return, the whole order for a return to sender or a cancellation after payment."""
+    if row["refunded_at_as_of"] is None:
+        return None
+    line = row["return_line_no"] if row["return_line_no"] else None  # 0: the whole parcel came back
+    return {"at": row["refunded_at_as_of"], "amount": row["refunded_as_of"], "line_no": line,
+            "sku": row["return_sku"] if line else None, "quantity": row["return_quantity"] if line else None,
+            "reason": row["reason_text"] if row["return_id"] else f"canceled: {row['cancel_reason']}"}
+
+
+def customer_return(row: dict) -> dict | None:
+    """The customer's return request on the order as of the clock (returns to sender are the
+    carrier's, not the customer's: channels show no return for them)."""
+    if row["return_id"] is None or row["return_initiator"] != "customer":
+        return None
+    return {"id": row["return_id"], "line_no": row["return_line_no"], "sku": row["return_sku"],
+            "quantity": row["return_quantity"], "reason_code": row["reason_code"], "reason": row["reason_text"],
+            "requested_at": row["return_requested_at"], "received_at": row["return_received_at"],
+            "refunded": row["refunded_at_as_of"] is not None}
 
 
 def iso(ts: datetime | None) -> str | None:

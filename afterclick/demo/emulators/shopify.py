@@ -2,7 +2,9 @@
 
 Every operation is first validated against the published Admin schema (when ``../shared`` has
 it); an invalid one is answered like Shopify, with ``errors`` and no data. Then, by its root field:
-- ``orders`` (variables ``first``, ``after``, ``query`` with ``updated_at:>'…'``, by UPDATED_AT);
+- ``orders`` (variables ``first``, ``after``, ``query`` with ``updated_at:>'…'``, by UPDATED_AT), each
+  with its ``transactions``, ``refunds``, customer ``returns`` and the ``fulfillments`` pushed to it
+  (a push does not move the order's ``updatedAt`` here); ``customers`` (the same paging);
 - ``inventoryItems`` (the catalogue: id, SKU and ``inventoryLevels`` with the ``available``
   quantity per location, always answered in full) and ``nodes`` (inventory items with their
   ``inventoryLevel(locationId:)`` quantities), for stock write-back and its read-back;
@@ -10,7 +12,7 @@ it); an invalid one is answered like Shopify, with ``errors`` and no data. Then,
   a ``userError`` and nothing is applied, as in Shopify);
 - ``nodes`` on orders (status, tags, fulfillments with tracking, fulfillment orders),
   ``fulfillmentCreate`` (once per fulfillment order), ``fulfillmentTrackingInfoUpdate``,
-  ``tagsAdd``, ``orderClose``, ``orderCancel``, ``productVariants`` and
+  ``tagsAdd``, ``orderClose``, ``orderCancel``, ``locations``, ``productVariants`` (the catalogue) and
   ``productVariantsBulkUpdate`` (prices), kept in the store's ``OrderBook``.
 Several root fields (aliased mutations) may share one request; the cost is their sum.
 The cost-based throttle is reported in ``extensions.cost`` like Shopify: a leaky bucket of
@@ -35,7 +37,7 @@ from starlette.routing import Route
 from afterclick.demo.emulators import spec
 from afterclick.demo.emulators.base import EmulatorState
 from afterclick.demo.emulators.inventory import sku_number
-from afterclick.demo.emulators.orders_view import iso, shopify_gid
+from afterclick.demo.emulators.orders_view import customer_return, iso, refund, shopify_gid
 
 _UPDATED = re.compile(r"updated_at:>'?([0-9T:\-.Z+]+)'?")
 LOCATIONS = {"shopify-es": "gid://shopify/Location/1001", "shopify-mx": "gid://shopify/Location/2001"}
@@ -43,6 +45,7 @@ ITEM_PREFIX = "gid://shopify/InventoryItem/"
 ORDER_PREFIX = "gid://shopify/Order/"
 FULFILLMENT_ORDER_PREFIX = "gid://shopify/FulfillmentOrder/"
 VARIANT_PREFIX, PRODUCT_PREFIX = "gid://shopify/ProductVariant/", "gid://shopify/Product/"
+CUSTOMER_ID_BASE = 7_000_000_000_000
 FINANCIAL = {"pending": "PENDING", "paid": "PAID", "fulfilled": "PAID", "canceled": "VOIDED", "refunded": "REFUNDED"}
 
 
@@ -117,8 +120,21 @@ def _cost(root: str, args: dict, variables: dict) -> int:
         return 1 + 2 * len(args.get("ids", []))
     if root in MUTATIONS:
         return 10
-    per_node = 3 if root == "orders" else 1 if root == "inventoryItems" else 2  # nested objects cost more
+    per_node = 3 if root == "orders" else 1 if root in ("inventoryItems", "customers") else 2  # nested objects cost more
     return 2 + min(int(args.get("first", variables.get("first", 50))), 250) * per_node
+
+
+def _by_updated(frame: pl.DataFrame, variables: dict, updated: str, key: str) -> tuple[pl.DataFrame, bool]:
+    """A page of ``frame`` (sorted by ``updated``, ``key``) after the ``query``'s ``updated_at:>``
+    and the ``after`` cursor, and whether more follow."""
+    first = min(int(variables.get("first", 50)), 250)
+    if m := _UPDATED.search(variables.get("query") or ""):
+        frame = frame.filter(pl.col(updated) > datetime.fromisoformat(m.group(1).rstrip("Z")))
+    if after := variables.get("after"):
+        ts, last = base64.b64decode(after).decode().split("|")
+        ts = datetime.fromisoformat(ts)
+        frame = frame.filter((pl.col(updated) > ts) | ((pl.col(updated) == ts) & (pl.col(key) > last)))
+    return frame.head(first), frame.height > first
 
 
 def _inventory_items(state: EmulatorState, variables: dict, _variables: dict | None = None) -> dict:
@@ -182,16 +198,7 @@ def _set_quantities(state: EmulatorState, variables: dict, _variables: dict | No
 
 
 def _orders(state: EmulatorState, variables: dict, _variables: dict | None = None) -> dict:
-    first = min(int(variables.get("first", 50)), 250)
-    frame = state.view.orders(state.store_id)
-    if m := _UPDATED.search(variables.get("query") or ""):
-        frame = frame.filter(pl.col("as_of_updated_at") > datetime.fromisoformat(m.group(1).rstrip("Z")))
-    if after := variables.get("after"):
-        ts, oid = base64.b64decode(after).decode().split("|")
-        ts = datetime.fromisoformat(ts)
-        frame = frame.filter((pl.col("as_of_updated_at") > ts)
-                             | ((pl.col("as_of_updated_at") == ts) & (pl.col("order_id") > oid)))
-    chunk = frame.head(first)
+    chunk, has_next = _by_updated(state.view.orders(state.store_id), variables, "as_of_updated_at", "order_id")
     lines = state.view.lines(chunk["order_id"].to_list())
     edges = [{"cursor": _cursor(r["as_of_updated_at"], r["order_id"]), "node": {
         "id": shopify_gid(r["n"]), "name": f"#{1000 + r['n']}", "createdAt": iso(r["placed_at"]),
@@ -199,7 +206,7 @@ def _orders(state: EmulatorState, variables: dict, _variables: dict | None = Non
         "cancelledAt": iso(r["canceled_as_of"]), "email": r["email"], "currencyCode": r["currency"],
         "displayFinancialStatus": FINANCIAL[r["state"]],
         "displayFulfillmentStatus": "FULFILLED" if r["state"] == "fulfilled" else "UNFULFILLED",
-        "customer": None if r["is_guest"] else {"id": f"gid://shopify/Customer/{7_000_000_000_000 + int(r['customer_id'][1:])}",
+        "customer": None if r["is_guest"] else {"id": f"gid://shopify/Customer/{CUSTOMER_ID_BASE + int(r['customer_id'][1:])}",
                                                  "email": r["email"]},
         "subtotalPriceSet": _money(r["gross"] - r["discount"], r["currency"]),
         "totalDiscountsSet": _money(r["discount"], r["currency"]),
@@ -211,8 +218,59 @@ def _orders(state: EmulatorState, variables: dict, _variables: dict | None = Non
                                  "originalUnitPriceSet": _money(li["unit_price"], r["currency"]),
                                  "totalDiscountSet": _money(li["discount"], r["currency"])}
                                 for li in lines.get(r["order_id"], [])]},
+        **_money_events(r),
+        # what was pushed (afterclick's tracking write-back): shown from the order's next version on
+        # (the emulator does not move updatedAt for a push, so a pushed order is not re-read at once)
+        "fulfillments": [{k: f.get(k) for k in ("id", "status", "createdAt", "trackingInfo")}
+                         for f in state.book.orders.get(str(r["channel_order_id"]), {}).get("fulfillments", [])],
     }} for r in chunk.iter_rows(named=True)]
-    has_next = frame.height > first
+    return {"edges": edges, "pageInfo": {"hasNextPage": has_next, "endCursor": edges[-1]["cursor"] if edges else None}}
+
+
+RETURN_REASON = {"wrong_size": "SIZE_TOO_SMALL", "damaged": "DEFECTIVE", "not_as_described": "NOT_AS_DESCRIBED",
+                 "changed_mind": "UNWANTED", "late_delivery": "OTHER"}
+
+
+def _money_events(r: dict) -> dict:
+    """An order's ``transactions`` (the sale, and the refund), ``refunds`` and customer ``returns``."""
+    n, currency, back, ret = r["n"], r["currency"], refund(r), customer_return(r)
+    transactions = []
+    if r["as_of_paid_at"] is not None:
+        transactions.append({"id": f"gid://shopify/OrderTransaction/{n * 10 + 1}", "kind": "SALE", "status": "SUCCESS",
+                             "gateway": r["payment_method"], "processedAt": iso(r["as_of_paid_at"]),
+                             "amountSet": _money(r["total"], currency)})
+    refunds = []
+    if back is not None:
+        transactions.append({"id": f"gid://shopify/OrderTransaction/{n * 10 + 2}", "kind": "REFUND",
+                             "status": "SUCCESS", "gateway": r["payment_method"], "processedAt": iso(back["at"]),
+                             "amountSet": _money(back["amount"], currency)})
+        refunds.append({"id": f"gid://shopify/Refund/{n}", "createdAt": iso(back["at"]), "note": back["reason"],
+                        "totalRefundedSet": _money(back["amount"], currency),
+                        "refundLineItems": {"nodes": [{"quantity": back["quantity"], "lineItem": {
+                            "id": f"gid://shopify/LineItem/{n * 100 + back['line_no']}", "sku": back["sku"]}}]
+                            if back["line_no"] else []}})
+    returns = []
+    if ret is not None:
+        returns.append({"id": f"gid://shopify/Return/{n}", "name": f"#{1000 + n}-R1",
+                        "status": "CLOSED" if ret["refunded"] else "OPEN", "totalQuantity": ret["quantity"],
+                        "returnLineItems": {"nodes": [{
+                            "quantity": ret["quantity"], "returnReason": RETURN_REASON[ret["reason_code"]],
+                            "returnReasonNote": ret["reason"], "customerNote": ret["reason"],
+                            "fulfillmentLineItem": {"lineItem": {"id": f"gid://shopify/LineItem/{n * 100 + ret['line_no']}",
+                                                                 "sku": ret["sku"]}}}]}})
+    return {"transactions": transactions, "refunds": refunds, "returns": {"nodes": returns}}
+
+
+def _customers(state: EmulatorState, variables: dict, _variables: dict | None = None) -> dict:
+    """``customers(first, after, query: "updated_at:>'…'", sortKey: UPDATED_AT)``."""
+    chunk, has_next = _by_updated(state.view.customers(state.store_id), variables, "updated_at", "customer_id")
+    edges = [{"cursor": _cursor(c["updated_at"], c["customer_id"]), "node": {
+        "id": f"gid://shopify/Customer/{CUSTOMER_ID_BASE + c['n']}", "email": c["email"],
+        "firstName": c["first_name"], "lastName": c["last_name"], "createdAt": iso(c["created_at"]),
+        "updatedAt": iso(c["updated_at"]), "numberOfOrders": str(c["orders_count"]), "locale": "es",
+        "amountSpent": {"amount": f"{c['spent']:.2f}", "currencyCode": c["currency"]},
+        "defaultAddress": {"countryCodeV2": c["country"]}, "tags": [c["segment"]],
+    }} for c in chunk.iter_rows(named=True)]
     return {"edges": edges, "pageInfo": {"hasNextPage": has_next, "endCursor": edges[-1]["cursor"] if edges else None}}
 
 
@@ -262,7 +320,7 @@ def _fulfillment_create(state: EmulatorState, args: dict, _variables: dict) -> d
         return {"fulfillment": None, "userErrors": _user_error(
             ["fulfillment"], "Fulfillment order has an unfulfillable status= closed.")}
     fulfillment = {"id": f"gid://shopify/Fulfillment/{state.book.new_id()}", "status": "SUCCESS",
-                   "trackingInfo": _tracking(spec_input.get("trackingInfo") or {})}
+                   "createdAt": iso(state.clock), "trackingInfo": _tracking(spec_input.get("trackingInfo") or {})}
     record["fulfillments"] = [fulfillment]
     state.book.changed()
     return {"fulfillment": fulfillment, "userErrors": []}
@@ -314,8 +372,19 @@ def _order_cancel(state: EmulatorState, args: dict, _variables: dict) -> dict:
 def _variant(state: EmulatorState, sku: str) -> dict:
     n = sku_number(sku)
     price = state.book.prices.get(sku, {}).get("b2c")
+    title = state.product_names().get(sku)
     return {"id": f"{VARIANT_PREFIX}{n}", "sku": sku, "price": None if price is None else f"{price:.2f}",
-            "product": {"id": f"{PRODUCT_PREFIX}{n}"}}
+            "title": "Default Title", "displayName": f"{title} - Default Title",
+            "product": {"id": f"{PRODUCT_PREFIX}{n}", "title": title}, "inventoryItem": {"id": f"{ITEM_PREFIX}{n}"}}
+
+
+def _locations(state: EmulatorState, args: dict, _variables: dict) -> dict:
+    """``locations``: the store's one fulfilment location."""
+    location = LOCATIONS.get(state.store_id)
+    country = state.store_country()
+    nodes = [] if location is None else [{"id": location, "name": f"{state.store_id} warehouse", "isActive": True,
+                                          "fulfillsOnlineOrders": True, "address": {"countryCode": country}}]
+    return {"nodes": nodes, "pageInfo": {"hasNextPage": False, "endCursor": None}}
 
 
 def _product_variants(state: EmulatorState, args: dict, _variables: dict) -> dict:
@@ -345,7 +414,7 @@ def _variants_bulk_update(state: EmulatorState, args: dict, _variables: dict) ->
             "userErrors": []}
 
 
-HANDLERS = {"inventoryItems": _inventory_items, "nodes": _nodes, "inventorySetQuantities": _set_quantities,
+HANDLERS = {"customers": _customers, "locations": _locations, "inventoryItems": _inventory_items, "nodes": _nodes, "inventorySetQuantities": _set_quantities,
             "orders": _orders, "fulfillmentCreate": _fulfillment_create,
             "fulfillmentTrackingInfoUpdate": _tracking_update, "tagsAdd": _tags_add, "orderClose": _order_close,
             "orderCancel": _order_cancel, "productVariants": _product_variants,

@@ -1,11 +1,12 @@
-"""The stock endpoints of the REST channel emulators (VTEX logistics, Magento MSI, WooCommerce
-products), each validating request bodies against the channel's published specification and
+"""The stock and catalogue endpoints of the REST channel emulators (VTEX logistics, Magento
+catalogue and MSI, WooCommerce products), each validating request bodies against the channel's published specification and
 answering errors in the channel's own shape.
 
-- VTEX: ``GET /api/catalog_system/pvt/sku/stockkeepingunitidbyrefid/{refId}`` (SKU id by our SKU),
+- VTEX: ``GET /api/logistics/pvt/configuration/warehouses``, ``GET /api/catalog_system/pvt/sku/stockkeepingunitidbyrefid/{refId}`` (SKU id by our SKU),
   ``GET /api/logistics/pvt/inventory/skus/{skuId}`` (balance per warehouse),
   ``PUT /api/logistics/pvt/inventory/skus/{skuId}/warehouses/{warehouseId}``.
-- Magento: ``GET /rest/V1/inventory/source-items`` (searchCriteria sku ``in``, or every item by
+- Magento: ``GET /rest/V1/products`` and ``GET /rest/V1/inventory/sources`` (the catalogue and the
+  MSI sources), ``GET /rest/V1/inventory/source-items`` (searchCriteria sku ``in``, or every item by
   ``pageSize`` / ``currentPage``; a page past the last answers the last page again, as Magento does),
   ``POST /rest/V1/inventory/source-items`` (all items applied or, on any unknown SKU, none).
 - WooCommerce: ``GET /wp-json/wc/v3/products`` (page / per_page / include, ``X-WP-Total*``),
@@ -39,6 +40,15 @@ async def _json(request: Request):
 
 
 def vtex_routes(state: EmulatorState, authorized) -> list[Route]:
+    async def warehouses(request: Request):
+        """``GET /api/logistics/pvt/configuration/warehouses``: the store's warehouses."""
+        if (refused := await state.gate(request, authorized(request))) is not None:
+            return refused
+        wh = VTEX_WAREHOUSES.get(state.store_id)
+        return JSONResponse([] if wh is None else [{"id": wh, "name": f"{state.store_id} warehouse {wh}",
+                                                    "warehouseDocks": [{"dockId": "1", "name": "Main dock",
+                                                                        "time": "00:00:00", "cost": 0.0}]}])
+
     def sku_of(sku_id: str) -> str | None:
         return state.inventory.by_number(sku_id)
 
@@ -74,7 +84,8 @@ def vtex_routes(state: EmulatorState, authorized) -> list[Route]:
         state.inventory.set([(sku, warehouse, body["quantity"] or 0)])
         return JSONResponse(True)
 
-    return [Route("/api/catalog_system/pvt/sku/stockkeepingunitidbyrefid/{ref_id}", sku_by_ref),
+    return [Route("/api/logistics/pvt/configuration/warehouses", warehouses),
+            Route("/api/catalog_system/pvt/sku/stockkeepingunitidbyrefid/{ref_id}", sku_by_ref),
             Route("/api/logistics/pvt/inventory/skus/{sku_id}", inventory),
             Route("/api/logistics/pvt/inventory/skus/{sku_id}/warehouses/{warehouse_id}", put_inventory,
                   methods=["PUT"])]
@@ -82,6 +93,30 @@ def vtex_routes(state: EmulatorState, authorized) -> list[Route]:
 
 def magento_routes(state: EmulatorState, authorized) -> list[Route]:
     source = MAGENTO_SOURCES.get(state.store_id, "default")
+
+    async def products(request: Request):
+        """``GET /V1/products``: the catalogue by ``pageSize`` / ``currentPage`` (the last page
+        again past the end), each with its base price (what the price push set, if anything)."""
+        if (refused := await state.gate(request, authorized(request))) is not None:
+            return refused
+        q = request.query_params
+        size, page = int(q.get("searchCriteria[pageSize]", 20)), int(q.get("searchCriteria[currentPage]", 1))
+        skus = state.inventory.skus
+        last = max(1, -(-len(skus) // size))
+        chunk = skus[(min(page, last) - 1) * size: min(page, last) * size]
+        items = [{"id": sku_number(s), "sku": s, "name": state.product_names()[s], "attribute_set_id": 4,
+                  "price": state.book.prices.get(s, {}).get("b2c"), "status": 1, "visibility": 4,
+                  "type_id": "simple"} for s in chunk]
+        return JSONResponse({"items": items, "search_criteria": {"page_size": size, "current_page": page},
+                             "total_count": len(skus)})
+
+    async def sources(request: Request):
+        """``GET /V1/inventory/sources``: the store's MSI sources."""
+        if (refused := await state.gate(request, authorized(request))) is not None:
+            return refused
+        items = [{"source_code": source, "name": f"{state.store_id} {source} source", "enabled": True,
+                  "country_id": state.store_country(), "use_default_carrier_config": True}]
+        return JSONResponse({"items": items, "search_criteria": {}, "total_count": len(items)})
 
     async def source_items(request: Request):
         if (refused := await state.gate(request, authorized(request))) is not None:
@@ -114,14 +149,16 @@ def magento_routes(state: EmulatorState, authorized) -> list[Route]:
         state.inventory.set([(i["sku"], i["source_code"], i["quantity"]) for i in body["sourceItems"]])
         return JSONResponse([])
 
-    return [Route("/rest/V1/inventory/source-items", source_items, methods=["GET", "POST"])]
+    return [Route("/rest/V1/inventory/source-items", source_items, methods=["GET", "POST"]),
+            Route("/rest/V1/products", products), Route("/rest/V1/inventory/sources", sources)]
 
 
 def woocommerce_routes(state: EmulatorState, authorized) -> list[Route]:
     def product(sku: str) -> dict:
         quantity = state.inventory.get(sku, WOO_LOCATION)
         price = state.book.prices.get(sku, {}).get("b2c")
-        return {"id": WOO_ID_OFFSET + sku_number(sku), "sku": sku, "manage_stock": quantity is not None,
+        return {"id": WOO_ID_OFFSET + sku_number(sku), "sku": sku, "name": state.product_names()[sku],
+                "type": "simple", "status": "publish", "manage_stock": quantity is not None,
                 "regular_price": "" if price is None else f"{price:.2f}",
                 "stock_quantity": quantity, "stock_status": "instock" if (quantity or 0) > 0 else "outofstock"}
 

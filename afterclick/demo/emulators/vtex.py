@@ -18,7 +18,7 @@ from afterclick.demo.emulators.base import EmulatorState
 from afterclick.demo.emulators.shown import VTEX_STATUS
 from afterclick.demo.emulators.order_routes import vtex_order_routes, vtex_packages
 from afterclick.demo.emulators.stock_routes import vtex_routes
-from afterclick.demo.emulators.orders_view import iso
+from afterclick.demo.emulators.orders_view import iso, refund
 
 
 _WINDOW = re.compile(r"creationDate:\[(.+) TO (.+)\]")
@@ -26,6 +26,28 @@ _WINDOW = re.compile(r"creationDate:\[(.+) TO (.+)\]")
 
 def _cents(x: float) -> int:
     return int(round(x * 100))
+
+
+def _payment_data(r: dict) -> dict:
+    """``paymentData``: one transaction with the order's payment once it is authorized."""
+    if r["as_of_paid_at"] is None:
+        return {"transactions": []}
+    return {"transactions": [{"transactionId": f"TX{r['n']:010d}", "isActive": r["canceled_as_of"] is None,
+                              "payments": [{"id": f"PY{r['n']:010d}", "paymentSystemName": r["payment_method"],
+                                            "group": r["payment_method"], "value": _cents(r["total"])}]}]}
+
+
+def _return_invoices(r: dict) -> list[dict]:
+    """A return's refund shows in VTEX as an ``Input`` invoice (goods coming back) in
+    ``packageAttachment``; a paid order that is canceled has its payment given back with no invoice."""
+    back = refund(r)
+    if back is None or r["return_id"] is None:
+        return []
+    items = [{"itemIndex": back["line_no"] - 1, "quantity": back["quantity"]}] if back["line_no"] else []
+    return [{"type": "Input", "invoiceNumber": f"DEV-{r['n']}", "invoiceValue": _cents(back["amount"]),
+             "issuanceDate": iso(back["at"]), "invoiceKey": None, "items": items, "courier": None,
+             "trackingNumber": None, "restitutions": {"Refund": {"value": _cents(back["amount"]), "items": items,
+                                                                "reason": back["reason"]}}}]
 
 
 def app(state: EmulatorState) -> Starlette:
@@ -74,7 +96,8 @@ def app(state: EmulatorState) -> Starlette:
             "items": [{"id": li["sku"], "refId": li["sku"], "quantity": li["quantity"],
                        "price": _cents(li["unit_price"]), "sellingPrice": _cents(li["unit_price"])} for li in lines],
             "cancellationData": {"CancellationDate": iso(r["canceled_as_of"])} if r["canceled_as_of"] else None,
-            "packageAttachment": vtex_packages(state, order_id),
+            "paymentData": _payment_data(r),
+            "packageAttachment": {"packages": vtex_packages(state, order_id)["packages"] + _return_invoices(r)},
         })
 
     return Starlette(routes=[Route("/api/oms/pvt/orders", list_orders),

@@ -9,6 +9,14 @@ totals as (
            sum(case when t->>'$.id' = 'Tax' then cast(t->>'$.value' as bigint) else 0 end) / 100.0 as tax
     from (select _store, id, unnest(json_extract(payload, '$.totals[*]')) as t from orders) as x
     group by _store, id
+),
+
+-- money given back: a return's "Input" invoice, or the whole payment of a paid order canceled
+returns as (
+    select _store, id, sum(cast(p->>'$.invoiceValue' as bigint)) / 100.0 as returned
+    from (select _store, id, unnest(json_extract(payload, '$.packageAttachment.packages[*]')) as p from orders) as x
+    where p->>'$.type' = 'Input'
+    group by _store, id
 )
 
 select
@@ -30,7 +38,11 @@ select
     t.shipping as shipping_amount,
     t.tax as tax_amount,
     cast(o.payload->>'$.value' as bigint) / 100.0 as total_amount,
-    cast(0 as double) as refunded_amount,
+    coalesce(r.returned, 0)
+        + case when o.payload->>'$.cancellationData.CancellationDate' is not null
+                    and o.payload->>'$.authorizedDate' is not null
+               then cast(o.payload->>'$.value' as bigint) / 100.0 else 0 end as refunded_amount,
     o._loaded_at
 from orders as o
 left join totals as t on o._store = t._store and o.id = t.id
+left join returns as r on o._store = r._store and o.id = r.id

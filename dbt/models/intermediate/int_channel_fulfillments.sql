@@ -1,0 +1,5 @@
+-- The tracking numbers the channels show on their orders (Shopify fulfillments, VTEX invoices):
+-- what the tracking write-back told them, read back.
+{% set columns = ['channel_fulfillment_key', 'order_key', 'store_id', 'channel', 'tracking_number', 'carrier_name',
+                  'tracking_url', 'fulfilled_at', 'status'] %}
+{{ union_staging(var('fulfillment_staging_models'), columns) }}

@@ -1,0 +1,19 @@
+-- One row per customer account a channel store keeps (Shopify, Magento, WooCommerce): who, where,
+-- since when, and (Shopify) what the store itself counts of their orders and spend.
+select
+    c.customer_key as account_key,
+    c.store_id,
+    c.channel,
+    c.channel_customer_id,
+    c.email,
+    c.first_name,
+    c.last_name,
+    c.country,
+    c.created_at,
+    c.updated_at,
+    c.orders_count,
+    cast(c.amount_spent as {{ dbt.type_float() }}) as amount_spent,
+    c.currency,
+    round(cast(c.amount_spent as {{ dbt.type_float() }}) * rates.rate_to_eur, 2) as amount_spent_rc
+from {{ ref('int_channel_customers') }} as c
+left join {{ ref('currency_rates') }} as rates on c.currency = rates.currency

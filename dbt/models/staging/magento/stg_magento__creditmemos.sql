@@ -1,0 +1,13 @@
+-- Magento credit memos (refunds), latest version each; times are UTC ("Y-m-d H:i:s").
+with memos as ({{ latest_payloads('magento', 'creditmemos') }})
+
+select
+    _store || ':' || id as refund_key,
+    _store || ':' || (payload->>'$.order_id') as order_key,
+    _store as store_id,
+    'magento' as channel,
+    cast(payload->>'$.created_at' as timestamp) as refunded_at,
+    cast(payload->>'$.grand_total' as {{ dbt.type_numeric() }}) as amount,
+    payload->>'$.order_currency_code' as currency,
+    payload->>'$.comments[0].comment' as reason
+from memos

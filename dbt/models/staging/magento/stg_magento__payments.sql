@@ -1,0 +1,16 @@
+-- Magento's order payment (one per order); Magento captures when the order is placed.
+with orders as ({{ latest_payloads('magento') }})
+
+select
+    _store || ':' || id as payment_key,
+    _store || ':' || id as order_key,
+    _store as store_id,
+    'magento' as channel,
+    'sale' as kind,
+    case when payload->>'$.state' = 'canceled' then 'voided' else 'success' end as status,
+    payload->>'$.payment.method' as payment_method,
+    cast(payload->>'$.payment.amount_paid' as {{ dbt.type_numeric() }}) as amount,
+    payload->>'$.order_currency_code' as currency,
+    cast(payload->>'$.created_at' as timestamp) as processed_at
+from orders
+where payload->>'$.payment.amount_paid' is not null

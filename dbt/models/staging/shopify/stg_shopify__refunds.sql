@@ -1,0 +1,13 @@
+-- Shopify refunds of the latest version of each order (money given back: a return or a cancellation).
+with refunds as ({{ payload_items('shopify', '$.refunds[*]', '$.currencyCode') }})
+
+select
+    _store || ':' || replace(item->>'$.id', 'gid://shopify/Refund/', '') as refund_key,
+    _store || ':' || replace(id, 'gid://shopify/Order/', '') as order_key,
+    _store as store_id,
+    'shopify' as channel,
+    cast(item->>'$.createdAt' as timestamp) as refunded_at,
+    cast(item->>'$.totalRefundedSet.shopMoney.amount' as {{ dbt.type_numeric() }}) as amount,
+    item->>'$.totalRefundedSet.shopMoney.currencyCode' as currency,
+    item->>'$.note' as reason
+from refunds

@@ -1,0 +1,24 @@
+-- VTEX payments (paymentData.transactions[].payments[]), in cents in the API. A canceled order's
+-- transaction is no longer active: its payment was given back (see stg_vtex__refunds).
+with transactions as ({{ payload_items('vtex', '$.paymentData.transactions[*]', '$.storePreferencesData.currencyCode') }}),
+
+payments as (
+    select _store, id, currency, item as tx, unnest(json_extract(item, '$.payments[*]')) as payment
+    from transactions
+),
+
+orders as ({{ latest_payloads('vtex') }})
+
+select
+    p._store || ':' || (p.payment->>'$.id') as payment_key,
+    p._store || ':' || p.id as order_key,
+    p._store as store_id,
+    'vtex' as channel,
+    'sale' as kind,
+    case when cast(p.tx->>'$.isActive' as boolean) then 'success' else 'voided' end as status,
+    p.payment->>'$.paymentSystemName' as payment_method,
+    cast(p.payment->>'$.value' as {{ dbt.type_numeric() }}) / 100 as amount,
+    p.currency,
+    cast(o.payload->>'$.authorizedDate' as timestamp) as processed_at
+from payments as p
+inner join orders as o on p._store = o._store and p.id = o.id

@@ -1,0 +1,32 @@
+-- VTEX money given back: a return is an "Input" invoice in packageAttachment; a paid order that is
+-- canceled has its whole payment given back at cancellation (VTEX issues no invoice for it).
+with invoices as ({{ payload_items('vtex', '$.packageAttachment.packages[*]', '$.storePreferencesData.currencyCode') }}),
+
+orders as ({{ latest_payloads('vtex') }})
+
+select
+    _store || ':' || id || ':' || (item->>'$.invoiceNumber') as refund_key,
+    _store || ':' || id as order_key,
+    _store as store_id,
+    'vtex' as channel,
+    cast(item->>'$.issuanceDate' as timestamp) as refunded_at,
+    cast(item->>'$.invoiceValue' as {{ dbt.type_numeric() }}) / 100 as amount,
+    currency,
+    item->>'$.restitutions.Refund.reason' as reason
+from invoices
+where item->>'$.type' = 'Input'
+
+union all
+
+select
+    _store || ':' || id || ':cancellation' as refund_key,
+    _store || ':' || id as order_key,
+    _store as store_id,
+    'vtex' as channel,
+    cast(payload->>'$.cancellationData.CancellationDate' as timestamp) as refunded_at,
+    cast(payload->>'$.value' as {{ dbt.type_numeric() }}) / 100 as amount,
+    payload->>'$.storePreferencesData.currencyCode' as currency,
+    'canceled after payment' as reason
+from orders
+where payload->>'$.cancellationData.CancellationDate' is not null
+    and payload->>'$.authorizedDate' is not null

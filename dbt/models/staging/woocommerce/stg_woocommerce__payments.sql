@@ -1,0 +1,16 @@
+-- WooCommerce's order payment: the gateway, its transaction id and when the order was paid.
+with orders as ({{ latest_payloads('woocommerce') }})
+
+select
+    _store || ':' || id as payment_key,
+    _store || ':' || id as order_key,
+    _store as store_id,
+    'woocommerce' as channel,
+    'sale' as kind,
+    case when payload->>'$.status' = 'cancelled' then 'voided' else 'success' end as status,
+    payload->>'$.payment_method' as payment_method,
+    cast(payload->>'$.total' as {{ dbt.type_numeric() }}) as amount,
+    payload->>'$.currency' as currency,
+    cast(payload->>'$.date_paid_gmt' as timestamp) as processed_at
+from orders
+where payload->>'$.date_paid_gmt' is not null

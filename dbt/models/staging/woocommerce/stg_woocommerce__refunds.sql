@@ -1,0 +1,17 @@
+-- WooCommerce refunds (GET /orders/{id}/refunds, tagged with their order), latest version each; a
+-- refund carries no currency: it is its order's.
+with refunds as ({{ latest_payloads('woocommerce', 'refunds') }}),
+
+orders as ({{ latest_payloads('woocommerce') }})
+
+select
+    r._store || ':' || (r.payload->>'$.order_id') || ':' || r.id as refund_key,
+    r._store || ':' || (r.payload->>'$.order_id') as order_key,
+    r._store as store_id,
+    'woocommerce' as channel,
+    r.updated_at as refunded_at,
+    cast(r.payload->>'$.amount' as {{ dbt.type_numeric() }}) as amount,
+    o.payload->>'$.currency' as currency,
+    r.payload->>'$.reason' as reason
+from refunds as r
+left join orders as o on r._store = o._store and r.payload->>'$.order_id' = o.id
