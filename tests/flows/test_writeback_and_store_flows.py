@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import polars as pl
 import pytest
 
 from afterclick import warehouse
+from afterclick.demo.generate import load_truth
 from afterclick.demo.mailbox import messages, serve_mailbox
 from ingest.run import ingest_source
 
@@ -63,8 +65,12 @@ def test_ingest_flow_for_one_store_lands_that_store_only(settings, small_world, 
     from flows.ingest_flow import ingest_flow
 
     summary = ingest_flow(kind="channels", store="magento-es", state_dir=str(settings.root))
-    assert summary["ingest"]["rows_by_table"] == {"raw.magento__orders": summary["ingest"]["rows_landed"]}
-    assert summary["ingest"]["rows_landed"] == small_world["orders_by_store"]["magento-es"]
+    truth = load_truth(settings).orders.filter(pl.col("store_id") == "magento-es")
+    assert summary["ingest"]["rows_by_table"] == {  # the store's orders, credit memos and customer accounts
+        "raw.magento__orders": small_world["orders_by_store"]["magento-es"],
+        "raw.magento__creditmemos": truth.filter(pl.col("refunded_at").is_not_null()
+                                                 & (pl.col("refunded_amount") > 0)).height,
+        "raw.magento__customers": truth.filter(~pl.col("is_guest"))["customer_id"].n_unique()}
     assert _rows(settings, "select distinct store from ops.loads") == [("magento-es",)]
 
     # a backfill re-lands a window idempotently: what is there stays single, what went missing comes back

@@ -134,3 +134,28 @@ def test_vtex_splits_a_range_longer_than_30_pages_and_a_first_load_asks_few_ques
     assert len(set(ids)) == expected  # none lost beyond page 30
     # the pages of 2 plus one question per split: not ~1,400 weekly windows since 2000
     assert expected / 2 <= len(lists) < expected / 2 + 100
+
+
+def test_the_emulators_refuse_query_parameters_the_published_spec_does_not_allow(world):
+    """Every REST request's query parameters are checked against the channel's spec (the readers in
+    this module pass the check: what they send is declared)."""
+    from afterclick.demo.emulators import spec
+    if not spec.available("woocommerce") or not spec.available("magento"):
+        pytest.skip("../shared/api-specs is not here")
+    import httpx
+    with serve_channels(world) as endpoints:
+        woo_url, woo = endpoints["woo-pt"]
+        auth = (woo.credentials["key"], woo.credentials["secret"])
+        r = httpx.get(f"{woo_url}/wp-json/wc/v3/orders", params={"modified_since": "2026-10-01T00:00:00",
+                                                                 "orderby": "updated"}, auth=auth)
+        assert r.status_code == 400
+        assert "unknown query parameter 'modified_since'" in r.text and "'updated' is not one of" in r.text
+        assert httpx.get(f"{woo_url}/wp-json/wc/v3/orders", params={"orderby": "modified"}, auth=auth).status_code == 200
+        magento_url, magento = endpoints["magento-es"]
+        headers = {"Authorization": f"Bearer {magento.credentials['token']}"}
+        r = httpx.get(f"{magento_url}/rest/V1/orders", params={"searchCriteria[pageSize]": "ten"}, headers=headers)
+        assert r.status_code == 400 and "is not an integer" in r.text
+        # Magento reads snake_case search criteria as their camelCase names
+        ok = httpx.get(f"{magento_url}/rest/V1/orders", headers=headers, params={
+            "searchCriteria[filter_groups][0][filters][0][condition_type]": "gteq", "searchCriteria[pageSize]": "5"})
+        assert ok.status_code == 200

@@ -12,6 +12,7 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from afterclick.demo.emulators import spec
 from afterclick.demo.emulators.inventory import ChannelInventory
 from afterclick.demo.emulators.order_book import OrderBook
 from afterclick.demo.emulators.orders_view import OrdersView
@@ -66,6 +67,14 @@ class EmulatorState:
             self._rows_at = self.clock
         return self._rows.get(str(channel_order_id))
 
+    @property
+    def channel(self) -> str:
+        """The store's channel ('' for an emulator that is not a store's, such as the tracking API)."""
+        if getattr(self, "_channel", None) is None:
+            found = self.world.stores.filter(self.world.stores["store_id"] == self.store_id)["channel"].to_list()
+            self._channel = found[0] if found else ""
+        return self._channel
+
     def product_names(self) -> dict[str, str]:
         """SKU -> product name, as the channel's catalogue titles it."""
         if getattr(self, "_names", None) is None:
@@ -90,10 +99,13 @@ class EmulatorState:
             return 0.0
 
     async def gate(self, request: Request, authorized: bool) -> Response | None:
-        """Auth, faults and rate limit, in the order a real API applies them; None = serve."""
+        """Auth, the query parameters (by the channel's published spec), faults and rate limit, in
+        the order a real API applies them; None = serve."""
         self.requests.append(request.url.path)
         if not authorized:
             return JSONResponse({"code": "unauthorized", "message": "Invalid credentials."}, status_code=401)
+        if errors := spec.query_errors(self.channel, request.method, request.url.path, request.query_params):
+            return JSONResponse({"code": "invalid_parameters", "message": "; ".join(errors)}, status_code=400)
         fault = self.faults.pop(0) if self.faults else None
         if fault == "500":
             return JSONResponse({"message": "Internal Server Error"}, status_code=500)

@@ -66,6 +66,71 @@ def _validator(name: str, method: str, template_path: str) -> Draft7Validator | 
     return Draft7Validator(root)
 
 
+# Where each channel's emulator paths live in its published spec: (URL prefix, spec, prefix the spec omits).
+_SPEC_OF_PATH = {
+    "magento": [("/rest/V1/", "magento", "/rest")],
+    "woocommerce": [("/wp-json/wc/v3/", "woocommerce", "/wp-json/wc/v3")],
+    "vtex": [("/api/oms/", "vtex-orders", ""), ("/api/logistics/", "vtex-logistics", "")],
+}
+
+
+def _camel_segments(name: str) -> str:
+    """Magento reads ``searchCriteria[filter_groups]`` as ``searchCriteria[filterGroups]``: compare in camelCase."""
+    return re.sub(r"\[([a-z]+(?:_[a-z]+)+)\]", lambda m: "[" + re.sub(r"_([a-z])", lambda c: c.group(1).upper(),
+                                                                     m.group(1)) + "]", name)
+
+
+def _indexless(name: str) -> str:
+    return re.sub(r"\[\d+\]", "[0]", name)
+
+
+def _query_parameters(doc: dict, method: str, path: str) -> dict[str, dict] | None:
+    for template, item in doc.get("paths", {}).items():
+        pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, path) and method.lower() in item:
+            params = item.get("parameters", []) + item[method.lower()].get("parameters", [])
+            resolved = [_resolve(doc, p) for p in params]
+            return {p["name"]: p for p in resolved if p.get("in") == "query"}
+    return None
+
+
+def _resolve(doc: dict, node: dict) -> dict:
+    ref = node.get("$ref")
+    if not ref:
+        return node
+    out = doc
+    for part in ref.lstrip("#/").split("/"):
+        out = out[part]
+    return out
+
+
+def query_errors(channel: str, method: str, url_path: str, params) -> list[str]:
+    """What is wrong with a request's query parameters by the channel's spec: a parameter the
+    operation does not declare, a value outside its enum, a non-integer for an integer. Empty when
+    valid, or when no spec here covers the path (VTEX catalogue and pricing, a missing ../shared)."""
+    for prefix, name, omitted in _SPEC_OF_PATH.get(channel, []):
+        if url_path.startswith(prefix) and (doc := document(name)) is not None:
+            declared = _query_parameters(doc, method, url_path.removeprefix(omitted))
+            break
+    else:
+        return []
+    if declared is None:
+        return []
+    by_norm = {_camel_segments(_indexless(k)): v for k, v in declared.items()}
+    errors = []
+    for key, value in params.multi_items():
+        spec_param = by_norm.get(_camel_segments(_indexless(key)))
+        if spec_param is None:
+            errors.append(f"unknown query parameter {key!r}")
+            continue
+        schema = spec_param.get("schema", spec_param)
+        if schema.get("enum") and value not in [str(v) for v in schema["enum"]]:
+            errors.append(f"{key}: {value!r} is not one of {schema['enum']}")
+        elif schema.get("type") == "integer" and not re.fullmatch(r"-?\d+", value):
+            errors.append(f"{key}: {value!r} is not an integer")
+    return sorted(errors)
+
+
 def body_errors(name: str, method: str, path: str, body) -> list[str]:
     """What is wrong with ``body`` for ``method path`` by the spec (empty: valid or no spec)."""
     validator = _validator(name, method, path)
