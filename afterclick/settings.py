@@ -213,7 +213,8 @@ class Settings(BaseSettings):
                             "[auth] in .streamlit/secrets.toml).")
     as_of: datetime | None = Field(
         None, description="Compute the marts (stuck orders, SLA clocks, closing) as of this UTC instant instead of "
-                          "now: for replaying a past demo world or a backfill.")
+                          "now: for replaying a past demo world or a backfill. The demo's channel emulators "
+                          "show their world as of it too.")
     duckdb: DuckDBSettings = DuckDBSettings()
     demo: DemoSettings = DemoSettings()
     prefect: PrefectSettings = PrefectSettings()

@@ -1,8 +1,9 @@
 """The benchmark suite: measured speed of each pipeline stage at several world sizes.
 
 Each size runs in its own subprocess (so peak memory is that size's alone) on a fresh
-state dir: generate → land → dbt build → publish → dashboard queries → one more day
-(incremental cycle). Results go to ``benchmarks/results/latest.json`` and a markdown
+state dir: generate → land → dbt build → publish → the pandas baselines → dashboard queries and
+pages → write-back (free and at the APIs' rate limits) → a cycle with nothing new → the same build
+with every model refreshed from scratch. Results go to ``benchmarks/results/latest.json`` and a markdown
 table on stdout and in ``benchmarks/results/latest.md``.
 
     uv run python -m benchmarks.run                 # 100k and 1M order lines
@@ -21,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
@@ -58,6 +59,10 @@ def measure(lines: int, days: int) -> dict:
     out: dict = {"target_lines": lines}
     world, out["generate_s"] = _timed(generate, settings, orders=lines // 3, days=days, seed=1)
     out["orders"], out["order_lines"] = world["orders"], world["order_lines"]
+    # everything up to the world's last day first; the last day's channel activity comes in the
+    # incremental cycle below (the demo channels show their world as of settings.as_of)
+    end = datetime.fromisoformat(world["end"])
+    settings.as_of = end - timedelta(days=1)
     with warehouse.writer(settings):
         report, out["land_s"] = _timed(ingest_all, settings)
         out["rows_landed"] = report.rows_landed
@@ -67,6 +72,8 @@ def measure(lines: int, days: int) -> dict:
         assert build.status == "success", build.errors
         out["dbt_nodes"] = build.models_built + build.tests_passed
         meta, out["publish_s"] = _timed(warehouse.publish, settings)
+    from benchmarks import baselines
+    out["baselines"] = baselines.measure(str(settings.warehouse_path), build.node_timings)
     con = duckdb.connect(str(settings.serving_path), read_only=True)
     hi = con.sql("select max(placed_date) from fct_orders").fetchall()[0][0]
     lo = hi.fromordinal(hi.toordinal() - 89)
@@ -99,9 +106,35 @@ def measure(lines: int, days: int) -> dict:
         _, build_again = _timed(run_dbt, settings, "build")
         _, publish_again = _timed(warehouse.publish, settings)
     out["cycle_no_change_s"] = round(land_again + build_again + publish_again, 2)
+    out["cycle_build_s"] = build_again
+    # one more day: the channels' last day of orders and changes lands, is built and published
+    settings.as_of = end
+    with warehouse.writer(settings):
+        day, land_day = _timed(ingest_all, settings)
+        built, build_day = _timed(run_dbt, settings, "build")
+        assert built.status == "success", built.errors
+        _, publish_day = _timed(warehouse.publish, settings)
+    out["one_day"] = {"rows_landed": day.rows_landed, "land_s": land_day, "build_s": build_day,
+                      "publish_s": publish_day, "total_s": round(land_day + build_day + publish_day, 2),
+                      "share_of_lines": round(_lines_changed(settings, end) / max(out["order_lines"], 1), 4)}
+    # the naive cycle: every incremental model rebuilt from scratch
+    with warehouse.writer(settings):
+        refreshed, out["full_refresh_build_s"] = _timed(run_dbt, settings, "build", extra_args=["--full-refresh"])
+        assert refreshed.status == "success", refreshed.errors
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     out["state_dir"] = str(state)
     return out
+
+
+def _lines_changed(settings, end: datetime) -> int:
+    """Order lines of the orders that had news on the world's last day (what the day brought)."""
+    import polars as pl
+
+    from afterclick.demo.generate import load_truth
+    world = load_truth(settings)
+    changed = (world.order_events.filter(pl.col("occurred_at") > end - timedelta(days=1))
+               .select("order_id").unique())
+    return world.order_lines.join(changed, on="order_id").height
 
 
 # The rate limits the emulators enforce in the paced write-back run (429 beyond them): assumed
@@ -215,6 +248,25 @@ def markdown(results: list[dict]) -> str:
         rows += [f"| {r['order_lines']:,} | {name} | {t['changes']:,} | {t['calls']:,} | {t['calls_per_1k']:,} | "
                  f"{t['seconds']} | {t['per_s']} | {t['limit']} | {t['refused_429']} |"
                  for name, t in r.get("push_paced", {}).items()]
+    rows += ["", "One more day (the channels' last day of orders and changes landed, built and published; the "
+             "file sources bring nothing new):", "",
+             "| order lines | lines with news | rows landed | land s | build s | publish s | total s |",
+             "|---|---|---|---|---|---|---|"]
+    for r in results:
+        d = r.get("one_day")
+        if d:
+            rows.append(f"| {r['order_lines']:,} | {d['share_of_lines']:.2%} | {d['rows_landed']:,} | {d['land_s']} | "
+                        f"{d['build_s']} | {d['publish_s']} | {d['total_s']} |")
+    rows += ["", "Baselines in the same run (the naive way to the same result, and how far it agrees):", "",
+             "| order lines | cycle build: incremental s / full refresh s | order cycle: dbt s / pandas s (agreement) | "
+             "cohorts: dbt s / pandas s (agreement) |", "|---|---|---|---|"]
+    for r in results:
+        b = r.get("baselines")
+        if b:
+            oc, co = b["order_cycle"], b["cohorts"]
+            rows.append(f"| {r['order_lines']:,} | {r.get('cycle_build_s')} / {r.get('full_refresh_build_s')} | "
+                        f"{oc['dbt_s']} / {oc['pandas_s']} ({oc['delivered_at_agreement']:.2%}) | "
+                        f"{co['dbt_s']} / {co['pandas_s']} ({co['active_customers_agreement']:.2%}) |")
     rows += ["", "Dashboard pages, cold render (s): " + "; ".join(
         f"{r['order_lines']:,} lines: " + ", ".join(f"{p} {s}" for p, s in r["pages"].items()) for r in results)]
     return "\n".join(rows)

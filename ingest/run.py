@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 from pydantic import SecretStr
@@ -118,7 +118,8 @@ def channel_stores(settings: Settings, store: str | None = None, keep_demo_state
     from afterclick.demo.generate import load_truth
 
     kept = {"inventory_dir": settings.demo_dir / "channels"} if keep_demo_state else {}
-    with serve_channels(load_truth(settings), **kept) as endpoints:
+    world = load_truth(settings)
+    with serve_channels(world, clock=_demo_clock(settings, world.end), **kept) as endpoints:
         demo = [ChannelStore(store_id, STORE_BY_ID[store_id].channel, url,
                              {k: SecretStr(v) for k, v in state.credentials.items()})
                 for store_id, (url, state) in endpoints.items()]
@@ -150,6 +151,15 @@ def ingest_channel_inventory(settings: Settings, store: str | None = None) -> li
 
     with channel_stores(settings, store, keep_demo_state=True) as stores:
         return _land_each_store(settings, stores, land)
+
+
+def _demo_clock(settings: Settings, world_end: datetime) -> datetime:
+    """The instant the demo channels show their world as of: ``settings.as_of`` (naive UTC), at the
+    latest the world's end."""
+    if settings.as_of is None:
+        return world_end
+    as_of = settings.as_of.astimezone(UTC).replace(tzinfo=None) if settings.as_of.tzinfo else settings.as_of
+    return min(as_of, world_end)
 
 
 def _demo_world_exists(settings: Settings) -> bool:
