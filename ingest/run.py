@@ -24,6 +24,7 @@ from ingest.carriers import tracking_api
 from ingest.channels.connector import RAW_COLUMNS as CHANNEL_RAW_COLUMNS
 from ingest.channels import catalogue, inventory
 from ingest.channels.connector import ChannelStore, ingest_channel_store, raw_tables
+from ingest.channels.readers import entities
 from ingest.errors import BadSourceData, SourcesFailed, TransientSourceError
 from ingest.files import marketplace, spend, wms
 from ingest.files.marketplace import MarketplaceStore, ingest_marketplace_store
@@ -133,6 +134,16 @@ def ingest_channel_apis(settings: Settings, since: datetime | None = None, store
     with channel_stores(settings, store, keep_demo_state=True) as stores:
         return _land_each_store(settings, stores, lambda con, s: ingest_channel_store(
             con, s, lookback, settings.http_timeout_seconds, since))
+
+
+def ingest_channel_fulfillments(settings: Settings, store: str | None = None) -> list[Landed]:
+    """What the channels show of the shipments the write-back created (Magento shipments with their
+    tracks), changed since each store's cursor; Shopify and VTEX show theirs inside the orders."""
+    lookback = timedelta(minutes=settings.channel_lookback_minutes)
+    with channel_stores(settings, store, keep_demo_state=True) as stores:
+        return _land_each_store(settings, stores, lambda con, s: [
+            landed for entity in entities(s.channel, read_backs=True)
+            for landed in ingest_channel_store(con, s, lookback, settings.http_timeout_seconds, only=entity)])
 
 
 def ingest_channel_catalogue(settings: Settings, store: str | None = None) -> list[Landed]:
@@ -260,6 +271,7 @@ SOURCES: dict[str, SourceLander] = {
     "erp": ingest_erp,
     "channel_catalogue": ingest_channel_catalogue,
     "channel_inventory": ingest_channel_inventory,  # after the ERP: VTEX is asked about its catalogue
+    "channel_fulfillments": ingest_channel_fulfillments,
     "wms": ingest_wms,
     "carrier_files": exchange_carrier_files,
     "tracking": poll_tracking,
@@ -267,7 +279,7 @@ SOURCES: dict[str, SourceLander] = {
 }
 # The source kinds made of stores (an ingest can land just one of them), and those that can re-land a
 # window (a backfill); the others re-read what their own state says is new.
-STORE_SOURCES = ("channels", "marketplace", "channel_catalogue", "channel_inventory")
+STORE_SOURCES = ("channels", "marketplace", "channel_catalogue", "channel_inventory", "channel_fulfillments")
 BACKFILL_SOURCES = ("channels", "marketplace")
 # Which schedule (settings.schedules.<group>) lands each source kind.
 SOURCE_GROUP: dict[str, str] = {
@@ -276,6 +288,7 @@ SOURCE_GROUP: dict[str, str] = {
     "erp": "back_office",
     "channel_catalogue": "inventory",
     "channel_inventory": "inventory",
+    "channel_fulfillments": "inventory",
     "wms": "back_office",
     "carrier_files": "back_office",
     "tracking": "tracking",

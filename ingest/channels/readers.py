@@ -215,10 +215,14 @@ READERS = {
     ("magento", "orders"): (magento_pages, "entity_id", "updated_at"),
     ("magento", "creditmemos"): (partial(magento_pages, path="/rest/V1/creditmemos"), "entity_id", "updated_at"),
     ("magento", "customers"): (partial(magento_pages, path="/rest/V1/customers/search"), "id", "updated_at"),
+    ("magento", "shipments"): (partial(magento_pages, path="/rest/V1/shipments"), "entity_id", "updated_at"),
     ("vtex", "orders"): (vtex_pages, "orderId", "lastChange"),
 }
+# Read-backs of what afterclick's write-back pushed (Magento shipments with their tracks): landed
+# by their own source kind (channel_fulfillments), not with the orders.
+READ_BACKS = {("magento", "shipments")}
 
 
-def entities(channel: str) -> list[str]:
-    """What is landed of a channel, orders first."""
-    return [entity for (c, entity) in READERS if c == channel]
+def entities(channel: str, read_backs: bool = False) -> list[str]:
+    """What is landed of a channel with its orders (orders first), or (``read_backs``) its read-backs."""
+    return [entity for (c, entity) in READERS if c == channel and ((c, entity) in READ_BACKS) == read_backs]

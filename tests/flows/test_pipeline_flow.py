@@ -36,8 +36,9 @@ def test_pipeline_flow_publishes_the_generated_orders_and_a_second_run_lands_onl
                  if con.sql(f"select count(*) from {t}").fetchall()[0][0] == 0]
         systems = dict(con.sql("select o.channel, count(distinct e.source_system) from marts.fct_order_events e "
                                "join marts.fct_orders o using (order_key) group by 1").fetchall())
-    # the channels' inventory was swept before this first run pushed any stock to them: nothing to read yet
-    assert empty == ["raw.channels__inventory_levels"]
+    # the channels' inventory and Magento's shipments were read before this first run pushed any stock
+    # or tracking to them: nothing to read yet
+    assert empty == ["raw.channels__inventory_levels", "raw.magento__shipments"]
     assert systems == {c: 4 for c in ("shopify", "vtex", "magento", "woocommerce", "marketplace")}
     # the run record lands in ops.runs (published with the next snapshot; in the warehouse now)
     with warehouse.connect_read_only(settings.warehouse_path) as con:
@@ -85,15 +86,18 @@ def test_pipeline_flow_publishes_the_generated_orders_and_a_second_run_lands_onl
     assert confirmed == len(wanted) + messages_due + prices + len(tracking) + len(statuses)
 
     # a second run (one test, not two: a pipeline costs a minute or two here) with nothing new
-    # from the sources: the only news is that the channels now show the stock and the (retail)
-    # prices the first run pushed: a new inventory reading, and a new listing of each repriced product
+    # from the sources: the only news is that the channels now show the stock, the (retail) prices
+    # and the Magento shipments the first run pushed: a new inventory reading, a new listing of each
+    # repriced product, each shipment read back
     with warehouse.read_serving(settings) as con:
         before = con.sql("select count(*), round(sum(total_amount), 2) from fct_orders").fetchall()
         repriced = dict(con.sql("select channel, count(*) from wb_prices where segment = 'b2c' "
                                 "and channel in ('shopify', 'magento', 'woocommerce') group by 1").fetchall())
     again = pipeline_flow(state_dir=str(settings.root))
+    shipped_on_magento = len({o for _, c, o, _ in tracking if c == "magento"})  # one shipment per order
     assert again["ingest"]["rows_by_table"] == {"raw.channels__inventory_levels": len(wanted),
-                                                **{f"raw.{c}__products": n for c, n in repriced.items()}} and wanted
+                                                **{f"raw.{c}__products": n for c, n in repriced.items()},
+                                                "raw.magento__shipments": shipped_on_magento} and wanted
     assert again["writeback"]["pushed"] == 0  # nothing changed, nothing pushed
     with warehouse.read_serving(settings) as con:
         assert con.sql("select count(*), round(sum(total_amount), 2) from fct_orders").fetchall() == before
@@ -101,3 +105,8 @@ def test_pipeline_flow_publishes_the_generated_orders_and_a_second_run_lands_onl
         assert con.sql("select count(*) from fct_channel_stock where has_drift").fetchall() == [(0,)]
         assert con.sql("select count(*) from fct_channel_stock where channel_available is not null"
                        ).fetchall() == [(len(wanted),)]
+        # the tracking numbers Magento shows are those pushed, each one a parcel of its order
+        shown = con.sql("select tracking_number, is_known_parcel from fct_channel_fulfillments "
+                        "where channel = 'magento'").fetchall()
+    pushed_to_magento = sorted(n for _, c, _, n in tracking if c == "magento")
+    assert sorted(n for n, _ in shown) == pushed_to_magento and all(known for _, known in shown)

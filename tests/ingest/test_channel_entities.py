@@ -148,3 +148,29 @@ def test_a_fulfillment_pushed_to_shopify_is_read_back_with_the_order_s_next_vers
         "select payload from raw.shopify__orders where id = ? order by updated_at", params=[gid]).fetchall()]
     assert versions[0] == []  # read before the push
     assert [t["number"] for f in versions[-1] for t in f["trackingInfo"]] == ["PK123456789ES"]
+
+
+def test_magento_shipments_the_write_back_created_are_read_back_once_and_again_when_tracked(world, con):
+    import httpx
+    with serve_channels(world) as endpoints:
+        url, state = endpoints["magento-es"]
+        store = api_store("magento-es", url, state)
+        headers = {"Authorization": f"Bearer {state.credentials['token']}"}
+        order = world.orders.filter((pl.col("store_id") == "magento-es") & pl.col("canceled_at").is_null())["order_id"][0]
+        oid = str(int(order[1:]))
+        r = httpx.post(f"{url}/rest/V1/order/{oid}/ship", headers=headers, json={"tracks": [
+            {"track_number": "PK1ES", "title": "Correos", "carrier_code": "custom"}]})
+        assert r.status_code == 200, r.text
+        assert _landed(ingest_channel_store(con, store, only="shipments"), "shipments") == 1
+        assert _landed(ingest_channel_store(con, store, only="shipments"), "shipments") == 0
+        state.advance(END + timedelta(hours=1))  # a second parcel's track, added an hour later
+        r = httpx.post(f"{url}/rest/V1/shipment/track", headers=headers, json={"entity": {
+            "order_id": int(oid), "parent_id": int(r.json()), "track_number": "PK2ES", "title": "Correos",
+            "carrier_code": "custom", "weight": 0, "qty": 0, "description": "parcel 2 of 2"}})
+        assert r.status_code == 200, r.text
+        assert _landed(ingest_channel_store(con, store, only="shipments"), "shipments") == 1
+        # the orders' own read does not land read-backs
+        assert {x.table for x in ingest_channel_store(con, store)} == {
+            "raw.magento__orders", "raw.magento__creditmemos", "raw.magento__customers"}
+    latest = json.loads(con.sql("select payload from raw.magento__shipments order by updated_at desc limit 1").fetchall()[0][0])
+    assert [t["track_number"] for t in latest["tracks"]] == ["PK1ES", "PK2ES"] and latest["order_id"] == int(oid)

@@ -99,7 +99,8 @@ def test_a_channel_that_changes_while_paged_loses_no_order(world, settings, stor
 
 
 def test_a_store_that_stays_down_is_skipped_named_and_completed_by_the_next_run(world, settings):
-    settings.disabled_sources = ["marketplace", "erp", "channel_catalogue", "channel_inventory", "wms", "carrier_files", "tracking", "marketing"]
+    settings.disabled_sources = ["marketplace", "erp", "channel_catalogue", "channel_inventory", "channel_fulfillments",
+                                 "wms", "carrier_files", "tracking", "marketing"]
     with serve_channels(world) as endpoints:
         settings.channel_stores = {
             store: ChannelStoreSettings(channel=STORE_BY_ID[store].channel, base_url=url,

@@ -81,12 +81,12 @@ class Outside:
         return {**env, "AFTERCLICK_STATE_DIR": str(state_dir), "AFTERCLICK_AS_OF": WORLD_END.isoformat(),
                 "AFTERCLICK_FILE_MIN_AGE_SECONDS": "0", "AFTERCLICK_CHANNEL_STORES": json.dumps(stores),
                 "AFTERCLICK_SMTP__HOST": self.smtp[0], "AFTERCLICK_SMTP__PORT": str(self.smtp[1]),
-                # The inventory and catalogue sweeps observe the channels, which a kill during the
-                # write-back really leaves half-pushed: an interrupted pair of runs then reads other
-                # quantities and prices than one clean run, rightly. Their own drills (a sweep lands
-                # whole or not at all) are in tests/ingest/test_channel_inventory.py and
-                # test_channel_catalogue.py.
-                "AFTERCLICK_DISABLED_SOURCES": '["channel_catalogue", "channel_inventory"]'}
+                # The inventory and catalogue sweeps and the fulfillment read-back observe the
+                # channels, which a kill during the write-back really leaves half-pushed: an
+                # interrupted pair of runs then reads other quantities, prices and shipments than one
+                # clean run, rightly. Their own drills are in tests/ingest/ (test_channel_inventory,
+                # test_channel_catalogue, test_channel_entities).
+                "AFTERCLICK_DISABLED_SOURCES": '["channel_catalogue", "channel_inventory", "channel_fulfillments"]'}
 
     def duplicates(self) -> list[str]:
         """Every change a channel or a customer received twice."""

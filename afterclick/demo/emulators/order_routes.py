@@ -7,7 +7,8 @@ What they are told is kept in the store's ``OrderBook``.
   once invoiced); VTEX pricing ``GET``/``PUT /api/pricing/prices/{skuId}`` (no published spec
   here: ``basePrice`` is required, as VTEX documents).
 - Magento: ``GET /V1/orders/{id}``, ``POST /V1/order/{orderId}/ship`` (once: a shipped order has
-  nothing left to ship), ``POST /V1/shipment/track``, ``GET /V1/shipments`` (by ``order_id``),
+  nothing left to ship), ``POST /V1/shipment/track``, ``GET /V1/shipments`` (by ``order_id``, or every shipment by
+  ``updated_at`` gteq, paged),
   ``POST /V1/orders/{id}/comments`` (status history), ``POST /V1/orders/{id}/cancel``,
   ``POST /V1/products/base-prices`` / ``tier-prices`` and their ``-information`` reads.
 - WooCommerce: ``GET``/``PUT /orders/{id}`` (status), ``GET``/``POST /orders/{id}/notes``.
@@ -155,7 +156,9 @@ def magento_order_routes(state: EmulatorState, authorized) -> list[Route]:
                          400)
         shipment_id = state.book.new_id()
         tracks = [{"entity_id": state.book.new_id(), **t} for t in body.get("tracks", [])]
-        record["shipments"] = [{"entity_id": shipment_id, "order_id": int(oid), "tracks": tracks}]
+        now = state.clock.strftime("%Y-%m-%d %H:%M:%S")
+        record["shipments"] = [{"entity_id": shipment_id, "order_id": int(oid), "created_at": now, "updated_at": now,
+                                "tracks": tracks}]
         record.update(state="complete", status="complete")
         state.book.changed()
         return JSONResponse(str(shipment_id))
@@ -172,6 +175,7 @@ def magento_order_routes(state: EmulatorState, authorized) -> list[Route]:
         saved = {"entity_id": state.book.new_id(), "track_number": entity["track_number"], "title": entity["title"],
                  "carrier_code": entity["carrier_code"]}
         target[0]["tracks"].append(saved)
+        target[0]["updated_at"] = state.clock.strftime("%Y-%m-%d %H:%M:%S")
         state.book.changed()
         return JSONResponse({**entity, **saved})
 
@@ -179,8 +183,17 @@ def magento_order_routes(state: EmulatorState, authorized) -> list[Route]:
         if (refused := await state.gate(request, authorized(request))) is not None:
             return refused
         q = request.query_params
-        wanted = (q.get("searchCriteria[filter_groups][0][filters][0][value]") or "").split(",")
-        items = [s for oid in wanted for s in state.book.orders.get(oid, {}).get("shipments", [])]
+        prefix = "searchCriteria[filter_groups][0][filters][0]"
+        value = q.get(f"{prefix}[value]") or ""
+        if q.get(f"{prefix}[field]") == "updated_at":  # every shipment changed since, by page (a read-back)
+            found = sorted((s for record in state.book.orders.values() for s in record.get("shipments", [])
+                            if s.get("updated_at", "") >= value), key=lambda s: (s.get("updated_at", ""), s["entity_id"]))
+            size, page = int(q.get("searchCriteria[pageSize]", 20)), int(q.get("searchCriteria[currentPage]", 1))
+            last = max(1, -(-len(found) // size))
+            items = found[(min(page, last) - 1) * size: min(page, last) * size]
+            return JSONResponse({"items": items, "search_criteria": {"page_size": size, "current_page": page},
+                                 "total_count": len(found)})
+        items = [s for oid in value.split(",") for s in state.book.orders.get(oid, {}).get("shipments", [])]
         return JSONResponse({"items": items, "search_criteria": {}, "total_count": len(items)})
 
     async def comments(request: Request):

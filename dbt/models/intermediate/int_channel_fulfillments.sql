@@ -1,4 +1,5 @@
--- The tracking numbers the channels show on their orders (Shopify fulfillments, VTEX invoices):
+-- The tracking numbers the channels show on their orders (Shopify fulfillments, VTEX invoices,
+-- Magento shipment tracks):
 -- what the tracking write-back told them, read back.
 {% set columns = ['channel_fulfillment_key', 'order_key', 'store_id', 'channel', 'tracking_number', 'carrier_name',
                   'tracking_url', 'fulfilled_at', 'status'] %}
