@@ -7,14 +7,12 @@ from __future__ import annotations
 import json
 
 import polars as pl
-import pytest
 from typer.testing import CliRunner
 
 from afterclick import warehouse
 from afterclick.cli import app
 from afterclick.demo.generate import load_truth
 from afterclick.transform import run_dbt
-from conftest import WORLD_END
 
 
 def test_dbt_build_passes_every_test_first_and_incrementally(built):

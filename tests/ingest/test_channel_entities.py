@@ -21,7 +21,6 @@ from emulated_stores import api_store, con  # noqa: F401 - con is a fixture
 
 END = datetime(2026, 11, 1)
 FIRST = END - timedelta(days=10)
-EMAIL = {"shopify": "email", "magento": "email", "woocommerce": "email"}
 
 
 @pytest.fixture(scope="module")
