@@ -28,8 +28,9 @@ import duckdb
 import polars as pl
 
 from ingest.channels.connector import RAW_COLUMNS, ChannelStore, raw_table
-from ingest.channels.http import ChannelClient, shopify_graphql
+from ingest.channels.http import ChannelClient
 from ingest.channels.inventory import woocommerce_products
+from ingest.channels.paging import magento_items, shopify_nodes
 from ingest.errors import BadSourceData
 from ingest.landing import Batch, Landed, Rejected, ensure_raw_table, land_batch
 
@@ -46,30 +47,11 @@ SHOPIFY_LOCATIONS = """query($first: Int!, $after: String) {
 
 
 def _shopify(root: str, query: str):
-    def read(client: ChannelClient, page_size: int = 250) -> Iterator[dict]:
-        after = None
-        while True:
-            connection = shopify_graphql(client, query, {"first": page_size, "after": after})[root]
-            yield from connection["nodes"]
-            if not connection["pageInfo"]["hasNextPage"]:
-                return
-            after = connection["pageInfo"]["endCursor"]
-    return read
+    return lambda client, page_size=250: shopify_nodes(client, query, root, page_size)
 
 
 def _magento_list(path: str):
-    def read(client: ChannelClient, page_size: int = 500) -> Iterator[dict]:
-        page, seen = 1, 0
-        while True:
-            _, body = client.request("GET", path, params={"searchCriteria[pageSize]": page_size,
-                                                          "searchCriteria[currentPage]": page})
-            items, total = body.get("items") or [], int(body.get("total_count") or 0)
-            yield from items
-            seen += len(items)
-            if not items or seen >= total:  # past the end Magento repeats the last page
-                return
-            page += 1
-    return read
+    return lambda client, page_size=500: magento_items(client, path, page_size)
 
 
 def _vtex_warehouses(client: ChannelClient, page_size: int = 0) -> Iterator[dict]:

@@ -28,7 +28,8 @@ import httpx
 import polars as pl
 
 from ingest.channels.connector import ChannelStore
-from ingest.channels.http import ChannelClient, shopify_graphql
+from ingest.channels.http import ChannelClient
+from ingest.channels.paging import magento_items, shopify_nodes, woocommerce_list
 from ingest.errors import BadSourceData
 from ingest.landing import Batch, Landed, Rejected, ensure_raw_table, land_batch
 
@@ -48,17 +49,11 @@ SHOPIFY_LEVELS = """query($first: Int!, $after: String) {
 
 
 def _shopify(client: ChannelClient, page_size: int, skus: set[str] | None) -> Iterator[Reading]:
-    after = None
-    while True:
-        page = shopify_graphql(client, SHOPIFY_LEVELS, {"first": page_size, "after": after})["inventoryItems"]
-        for item in page["nodes"]:
-            for level in (item.get("inventoryLevels") or {}).get("nodes", []):
-                available = next((q["quantity"] for q in level["quantities"] if q["name"] == "available"), None)
-                yield {"sku": item.get("sku"), "location_id": level["location"]["id"], "available": available,
-                       "payload": {"item": item["id"], **level}}
-        if not page["pageInfo"]["hasNextPage"]:
-            return
-        after = page["pageInfo"]["endCursor"]
+    for item in shopify_nodes(client, SHOPIFY_LEVELS, "inventoryItems", page_size):
+        for level in (item.get("inventoryLevels") or {}).get("nodes", []):
+            available = next((q["quantity"] for q in level["quantities"] if q["name"] == "available"), None)
+            yield {"sku": item.get("sku"), "location_id": level["location"]["id"], "available": available,
+                   "payload": {"item": item["id"], **level}}
 
 
 def vtex_sku_id(client: ChannelClient, sku: str) -> str | None:
@@ -90,28 +85,15 @@ def _vtex(client: ChannelClient, page_size: int, skus: set[str] | None) -> Itera
 
 
 def _magento(client: ChannelClient, page_size: int, skus: set[str] | None) -> Iterator[Reading]:
-    page, seen = 1, 0
-    while True:
-        _, body = client.request("GET", "/rest/V1/inventory/source-items", params={
-            "searchCriteria[pageSize]": page_size, "searchCriteria[currentPage]": page})
-        items, total = body.get("items") or [], int(body.get("total_count") or 0)
-        for item in items:
-            yield {"sku": item.get("sku"), "location_id": item.get("source_code"), "available": item.get("quantity"),
-                   "payload": item}
-        seen += len(items)
-        if not items or seen >= total:
-            return
-        page += 1
+    for item in magento_items(client, "/rest/V1/inventory/source-items", page_size):
+        yield {"sku": item.get("sku"), "location_id": item.get("source_code"), "available": item.get("quantity"),
+               "payload": item}
 
 
 def woocommerce_products(client: ChannelClient, page_size: int = 100) -> Iterator[dict]:
-    """Every product of the store, page by page until ``X-WP-TotalPages``."""
-    page, pages = 1, 1
-    while page <= pages:
-        response, body = client.request("GET", "/wp-json/wc/v3/products", params={"per_page": page_size, "page": page})
-        pages = int(response.headers.get("X-WP-TotalPages", "1"))
-        yield from body
-        page += 1
+    """Every product of the store."""
+    for page in woocommerce_list(client, "/wp-json/wc/v3/products", page_size):
+        yield from page
 
 
 def _woocommerce(client: ChannelClient, page_size: int, skus: set[str] | None) -> Iterator[Reading]:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from ingest.channels.http import ChannelClient, shopify_graphql
+from ingest.channels.paging import woocommerce_list
 
 log = logging.getLogger("afterclick.ingest")
 
@@ -133,14 +134,7 @@ def woocommerce_refund_pages(client: ChannelClient, since: datetime, page_size: 
 def woocommerce_customer_pages(client: ChannelClient, since: datetime, page_size: int = 100) -> Iterator[Page]:
     """wc/v3 has no modified-since filter for customers: every page, every run (landing keeps only
     the versions it has not seen, by ``date_modified_gmt``)."""
-    page = 1
-    while True:
-        response, body = client.request("GET", "/wp-json/wc/v3/customers", params={
-            "page": page, "per_page": page_size, "orderby": "id", "order": "asc"})
-        yield body
-        if page >= int(response.headers.get("x-wp-totalpages", "1")):
-            return
-        page += 1
+    yield from woocommerce_list(client, "/wp-json/wc/v3/customers", page_size, orderby="id", order="asc")
 
 
 def magento_pages(client: ChannelClient, since: datetime, page_size: int = 100,

@@ -12,6 +12,7 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from afterclick.demo.catalog import STORE_BY_ID
 from afterclick.demo.emulators import spec
 from afterclick.demo.emulators.inventory import ChannelInventory
 from afterclick.demo.emulators.order_book import OrderBook
@@ -70,10 +71,8 @@ class EmulatorState:
     @property
     def channel(self) -> str:
         """The store's channel ('' for an emulator that is not a store's, such as the tracking API)."""
-        if getattr(self, "_channel", None) is None:
-            found = self.world.stores.filter(self.world.stores["store_id"] == self.store_id)["channel"].to_list()
-            self._channel = found[0] if found else ""
-        return self._channel
+        store = STORE_BY_ID.get(self.store_id)
+        return store.channel if store else ""
 
     def product_names(self) -> dict[str, str]:
         """SKU -> product name, as the channel's catalogue titles it."""
@@ -82,7 +81,7 @@ class EmulatorState:
         return self._names
 
     def store_country(self) -> str:
-        return self.world.stores.filter(self.world.stores["store_id"] == self.store_id)["country"].item()
+        return STORE_BY_ID[self.store_id].country
 
     def advance(self, to: datetime) -> None:
         self.clock = to
@@ -126,3 +125,15 @@ class EmulatorState:
             return JSONResponse({"message": "Too Many Requests"}, status_code=429,
                                 headers={"Retry-After": f"{wait:.3f}"})
         return None
+
+
+def magento_page(items, query, default_size: int = 20):
+    """(the page of ``items`` asked for, page size, page asked) by Magento's ``searchCriteria[pageSize]``
+    and ``[currentPage]``; ``items`` is a list or a polars frame. Like Magento, a page past the last
+    answers the last page again. ``default_size`` 0: without a page size, every item."""
+    size = int(query.get("searchCriteria[pageSize]") or default_size)
+    asked = int(query.get("searchCriteria[currentPage]") or 1)
+    if not size:
+        return items, size, asked
+    page = min(max(1, asked), max(1, -(-len(items) // size)))
+    return items[(page - 1) * size: page * size], size, asked

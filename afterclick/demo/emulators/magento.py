@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from afterclick.demo.emulators.base import EmulatorState
+from afterclick.demo.emulators.base import EmulatorState, magento_page
 from afterclick.demo.emulators.orders_view import refund
 from afterclick.demo.emulators.shown import MAGENTO_STATE
 from afterclick.demo.emulators.order_routes import magento_order_routes
@@ -31,14 +31,11 @@ def _ts(value) -> str | None:
 def _search(frame: pl.DataFrame, q, updated: str) -> tuple[pl.DataFrame, int, int, int]:
     """(page, total_count, page size, page asked) of ``frame`` by ``searchCriteria``: an
     ``updated_at`` gteq filter on the ``updated`` column; a page past the last answers the last."""
-    size = int(q.get("searchCriteria[pageSize]", 20))
-    page = int(q.get("searchCriteria[currentPage]", 1))
     prefix = "searchCriteria[filter_groups][0][filters][0]"
     if q.get(f"{prefix}[field]") == "updated_at" and q.get(f"{prefix}[condition_type]") == "gteq":
         frame = frame.filter(pl.col(updated) >= datetime.fromisoformat(q[f"{prefix}[value]"]))
-    total = frame.height
-    last_page = max(1, -(-total // size))
-    return frame.slice((min(page, last_page) - 1) * size, size), total, size, page
+    chunk, size, page = magento_page(frame, q)
+    return chunk, frame.height, size, page
 
 
 def _creditmemo(r: dict) -> dict:

@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from afterclick.demo.emulators import spec
-from afterclick.demo.emulators.base import EmulatorState
+from afterclick.demo.emulators.base import EmulatorState, magento_page
 from afterclick.demo.emulators.shown import MAGENTO_STATE, order_status
 from afterclick.demo.emulators.stock_routes import _json
 
@@ -188,9 +188,7 @@ def magento_order_routes(state: EmulatorState, authorized) -> list[Route]:
         if q.get(f"{prefix}[field]") == "updated_at":  # every shipment changed since, by page (a read-back)
             found = sorted((s for record in state.book.orders.values() for s in record.get("shipments", [])
                             if s.get("updated_at", "") >= value), key=lambda s: (s.get("updated_at", ""), s["entity_id"]))
-            size, page = int(q.get("searchCriteria[pageSize]", 20)), int(q.get("searchCriteria[currentPage]", 1))
-            last = max(1, -(-len(found) // size))
-            items = found[(min(page, last) - 1) * size: min(page, last) * size]
+            items, size, page = magento_page(found, q)
             return JSONResponse({"items": items, "search_criteria": {"page_size": size, "current_page": page},
                                  "total_count": len(found)})
         items = [s for oid in value.split(",") for s in state.book.orders.get(oid, {}).get("shipments", [])]

@@ -28,6 +28,8 @@ class OrdersView:
     world: World
     clock: datetime
     _cache: dict = field(default_factory=dict)
+    _customers_of: str | None = None
+    _customers: pl.DataFrame | None = None
 
     def orders(self, store_id: str) -> pl.DataFrame:
         """One row per order of the store visible at the clock, sorted by (updated_at, order_id)."""
@@ -47,7 +49,14 @@ class OrdersView:
     def customers(self, store_id: str) -> pl.DataFrame:
         """The store's registered customers (guests have no account) as of the clock, one row each
         with their order count and spend there; a customer record changes with each order placed
-        (``updated_at``: the last one), sorted by (updated_at, customer_id)."""
+        (``updated_at``: the last one), sorted by (updated_at, customer_id). Built once per store and
+        clock, like the orders: each page of a customer list reads it again."""
+        if self._customers_of != store_id:
+            self._customers = self._build_customers(store_id)
+            self._customers_of = store_id
+        return self._customers
+
+    def _build_customers(self, store_id: str) -> pl.DataFrame:
         return (self.orders(store_id).filter(~pl.col("is_guest"))
                 .group_by("customer_id").agg(pl.col("placed_at").min().alias("created_at"),
                                              pl.col("placed_at").max().alias("updated_at"),

@@ -41,18 +41,30 @@ def document(name: str) -> dict | None:
     return doc
 
 
-def _operation(doc: dict, method: str, path: str) -> dict | None:
-    for template, item in doc.get("paths", {}).items():
-        pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
-        if re.match(pattern, path) and method.lower() in item:
-            return item[method.lower()]
-    return None
+@lru_cache(maxsize=None)
+def _path_patterns(name: str) -> list[tuple[re.Pattern, dict]]:
+    """Each path of a spec as a compiled pattern (``{param}`` matches one segment), with its item."""
+    doc = document(name) or {}
+    return [(re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"), item)
+            for template, item in doc.get("paths", {}).items()]
+
+
+@lru_cache(maxsize=4096)
+def _path_index(name: str, method: str, path: str) -> int | None:
+    """Which of the spec's paths serves ``method path`` (None: the spec has no such operation)."""
+    return next((i for i, (pattern, item) in enumerate(_path_patterns(name))
+                 if pattern.match(path) and method.lower() in item), None)
+
+
+def _operation(name: str, method: str, path: str) -> dict | None:
+    index = _path_index(name, method, path)
+    return None if index is None else _path_patterns(name)[index][1][method.lower()]
 
 
 @lru_cache(maxsize=None)
 def _validator(name: str, method: str, template_path: str) -> Draft7Validator | None:
     doc = document(name)
-    op = _operation(doc, method, template_path) if doc else None
+    op = _operation(name, method, template_path) if doc else None
     if op is None:
         return None
     if "requestBody" in op:  # OpenAPI 3
@@ -84,14 +96,12 @@ def _indexless(name: str) -> str:
     return re.sub(r"\[\d+\]", "[0]", name)
 
 
-def _query_parameters(doc: dict, method: str, path: str) -> dict[str, dict] | None:
-    for template, item in doc.get("paths", {}).items():
-        pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
-        if re.match(pattern, path) and method.lower() in item:
-            params = item.get("parameters", []) + item[method.lower()].get("parameters", [])
-            resolved = [_resolve(doc, p) for p in params]
-            return {p["name"]: p for p in resolved if p.get("in") == "query"}
-    return None
+@lru_cache(maxsize=None)
+def _declared_query(name: str, method: str, index: int) -> dict[str, dict]:
+    """The query parameters the spec's ``index``-th path declares for ``method``, by normalised name."""
+    doc, item = document(name), _path_patterns(name)[index][1]
+    params = [_resolve(doc, p) for p in item.get("parameters", []) + item[method].get("parameters", [])]
+    return {_camel_segments(_indexless(p["name"])): p for p in params if p.get("in") == "query"}
 
 
 def _resolve(doc: dict, node: dict) -> dict:
@@ -109,14 +119,14 @@ def query_errors(channel: str, method: str, url_path: str, params) -> list[str]:
     operation does not declare, a value outside its enum, a non-integer for an integer. Empty when
     valid, or when no spec here covers the path (VTEX catalogue and pricing, a missing ../shared)."""
     for prefix, name, omitted in _SPEC_OF_PATH.get(channel, []):
-        if url_path.startswith(prefix) and (doc := document(name)) is not None:
-            declared = _query_parameters(doc, method, url_path.removeprefix(omitted))
+        if url_path.startswith(prefix) and document(name) is not None:
+            index = _path_index(name, method, url_path.removeprefix(omitted))
             break
     else:
         return []
-    if declared is None:
+    if index is None:
         return []
-    by_norm = {_camel_segments(_indexless(k)): v for k, v in declared.items()}
+    by_norm = _declared_query(name, method.lower(), index)
     errors = []
     for key, value in params.multi_items():
         spec_param = by_norm.get(_camel_segments(_indexless(key)))

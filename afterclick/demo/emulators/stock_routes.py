@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from afterclick.demo.emulators import spec
-from afterclick.demo.emulators.base import EmulatorState
+from afterclick.demo.emulators.base import EmulatorState, magento_page
 from afterclick.demo.emulators.inventory import sku_number
 
 VTEX_WAREHOUSES = {"vtex-br": "1_1"}
@@ -99,11 +99,8 @@ def magento_routes(state: EmulatorState, authorized) -> list[Route]:
         again past the end), each with its base price (what the price push set, if anything)."""
         if (refused := await state.gate(request, authorized(request))) is not None:
             return refused
-        q = request.query_params
-        size, page = int(q.get("searchCriteria[pageSize]", 20)), int(q.get("searchCriteria[currentPage]", 1))
         skus = state.inventory.skus
-        last = max(1, -(-len(skus) // size))
-        chunk = skus[(min(page, last) - 1) * size: min(page, last) * size]
+        chunk, size, page = magento_page(skus, request.query_params)
         items = [{"id": sku_number(s), "sku": s, "name": state.product_names()[s], "attribute_set_id": 4,
                   "price": state.book.prices.get(s, {}).get("b2c"), "status": 1, "visibility": 4,
                   "type_id": "simple"} for s in chunk]
@@ -128,13 +125,8 @@ def magento_routes(state: EmulatorState, authorized) -> list[Route]:
             items = [{"sku": s, "source_code": src, "quantity": qty, "status": int(qty > 0)}
                      for s in skus if state.inventory.knows(s)
                      for src, qty in sorted(state.inventory.quantities.get(s, {}).items())]
-            total = len(items)
-            if size := int(q.get("searchCriteria[pageSize]") or 0):
-                # like Magento, a page past the last answers the last page again
-                pages = max(1, -(-total // size))
-                page = min(max(1, int(q.get("searchCriteria[currentPage]") or 1)), pages)
-                items = items[(page - 1) * size: page * size]
-            return JSONResponse({"items": items, "search_criteria": {}, "total_count": total})
+            page_items, _, _ = magento_page(items, q, default_size=0)
+            return JSONResponse({"items": page_items, "search_criteria": {}, "total_count": len(items)})
         body = await _json(request)
         if body is None or (errors := spec.body_errors("magento", "post", "/V1/inventory/source-items", body)):
             return JSONResponse({"message": "; ".join(errors) if body is not None else "Invalid JSON"}, status_code=400)
