@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -41,8 +42,10 @@ def _timed(fn, *args, **kwargs):
     return out, round(time.perf_counter() - t0, 3)
 
 
-def measure(lines: int, days: int) -> dict:
-    """Run every stage for a world of about ``lines`` order lines; returns the figures."""
+def measure(lines: int, days: int, size_free: bool = True) -> dict:
+    """Run every stage for a world of about ``lines`` order lines; returns the figures.
+    ``size_free``: also the stages whose figures do not depend on the history (the paced
+    write-back, the 10k-SKU stock push): a run of several sizes measures them at the first."""
     state = Path(tempfile.mkdtemp(prefix=f"afterclick-bench-{lines}-"))
     os.environ["AFTERCLICK_STATE_DIR"] = str(state)
     os.environ["AFTERCLICK_FILE_MIN_AGE_SECONDS"] = "0"
@@ -99,7 +102,11 @@ def measure(lines: int, days: int) -> dict:
     out["push"] = {f"{t.kind} {t.target}": {"changes": t.pushed, "seconds": t.seconds,
                                             "per_s": round(t.pushed / t.seconds) if t.seconds else None}
                    for t in first.targets if not t.skipped}
-    out["push_paced"] = paced_push(settings)
+    if size_free:
+        out["push_paced"], out["push_paced_s"] = _timed(paced_push, settings)
+        from benchmarks import stock_push
+        out["stock_10k"], out["stock_10k_s"] = _timed(stock_push.measure, settings, STOCK_SKUS, EMULATED_LIMITS,
+                                                      SHOPIFY_BUCKET)
     # The incremental cycle: nothing new arrives → land + build + publish (the floor of a cycle).
     with warehouse.writer(settings):
         _, land_again = _timed(ingest_all, settings)
@@ -141,7 +148,9 @@ def _lines_changed(settings, end: datetime) -> int:
 # API limits, a quarter above the client's default pacing per channel (settings
 # DEFAULT_REQUESTS_PER_SECOND); Shopify gets its standard cost bucket (1000 points, 50 a second).
 EMULATED_LIMITS = {"vtex": 50.0, "magento": 25.0, "woocommerce": 12.5}
+SHOPIFY_BUCKET = (1000.0, 50.0)
 PACED_SAMPLE = 300  # changes per target (Shopify prices cost 10 points each: 5 a second at 50 points/s)
+STOCK_SKUS = 10_000  # the bulk-against-one-call-per-SKU stock push
 
 
 def paced_push(settings) -> dict:
@@ -165,7 +174,8 @@ def paced_push(settings) -> dict:
         con = warehouse.connect(settings)
         try:
             con.execute("delete from ops.writeback_ledger where kind in ('stock', 'prices')")
-            with serve_channels(load_truth(settings), shopify_bucket=(1000.0, 50.0),
+            wanted = {kind: engine.desired(con, kind) for kind in ("stock", "prices")}
+            with serve_channels(load_truth(settings), shopify_bucket=SHOPIFY_BUCKET,
                                 requests_per_second=EMULATED_LIMITS) as endpoints:
                 stores = {sid: ChannelStore(sid, STORE_BY_ID[sid].channel, url,
                                             {k: SecretStr(v) for k, v in state.credentials.items()},
@@ -173,26 +183,37 @@ def paced_push(settings) -> dict:
                           for sid, (url, state) in endpoints.items()}
                 now = datetime.now(UTC).replace(tzinfo=None)
                 make = adapter_factory(stores, None, 60.0)
-                for kind in ("stock", "prices"):
-                    for target, changes in engine.desired(con, kind).items():
-                        state, channel = endpoints[target][1], STORE_BY_ID[target].channel
-                        sample = changes[:PACED_SAMPLE]
-                        before = len(state.requests)
-                        adapter = make(kind, target, channel)
-                        try:
-                            t = engine.push_target(con, adapter, sample, now)
-                        finally:
-                            adapter.close()
-                        per_s = t.pushed / t.seconds if t.seconds else None
-                        out[f"{kind} {target}"] = {
-                            "changes": t.pushed, "seconds": t.seconds, "calls": len(state.requests) - before,
-                            "per_s": round(per_s, 1) if per_s else None,
-                            "calls_per_1k": round(1000 * (len(state.requests) - before) / max(t.pushed, 1)),
-                            "limit": EMULATED_LIMITS.get(channel, "cost bucket 1000/50"),
-                            "refused_429": state.throttled}
+
+                def target_run(target: str) -> None:  # its stock, then its prices, on its own cursor
+                    cursor = con.cursor()
+                    try:
+                        for kind in ("stock", "prices"):
+                            changes = wanted[kind].get(target)
+                            if not changes:
+                                continue
+                            state, channel = endpoints[target][1], STORE_BY_ID[target].channel
+                            before = len(state.requests)
+                            adapter = make(kind, target, channel)
+                            try:
+                                t = engine.push_target(cursor, adapter, changes[:PACED_SAMPLE], now)
+                            finally:
+                                adapter.close()
+                            calls = len(state.requests) - before
+                            out[f"{kind} {target}"] = {
+                                "changes": t.pushed, "seconds": t.seconds, "calls": calls,
+                                "per_s": round(t.pushed / t.seconds, 1) if t.seconds else None,
+                                "calls_per_1k": round(1000 * calls / max(t.pushed, 1)),
+                                "limit": EMULATED_LIMITS.get(channel, "cost bucket 1000/50"),
+                                "refused_429": state.throttled}
+                    finally:
+                        cursor.close()
+
+                # the targets are separate stores with separate limits: pushed side by side
+                with ThreadPoolExecutor(max_workers=len(endpoints)) as pool:
+                    list(pool.map(target_run, sorted(endpoints)))
         finally:
             con.close()
-    return out
+    return dict(sorted(out.items()))
 
 
 PAGES = ("overview", "order_cycle", "delivery", "stock", "customers", "writeback")
@@ -248,6 +269,21 @@ def markdown(results: list[dict]) -> str:
         rows += [f"| {r['order_lines']:,} | {name} | {t['changes']:,} | {t['calls']:,} | {t['calls_per_1k']:,} | "
                  f"{t['seconds']} | {t['per_s']} | {t['limit']} | {t['refused_429']} |"
                  for name, t in r.get("push_paced", {}).items()]
+    for r in results:
+        if r.get("stock_10k"):
+            rows += ["", f"A {STOCK_SKUS:,}-SKU stock change per channel: bulk endpoints against one call per SKU "
+                     "(free: emulator without a limit; at the limit: the emulator enforcing it, the client pacing "
+                     "itself; a floor is calls over the limit, not waited out):", "",
+                     "| channel | bulk: calls, s | one call per SKU: calls, s | bulk at the limit s (429s) | "
+                     "one call per SKU at the limit, floor s | limit (req/s) |", "|---|---|---|---|---|---|"]
+            for channel, t in r["stock_10k"].items():
+                bulk, single = t["bulk"], t["one call per SKU"]
+                paced = t.get("bulk at the limit")
+                at_limit = (f"{paced['seconds']} ({paced['refused_429']})" if paced
+                            else f"≥ {t['bulk at the limit, floor s']} (no bulk endpoint)")
+                floor = t["one call per SKU at the limit, floor s"]
+                rows.append(f"| {channel} | {bulk['calls']:,}, {bulk['seconds']} | {single['calls']:,}, {single['seconds']} | "
+                            f"{at_limit} | {'≥ ' + str(floor) if floor else '–'} | {t['limit']} |")
     rows += ["", "One more day (the channels' last day of orders and changes landed, built and published; the "
              "file sources bring nothing new):", "",
              "| order lines | lines with news | rows landed | land s | build s | publish s | total s |",
@@ -277,18 +313,21 @@ def main() -> None:
     parser.add_argument("--lines", type=int, action="append", help="order lines (repeatable)")
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # internal: run one size, print JSON
+    parser.add_argument("--size-only", action="store_true", help=argparse.SUPPRESS)  # internal: skip size-free stages
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(measure(args.one, args.days)))
+        print(json.dumps(measure(args.one, args.days, size_free=not args.size_only)))
         return
     results = []
-    for lines in args.lines or [100_000, 1_000_000]:
+    for n, lines in enumerate(args.lines or [100_000, 1_000_000]):
         print(f"measuring {lines:,} order lines …", flush=True)
-        proc = subprocess.run([sys.executable, "-m", "benchmarks.run", "--one", str(lines), "--days", str(args.days)],
-                              capture_output=True, text=True)
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "benchmarks.run", "--one", str(lines), "--days", str(args.days),
+                               *(["--size-only"] if n else [])], capture_output=True, text=True)
         if proc.returncode:
             sys.exit(f"benchmark at {lines:,} lines failed:\n{proc.stderr[-3000:]}")
-        results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        results.append({**json.loads(proc.stdout.strip().splitlines()[-1]), "run_s": round(time.perf_counter() - t0)})
+        print(f"  done in {results[-1]['run_s']} s", flush=True)
     RESULTS.mkdir(exist_ok=True)
     meta = {"measured_at": datetime.now(UTC).isoformat(timespec="seconds"), "machine":
             f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"}

@@ -6,14 +6,22 @@ transaction, the new rows into ``raw.<source>__<entity>``, the rejects into
 ``ops.quarantine``, a row into ``ops.loads`` and the advanced cursor into ``ops.cursors``.
 A crash before the commit leaves nothing; a crash after it leaves a cursor that
 already points past the batch. Rows whose (key, version) is already in raw are skipped,
-so re-landing a window changes nothing. New columns are added to the raw table
-(schema drift is absorbed); a column that disappears is filled with NULL.
+so re-landing a window changes nothing: the check reads only the raw rows whose temporal and
+numeric key values fall in the batch's range (DuckDB skips the other row groups by their min/max),
+so its cost follows the batch, not the history. New columns are added to the raw table (schema
+drift is absorbed); a column that disappears is filled with NULL.
+
+``land_in_groups`` lands a stream of small batches (pages, files, API answers) a group at a
+time: consecutive batches for the same table and store, up to ``GROUP_ROWS`` records, in one
+transaction, exactly as if they had landed one after another (a record whose key an earlier
+batch of the group had is skipped, as the raw table would have skipped it).
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -21,6 +29,7 @@ import duckdb
 import polars as pl
 
 META_COLUMNS = ("_batch_id", "_loaded_at", "_source", "_store")
+GROUP_ROWS = 50_000  # records landed per transaction by land_in_groups
 
 
 @dataclass
@@ -42,6 +51,7 @@ class Batch:
     rejected: list[Rejected] = field(default_factory=list)
     cursor_value: str | None = None  # advance ops.cursors to this after commit
     batch_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+    extra_sql: list[tuple[str, list]] = field(default_factory=list)  # runs in the landing transaction
 
     @property
     def table(self) -> str:
@@ -68,8 +78,8 @@ def read_cursor(con: duckdb.DuckDBPyConnection, source: str, entity: str, store:
 def _existing_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
     schema, name = table.split(".")
     return dict(con.execute(
-        "select column_name, data_type from information_schema.columns "
-        "where table_schema = ? and table_name = ? and table_catalog = current_database()",
+        "select column_name, data_type from duckdb_columns() "
+        "where schema_name = ? and table_name = ? and database_name = current_database()",
         [schema, name],
     ).fetchall())
 
@@ -107,14 +117,26 @@ def _write_rows(con: duckdb.DuckDBPyConnection, batch: Batch, loaded_at: datetim
                 if column not in existing:  # schema drift: a new field appears
                     con.execute(f'alter table {batch.table} add column "{column}" {_duck_type(con, frame, column)}')
         keys = " and ".join(f'r."{k}" is not distinct from i."{k}"' for k in (*batch.key, "_store"))
-        before = con.execute(f"select count(*) from {batch.table}").fetchall()[0][0]
-        con.execute(
+        ranges, params = _key_ranges(frame, batch.key)
+        [(inserted,)] = con.execute(
             f"insert into {batch.table} by name select i.* from _incoming i "
-            f"where not exists (select 1 from {batch.table} r where {keys})"
-        )
-        return con.execute(f"select count(*) from {batch.table}").fetchall()[0][0] - before
+            f"where not exists (select 1 from {batch.table} r where {ranges}{keys})", params
+        ).fetchall()
+        return inserted
     finally:
         con.unregister("_incoming")
+
+
+def _key_ranges(frame: pl.DataFrame, key: tuple[str, ...]) -> tuple[str, list]:
+    """Range conditions on the key's temporal and numeric columns (those the batch has no NULL
+    in): a raw row with the same key lies within them, and the scan skips row groups outside."""
+    conditions, params = [], []
+    for k in key:
+        if k in frame.columns and (frame[k].dtype.is_temporal() or frame[k].dtype.is_numeric()) \
+                and frame[k].null_count() == 0:
+            conditions.append(f'r."{k}" between ? and ? and ')
+            params += [frame[k].min(), frame[k].max()]
+    return "".join(conditions), params
 
 
 def quarantine_rows(batch: Batch, now: datetime) -> list[tuple]:
@@ -189,10 +211,60 @@ def land_batch(con: duckdb.DuckDBPyConnection, batch: Batch, *, extra_sql: list[
             [batch.batch_id, batch.source, batch.entity, batch.store, landed, len(batch.rejected),
              batch.cursor_value, started, datetime.now(UTC).replace(tzinfo=None)],
         )
-        for sql, params in extra_sql:
+        for sql, params in (*batch.extra_sql, *extra_sql):
             con.execute(sql, params)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
     return Landed(batch.table, batch.batch_id, landed, len(batch.rejected), batch.cursor_value)
+
+
+def merge_batches(batches: list[Batch]) -> Batch:
+    """Consecutive batches for one table and store as one batch, equal to landing them in turn:
+    each batch's own repeated keys are split off first (quarantined as before), then a record
+    whose key an earlier batch of the group already had is dropped (the raw table would have
+    skipped it). The cursor is the last one given; the rejects and extra statements add up."""
+    if len(batches) == 1:
+        return batches[0]
+    first = batches[0]
+    batches = [split_duplicate_keys(b) for b in batches]
+    frames = [b.records for b in batches if not b.records.is_empty()]
+    records = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
+    key = [k for k in first.key if k in records.columns]
+    if key and records.height > 1:
+        records = records.filter(pl.struct(key).is_first_distinct())
+    cursors = [b.cursor_value for b in batches if b.cursor_value is not None]
+    ids = {b.batch_id for b in batches}  # an extra statement that names its batch names the group
+    extra = [(sql, [first.batch_id if isinstance(p, str) and p in ids else p for p in params])
+             for b in batches for sql, params in b.extra_sql]
+    return Batch(first.source, first.entity, first.store, records, first.key,
+                 rejected=[r for b in batches for r in b.rejected], cursor_value=cursors[-1] if cursors else None,
+                 batch_id=first.batch_id, extra_sql=extra)
+
+
+def land_in_groups(con: duckdb.DuckDBPyConnection, batches: Iterable[Batch], max_rows: int = GROUP_ROWS,
+                   on_landed: Callable[[list[Batch], Landed], None] | None = None) -> list[Landed]:
+    """Land a stream of batches a group at a time (see the module docstring); ``on_landed`` gets
+    each group's batches after its commit (to archive its files, say). If the stream raises, the
+    batches read so far land first, then the error goes on."""
+    landed: list[Landed] = []
+    group: list[Batch] = []
+
+    def flush() -> None:
+        if group:
+            done = land_batch(con, merge_batches(group))
+            landed.append(done)
+            if on_landed:
+                on_landed(list(group), done)
+            group.clear()
+
+    try:
+        for batch in batches:
+            if group and ((batch.table, batch.store, batch.key) != (group[0].table, group[0].store, group[0].key)
+                          or sum(b.records.height for b in group) + batch.records.height > max_rows):
+                flush()
+            group.append(batch)
+    finally:
+        flush()
+    return landed

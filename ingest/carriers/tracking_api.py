@@ -10,7 +10,8 @@ through the shared HTTP client (timeouts, bounded retries, Retry-After on 429).
 Lands ``raw.tracking_api__events`` (one row per event; the service returns the whole history
 on each poll, and events already landed are skipped by key) and ``raw.tracking_api__trackings``
 (the latest status seen per number). An event that cannot be parsed is quarantined; a number
-the service has no information on yet is simply asked again next time.
+the service has no information on yet is simply asked again next time. Answers land together,
+up to ``GROUP_ROWS`` events per transaction (and what was read lands before an error goes on).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pydantic import SecretStr
 from ingest.channels.http import ChannelClient
 from ingest.errors import BadSourceData
 from ingest.files import wms
-from ingest.landing import Batch, Landed, Rejected, ensure_raw_table, land_batch
+from ingest.landing import GROUP_ROWS, Batch, Landed, Rejected, ensure_raw_table, land_batch
 
 SOURCE = "tracking_api"
 PATH = "/track/v2.2/gettrackinfo"
@@ -106,21 +107,33 @@ def poll_tracking(con: duckdb.DuckDBPyConnection, base_url: str, token: SecretSt
     landed: list[Landed] = []
     final: set[str] = set()
     client = ChannelClient("tracking-api", base_url, headers={"17token": token.get_secret_value()}, timeout=timeout)
+    events: list[dict] = []
+    trackings: list[dict] = []
+    rejected: list[Rejected] = []
+
+    def land_answers() -> None:  # the answers read so far, both tables (no cursor: a re-poll re-reads)
+        landed.append(land_batch(con, Batch(SOURCE, "events", "", _frame(events, EVENT_COLUMNS),
+                                            key=("tracking_number", "occurred_at", "raw_status"),
+                                            rejected=list(rejected))))
+        landed.append(land_batch(con, Batch(SOURCE, "trackings", "", _frame(trackings, TRACKING_COLUMNS),
+                                            key=("tracking_number", "latest_status"))))
+        events.clear(), trackings.clear(), rejected.clear()
+
     try:
         for start in range(0, len(active), batch_size):
             chunk = active[start:start + batch_size]
             _, body = client.request("POST", PATH, json=[{"number": n, "carrier": c} for n, c, _ in chunk])
             if not isinstance(body, dict) or body.get("code") != 0:
                 raise BadSourceData(f"tracking-api: unexpected answer to a batch of {len(chunk)} numbers")
-            events, trackings, rejected = _parse((body.get("data") or {}).get("accepted") or [], now)
-            final |= {t["tracking_number"] for t in trackings if t["latest_status"] in FINAL_STATUSES}
-            landed.append(land_batch(con, Batch(SOURCE, "events", "", _frame(events, EVENT_COLUMNS),
-                                                key=("tracking_number", "occurred_at", "raw_status"),
-                                                rejected=rejected)))
-            landed.append(land_batch(con, Batch(SOURCE, "trackings", "", _frame(trackings, TRACKING_COLUMNS),
-                                                key=("tracking_number", "latest_status"))))
+            got_events, got_trackings, got_rejected = _parse((body.get("data") or {}).get("accepted") or [], now)
+            final |= {t["tracking_number"] for t in got_trackings if t["latest_status"] in FINAL_STATUSES}
+            events.extend(got_events), trackings.extend(got_trackings), rejected.extend(got_rejected)
+            if len(events) >= GROUP_ROWS:
+                land_answers()
     finally:
         client.close()
+        if trackings or rejected:
+            land_answers()
     expired = [(n, c) for n, c, old in active if old and n not in final]
     if expired:  # polled once more and still not final, too long after shipping: stop following them
         landed.append(land_batch(con, Batch(SOURCE, "trackings", "", _frame(

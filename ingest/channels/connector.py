@@ -10,6 +10,7 @@ skipped, so re-running a window changes nothing.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -21,7 +22,7 @@ from pydantic import SecretStr
 from ingest.channels.http import ChannelClient
 from ingest.errors import BadSourceData
 from ingest.channels.readers import READERS, entities
-from ingest.landing import Batch, Landed, Rejected, ensure_raw_table, land_batch, read_cursor
+from ingest.landing import Batch, Landed, Rejected, ensure_raw_table, land_batch, land_in_groups, read_cursor
 
 RAW_COLUMNS = {"id": "varchar", "updated_at": "timestamp", "payload": "varchar"}
 EPOCH = datetime(2000, 1, 1)
@@ -113,10 +114,15 @@ def _ingest_entity(con: duckdb.DuckDBPyConnection, store: ChannelStore, entity: 
     reader = READERS[store.channel, entity][0]
     client = store.client(timeout)
     landed: list[Landed] = []
-    try:
+
+    def batches() -> Iterator[Batch]:
+        nonlocal cursor
         for page in reader(client, since):
             batch, cursor = page_batch(store, page, cursor, entity)
-            landed.append(land_batch(con, batch))
+            yield batch
+
+    try:
+        landed += land_in_groups(con, batches())  # pages land a group at a time, the cursor with them
     except BadSourceData as exc:  # a page that stays unreadable: kept with the reason; the cursor stays
         land_batch(con, Batch(store.channel, entity, store.store_id, pl.DataFrame(), key=(),
                               rejected=[Rejected(payload=exc.payload, reason=str(exc))]))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import fnmatch
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +26,7 @@ import duckdb
 import polars as pl
 
 from ingest.inbox import Inbox, already_processed, content_hash, file_record_sql, move_to, ready_files
-from ingest.landing import Batch, Landed, Rejected, land_batch
+from ingest.landing import Batch, Landed, Rejected, land_in_groups
 
 DUCK_TYPES = {"str": "varchar", "int": "bigint", "float": "double", "datetime": "timestamp", "date": "date"}
 JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
@@ -170,31 +171,43 @@ def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Inbox, source: str, stor
 
     Each file lands in one transaction together with its content hash (``ops.files``), so a
     file is landed once even if the process dies before moving it; it then moves to
-    ``archive/``. A corrupt file, or one no spec matches, moves to ``rejected/`` with its reason
-    in ``ops.quarantine``. A duplicate (same content under another name) is archived unread.
+    ``archive/``. Consecutive files of one kind share a transaction (``land_in_groups``: the
+    same rows land as one by one, far fewer commits). A corrupt file, or one no spec matches,
+    moves to ``rejected/`` with its reason in ``ops.quarantine``. A duplicate (same content
+    under another name) is archived unread.
     """
     inbox.ensure()
-    results: list[Landed] = []
-    for path in list(ready_files(inbox, min_age_seconds)):
-        digest = content_hash(path)
-        if already_processed(con, digest):
-            move_to(path, inbox.archive)
-            continue
-        spec = next((s for s in specs if s.matches(path.name)), None)
-        try:
-            if spec is None:
-                raise FileRejected(f"{path.name}: no file kind of {source} matches this name "
-                                   f"(expected {', '.join(s.pattern for s in specs)})")
-            good, rejected = read_file(path, spec, known_skus)
-        except FileRejected as exc:
-            entity = spec.entity if spec else "files"
-            results.append(land_batch(con, Batch(source, entity, store, pl.DataFrame(), key=(),
-                                                 rejected=[Rejected(payload=path.name, reason=str(exc), key=path.name)])))
-            move_to(path, inbox.rejected)
-            continue
-        batch = Batch(source, spec.entity, store, good, key=spec.key or ("source_file", "source_row"), rejected=rejected, cursor_value=path.name)
-        landed = land_batch(con, batch, extra_sql=[
-            file_record_sql(digest, source, store, path, batch.batch_id, good.height)])
-        move_to(path, inbox.archive)
-        results.append(landed)
-    return results
+    paths: dict[str, tuple[Path, Path]] = {}  # batch id -> (file, where it goes once its group committed)
+    seen: set[str] = set()  # content hashes read in this run (their group may not have committed yet)
+
+    def batches() -> Iterator[Batch]:
+        for path in list(ready_files(inbox, min_age_seconds)):
+            digest = content_hash(path)
+            if digest in seen or already_processed(con, digest):
+                move_to(path, inbox.archive)
+                continue
+            seen.add(digest)
+            spec = next((s for s in specs if s.matches(path.name)), None)
+            try:
+                if spec is None:
+                    raise FileRejected(f"{path.name}: no file kind of {source} matches this name "
+                                       f"(expected {', '.join(s.pattern for s in specs)})")
+                good, rejected = read_file(path, spec, known_skus)
+            except FileRejected as exc:
+                entity = spec.entity if spec else "files"
+                batch = Batch(source, entity, store, pl.DataFrame(), key=(),
+                              rejected=[Rejected(payload=path.name, reason=str(exc), key=path.name)])
+                paths[batch.batch_id] = (path, inbox.rejected)
+                yield batch
+                continue
+            batch = Batch(source, spec.entity, store, good, key=spec.key or ("source_file", "source_row"),
+                          rejected=rejected, cursor_value=path.name)
+            batch.extra_sql.append(file_record_sql(digest, source, store, path, batch.batch_id, good.height))
+            paths[batch.batch_id] = (path, inbox.archive)
+            yield batch
+
+    def file_away(group: list[Batch], _landed: Landed) -> None:
+        for batch in group:
+            move_to(*paths.pop(batch.batch_id))
+
+    return land_in_groups(con, batches(), on_landed=file_away)

@@ -62,11 +62,7 @@ class EmulatorState:
 
     def order_row(self, channel_order_id: str) -> dict | None:
         """The store's order by the channel's own id, as of the clock (None: no such order)."""
-        if getattr(self, "_rows_at", None) != self.clock:
-            frame = self.view.orders(self.store_id)
-            self._rows = dict(zip(frame["channel_order_id"].to_list(), frame.iter_rows(named=True)))
-            self._rows_at = self.clock
-        return self._rows.get(str(channel_order_id))
+        return self.view.order(self.store_id, str(channel_order_id))
 
     @property
     def channel(self) -> str:

@@ -35,12 +35,30 @@ class OrdersView:
         """One row per order of the store visible at the clock, sorted by (updated_at, order_id)."""
         key = (store_id, self.clock)
         if key not in self._cache:
-            self._cache = {key: self._build(store_id)}
-            self._store_lines = self.world.order_lines.join(self._cache[key].select("order_id"), on="order_id")
+            frame = self._build(store_id)
+            lines = (self.world.order_lines.join(frame.select("order_id"), on="order_id")
+                     .sort("order_id", "line_no").rechunk())  # one chunk: a gather per request stays cheap
+            spans = lines.with_row_index("_at").group_by("order_id").agg(pl.col("_at").min(), pl.len())
+            # built once per store and clock, read by every request: where each order's row and lines are
+            self._cache = {key: frame, "lines": lines, "by_created": frame.sort("placed_at", "order_id"),
+                           "row_of": dict(zip(frame["channel_order_id"], range(frame.height))),
+                           "lines_of": {o: (at, n) for o, at, n in spans.iter_rows()}}
         return self._cache[key]
 
+    def by_created(self, store_id: str) -> pl.DataFrame:
+        """The store's orders sorted by (placed_at, order_id)."""
+        self.orders(store_id)
+        return self._cache["by_created"]
+
+    def order(self, store_id: str, channel_order_id: str) -> dict | None:
+        """One order's row by its channel id (None: not visible at the clock)."""
+        frame = self.orders(store_id)
+        at = self._cache["row_of"].get(channel_order_id)
+        return None if at is None else frame.row(at, named=True)
+
     def lines(self, order_ids: list[str]) -> dict[str, list[dict]]:
-        rows = self._store_lines.filter(pl.col("order_id").is_in(order_ids)).sort("order_id", "line_no")
+        spans = [self._cache["lines_of"][o] for o in order_ids if o in self._cache["lines_of"]]
+        rows = self._cache["lines"][pl.Series([i for at, n in spans for i in range(at, at + n)], dtype=pl.UInt32)]
         out: dict[str, list[dict]] = {}
         for row in rows.iter_rows(named=True):
             out.setdefault(row["order_id"], []).append(row)
