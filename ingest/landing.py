@@ -20,6 +20,7 @@ batch of the group had is skipped, as the raw table would have skipped it).
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -191,8 +192,30 @@ def figures_since(con: duckdb.DuckDBPyConnection, since: datetime, batches_shown
     }
 
 
+@dataclass
+class LandingClock:
+    """Time spent in ``land_batch`` in this process and the rows it landed: the landing step
+    alone, apart from reading the sources (the benchmarks report it)."""
+
+    seconds: float = 0.0
+    rows: int = 0
+    batches: int = 0
+
+
+LANDING_CLOCK = LandingClock()
+
+
 def land_batch(con: duckdb.DuckDBPyConnection, batch: Batch, *, extra_sql: list[tuple[str, list]] = ()) -> Landed:
     """Land one batch atomically; ``extra_sql`` runs in the same transaction (e.g. ops.files)."""
+    t0 = time.perf_counter()
+    landed = _land(con, batch, extra_sql)
+    LANDING_CLOCK.seconds += time.perf_counter() - t0
+    LANDING_CLOCK.rows += landed.rows_landed
+    LANDING_CLOCK.batches += 1
+    return landed
+
+
+def _land(con: duckdb.DuckDBPyConnection, batch: Batch, extra_sql) -> Landed:
     started = datetime.now(UTC).replace(tzinfo=None)
     batch = split_duplicate_keys(batch)
     con.execute("begin transaction")

@@ -36,6 +36,7 @@ class EmulatorState:
     faults: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)  # paths served, for tests
     throttled: int = 0  # requests refused for coming faster than requests_per_second
+    cost_spent: int = 0  # Shopify: query cost points the store charged (benchmarks: the floor at a bucket's rate)
     inventory_path: Path | None = None  # where the stock the channel shows is kept (None: in memory)
     unknown_skus: set[str] = field(default_factory=set)  # SKUs missing from this channel's catalogue
     book_path: Path | None = None  # where what was pushed about orders and prices is kept

@@ -92,6 +92,7 @@ def app(state: EmulatorState, bucket: CostBucket | None = None) -> Starlette:
         if not ok:
             return JSONResponse({"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
                                  "extensions": {"cost": {"requestedQueryCost": cost, "throttleStatus": throttle}}})
+        state.cost_spent += cost
         data = {alias: HANDLERS.get(name, _orders)(state, args, variables) for alias, name, args in fields}
         return JSONResponse({"data": data, "extensions": {"cost": {"requestedQueryCost": cost, "actualQueryCost": cost,
                                                                    "throttleStatus": throttle}}})

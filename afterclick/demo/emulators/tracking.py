@@ -43,14 +43,23 @@ class TrackingState(EmulatorState):
                          requests_per_second=requests_per_second)
         self.numbers_asked: list[str] = []
         self.batch_sizes: list[int] = []
-        events = world.tracking_events.sort("tracking_number", "occurred_at")
-        self.events = {n: frame for (n,), frame in events.partition_by("tracking_number", as_dict=True).items()}
+        # every number's events newest first, one slice each: a request reads its numbers in one gather
+        self._events = world.tracking_events.sort("tracking_number", "occurred_at", descending=[False, True])
+        spans = self._events.with_row_index("_at").group_by("tracking_number").agg(pl.col("_at").min(), pl.len())
+        self._spans = {n: (at, k) for n, at, k in spans.iter_rows()}
+
+    def served_many(self, numbers: list[str]) -> dict[str, list[dict]]:
+        """Each number's events up to the clock, newest first (numbers without any are left out)."""
+        rows = [i for n in dict.fromkeys(numbers) if n in self._spans
+                for i in range(self._spans[n][0], sum(self._spans[n]))]
+        out: dict[str, list[dict]] = {}
+        for e in self._events[pl.Series(rows, dtype=pl.UInt32)].to_dicts():
+            if e["occurred_at"] <= self.clock:
+                out.setdefault(e["tracking_number"], []).append(e)
+        return out
 
     def served(self, number: str) -> list[dict]:
-        frame = self.events.get(number)
-        if frame is None:
-            return []
-        return frame.filter(pl.col("occurred_at") <= self.clock).sort("occurred_at", descending=True).to_dicts()
+        return self.served_many([number]).get(number, [])
 
 
 def _event(e: dict) -> dict:
@@ -74,9 +83,10 @@ def app(state: TrackingState) -> Starlette:
                 {"message": f"At most {MAX_NUMBERS} numbers per request."}]}}, status_code=400)
         accepted, rejected = [], []
         state.batch_sizes.append(len(numbers))
+        served = state.served_many([number for number, _ in numbers])
         for number, carrier in numbers:
             state.numbers_asked.append(number)
-            events = state.served(number)
+            events = served.get(number)
             if not events:
                 rejected.append({"number": number, "error": {"code": NO_INFO, "message": "No tracking information at this time."}})
                 continue
