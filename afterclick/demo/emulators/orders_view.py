@@ -38,7 +38,6 @@ class OrdersView:
             frame = self._build(store_id)
             lines = (self.world.order_lines.join(frame.select("order_id"), on="order_id")
                      .sort("order_id", "line_no"))
-            spans = lines.with_row_index("_at").group_by("order_id").agg(pl.col("_at").min(), pl.len())
             # Built once per store and clock, read by every request. Single orders and their lines are
             # served from plain Python rows: a polars call in a request handler releases the GIL and
             # then waits for it behind the client's thread (~5 ms each time, measured).
@@ -46,7 +45,7 @@ class OrdersView:
                            "row_of": dict(zip(frame["channel_order_id"], range(frame.height))),
                            "rows": frame.rows(), "columns": frame.columns,
                            "lines": lines.rows(), "line_columns": lines.columns,
-                           "lines_of": {o: (at, n) for o, at, n in spans.iter_rows()}}
+                           "lines_of": row_spans(lines, "order_id")}
         return self._cache[key]
 
     def by_created(self, store_id: str) -> pl.DataFrame:
@@ -113,6 +112,12 @@ class OrdersView:
                     refunded_at_as_of=pl.when(pl.col("refunded_at") <= clock).then(pl.col("refunded_at")),
                 )
                 .sort("as_of_updated_at", "order_id"))
+
+
+def row_spans(frame: pl.DataFrame, column: str) -> dict[str, tuple[int, int]]:
+    """Where each value of ``column`` sits in ``frame`` (sorted by it): value -> (first row, rows)."""
+    spans = frame.with_row_index("_at").group_by(column).agg(pl.col("_at").min(), pl.len())
+    return {value: (at, n) for value, at, n in spans.iter_rows()}
 
 
 def refund(row: dict) -> dict | None:

@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from afterclick.demo.emulators.base import EmulatorState
+from afterclick.demo.emulators.orders_view import row_spans
 from afterclick.demo.emulators.server import serve_app
 from afterclick.demo.world import World
 
@@ -45,8 +46,7 @@ class TrackingState(EmulatorState):
         self.batch_sizes: list[int] = []
         # every number's events newest first, one slice each: a request reads its numbers in one gather
         self._events = world.tracking_events.sort("tracking_number", "occurred_at", descending=[False, True])
-        spans = self._events.with_row_index("_at").group_by("tracking_number").agg(pl.col("_at").min(), pl.len())
-        self._spans = {n: (at, k) for n, at, k in spans.iter_rows()}
+        self._spans = row_spans(self._events, "tracking_number")
 
     def served_many(self, numbers: list[str]) -> dict[str, list[dict]]:
         """Each number's events up to the clock, newest first (numbers without any are left out)."""
