@@ -165,6 +165,8 @@ class WritebackSettings(BaseModel):
         default_factory=list, description="Kill switch: store ids, channels, kinds or 'email' never pushed to.")
     max_attempts: int = Field(5, description="Attempts before a change goes to the dead letter.")
     backoff_seconds: float = Field(60.0, description="Wait before the first retry of a change; doubles each time.")
+    parallel_targets: int = Field(4, ge=1, description="Targets (stores, email) pushed side by side; each keeps "
+                                                       "its kinds in order and its own rate limit.")
     demo_mailbox: bool = Field(True, description="With no SMTP host and a demo world, deliver customer messages "
                                                  "to a local SMTP server that keeps them in <demo>/mailbox.")
 

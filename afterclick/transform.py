@@ -2,8 +2,8 @@
 
 dbt reads the warehouse path and resources from environment variables that this module
 sets from afterclick's settings (see ``dbt/profiles.yml``). The profile sets
-``keep_open: false`` so the DuckDB file is closed when dbt finishes. Call it while
-holding the writer lock.
+``keep_open: true`` (one database handle for the run, not one per node) and this module closes
+that handle when dbt returns, so the DuckDB file is free again. Call it while holding the writer lock.
 """
 
 from __future__ import annotations
@@ -73,6 +73,16 @@ def _runner(settings: Settings, node_tasks: bool):
         raise_on_failure=False, disable_assets=True)
 
 
+def _close_dbt_database() -> None:
+    """Close the database dbt-duckdb keeps open across nodes (the profile's keep_open)."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    with DuckDBConnectionManager._LOCK:
+        env = DuckDBConnectionManager._ENV
+        DuckDBConnectionManager._ENV = None
+    if env is not None:
+        env.close()
+
+
 def run_dbt(settings: Settings, command: str = "build", select: str | None = None,
             extra_args: list[str] | None = None, dbt_vars: dict | None = None,
             node_tasks: bool = False) -> BuildResult:
@@ -93,7 +103,10 @@ def run_dbt(settings: Settings, command: str = "build", select: str | None = Non
     started_at = datetime.now(UTC).replace(tzinfo=None)
     t0 = time.perf_counter()
     with _dbt_environment(settings):
-        outcome = _runner(settings, node_tasks).invoke(args)
+        try:
+            outcome = _runner(settings, node_tasks).invoke(args)
+        finally:
+            _close_dbt_database()
     result = BuildResult(build_id=uuid.uuid4().hex[:16], command=" ".join([command] + (["-s", select] if select else [])),
                          status="success" if outcome.success else "failed",
                          seconds=round(time.perf_counter() - t0, 2))

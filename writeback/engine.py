@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -96,10 +97,11 @@ def _recover(con, adapter: Adapter, pending: list[Change], now: datetime, report
 
 def push_target(con, adapter: Adapter, changes: list[Change], now: datetime, *, dry_run: bool = False,
                 max_attempts: int = 5, backoff_seconds: float = 60.0,
-                after_call: Callable[[list[Change]], None] | None = None) -> TargetReport:
+                after_call: Callable[[list[Change]], None] | None = None, ensure_ledger: bool = True) -> TargetReport:
     """Push one target's changes. ``after_call`` runs between the call and the confirmation
     (the reliability drills inject a crash there)."""
-    ledger.ensure(con)
+    if ensure_ledger:  # push() has (its targets run side by side, and DDL from two of them would conflict)
+        ledger.ensure(con)
     started = time.perf_counter()
     report = TargetReport(adapter.kind, adapter.store_id, desired=len(changes))
     todo, pending = ledger.plan(con, adapter.kind, adapter.store_id, changes, now)
@@ -131,30 +133,52 @@ def push_target(con, adapter: Adapter, changes: list[Change], now: datetime, *, 
 def push(con, adapters: Callable[[str, str, str], Adapter | None], kinds: list[str], now: datetime, *,
          disabled: set[str] = frozenset(), dry_run: bool = False, max_attempts: int = 5,
          backoff_seconds: float = 60.0, after_call: Callable[[list[Change]], None] | None = None,
-         only: str | None = None) -> PushReport:
+         only: str | None = None, parallel_targets: int = 1) -> PushReport:
     """Every kind and target: ``adapters(kind, target, channel)`` gives the adapter (None: no way to
     reach that target here). ``disabled``: the kill switch (store ids, channels, kinds); ``only``:
-    just this target (a store id, or ``email``)."""
+    just this target (a store id, or ``email``). ``parallel_targets``: targets pushed side by side
+    (each store has its own API and rate limit; a target's kinds keep their order), each on its
+    own cursor of ``con``."""
     ledger.ensure(con)
-    report = PushReport(dry_run)
+    work: dict[str, list[tuple[int, str, list[Change]]]] = {}  # target -> (position, kind, changes)
+    position = 0
     for kind in kinds:
         for target, changes in desired(con, kind).items():
-            if only is not None and target != only:
-                continue
-            channel = changes[0].channel
-            if disabled & {target, channel, kind}:
-                report.targets.append(TargetReport(kind, target, len(changes), skipped="disabled in settings"))
-                continue
-            adapter = adapters(kind, target, channel)
-            if adapter is None:
-                report.targets.append(TargetReport(kind, target, len(changes), skipped="no connection configured"))
-                continue
-            try:
-                report.targets.append(push_target(con, adapter, changes, now, dry_run=dry_run, max_attempts=max_attempts,
-                                                  backoff_seconds=backoff_seconds, after_call=after_call))
-            except Exception as exc:  # noqa: BLE001 - one unreachable target must not stop the others
-                log.error("%s %s: %s: %s", kind, target, type(exc).__name__, exc)
-                report.targets.append(TargetReport(kind, target, len(changes), skipped=f"{type(exc).__name__}: {exc}"))
-            finally:
-                adapter.close()
-    return report
+            if only is None or target == only:
+                work.setdefault(target, []).append((position, kind, changes))
+                position += 1
+
+    def push_all(target: str) -> list[tuple[int, TargetReport]]:
+        cursor = con.cursor() if parallel_targets > 1 else con
+        try:
+            return [(at, _push_kind(cursor, adapters, kind, target, changes, now, disabled, dry_run, max_attempts,
+                                    backoff_seconds, after_call)) for at, kind, changes in work[target]]
+        finally:
+            if cursor is not con:
+                cursor.close()
+
+    if parallel_targets > 1 and len(work) > 1:
+        with ThreadPoolExecutor(max_workers=min(parallel_targets, len(work))) as pool:
+            futures = [pool.submit(push_all, target) for target in work]
+            done = [f.result() for f in futures]  # re-raises what killed a target (after the others finish)
+    else:
+        done = [push_all(target) for target in work]
+    return PushReport(dry_run, [r for _, r in sorted((x for d in done for x in d), key=lambda x: x[0])])
+
+
+def _push_kind(con, adapters, kind: str, target: str, changes: list[Change], now: datetime, disabled: set[str],
+               dry_run: bool, max_attempts: int, backoff_seconds: float, after_call) -> TargetReport:
+    channel = changes[0].channel
+    if disabled & {target, channel, kind}:
+        return TargetReport(kind, target, len(changes), skipped="disabled in settings")
+    adapter = adapters(kind, target, channel)
+    if adapter is None:
+        return TargetReport(kind, target, len(changes), skipped="no connection configured")
+    try:
+        return push_target(con, adapter, changes, now, dry_run=dry_run, max_attempts=max_attempts,
+                           backoff_seconds=backoff_seconds, after_call=after_call, ensure_ledger=False)
+    except Exception as exc:  # noqa: BLE001 - one unreachable target must not stop the others
+        log.error("%s %s: %s: %s", kind, target, type(exc).__name__, exc)
+        return TargetReport(kind, target, len(changes), skipped=f"{type(exc).__name__}: {exc}")
+    finally:
+        adapter.close()

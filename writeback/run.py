@@ -91,7 +91,7 @@ def push(settings: Settings, kinds: list[str] | None = None, dry_run: bool = Fal
                                disabled=set(settings.writeback.disabled_targets), dry_run=dry_run,
                                max_attempts=settings.writeback.max_attempts,
                                backoff_seconds=settings.writeback.backoff_seconds, after_call=after_call,
-                               only=only)
+                               only=only, parallel_targets=settings.writeback.parallel_targets)
         finally:
             con.close()
 

@@ -30,27 +30,6 @@ purchase_orders as (
     where status <> 'canceled' and ordered_at <= {{ as_of() }}
 ),
 
-pairs as (
-    select sku, warehouse_id, min(first_day) as first_day
-    from (
-        select sku, warehouse_id, cast(moved_at as date) as first_day from movements
-        union all
-        select sku, warehouse_id, cast(snapshot_at as date) from snapshots
-        union all
-        select sku, warehouse_id, cast(placed_at as date) from reservations
-        union all
-        select sku, warehouse_id, cast(ordered_at as date) from purchase_orders
-    ) as activity
-    group by sku, warehouse_id
-),
-
-spine as (
-    select p.sku, p.warehouse_id, d.date_day as stock_date, d.is_as_of_day
-    from pairs as p
-    inner join {{ ref('dim_dates') }} as d
-        on d.date_day >= p.first_day
-),
-
 -- day-level flows: each is summed up to the day by a running total below
 daily_flows as (
     select sku, warehouse_id, day, sum(net_movement) as net_movement, sum(reserve_delta) as reserve_delta,
@@ -92,24 +71,51 @@ snapshot_offsets as (
     group by s.sku, s.warehouse_id, s.snapshot_at, s.on_hand
 ),
 
+-- Everything below is computed on the days a pair changes (its flow and snapshot days, and the
+-- days a sale leaves the velocity window), then spread over the calendar once: a daily running
+-- total over every SKU, warehouse and day would sort the whole history.
+change_points as (
+    select
+        coalesce(f.sku, o.sku) as sku,
+        coalesce(f.warehouse_id, o.warehouse_id) as warehouse_id,
+        coalesce(f.day, o.snapshot_day) as day,
+        coalesce(f.net_movement, 0) as net_movement,
+        coalesce(f.reserve_delta, 0) as reserve_delta,
+        coalesce(f.inbound_delta, 0) as inbound_delta,
+        coalesce(f.units_placed, 0) as velocity_delta,
+        o.level_offset
+    from daily_flows as f
+    full outer join (select * from snapshot_offsets where latest_of_day = 1) as o
+        on f.sku = o.sku and f.warehouse_id = o.warehouse_id and f.day = o.snapshot_day
+    union all
+    -- a day's sales leave the {{ velocity_days }}-day window {{ velocity_days }} days later
+    select sku, warehouse_id, cast({{ dbt.dateadd('day', velocity_days, 'day') }} as date), 0, 0, 0, -units_placed, null
+    from daily_flows
+    where units_placed <> 0
+),
+
+calendar_end as (
+    select max(date_day) as last_day from {{ ref('dim_dates') }}
+),
+
 running as (
     select
-        sp.sku, sp.warehouse_id, sp.stock_date, sp.is_as_of_day,
-        o.level_offset,
-        sum(coalesce(f.net_movement, 0)) over pair_to_date as cumulative_movement,
-        sum(coalesce(f.reserve_delta, 0)) over pair_to_date as reserved,
-        sum(coalesce(f.inbound_delta, 0)) over pair_to_date as inbound_units,
-        sum(coalesce(f.units_placed, 0)) over (partition by sp.sku, sp.warehouse_id order by sp.stock_date
-                                               rows between {{ velocity_days - 1 }} preceding and current row)
-            as units_sold_{{ velocity_days }}d,
-        count(o.level_offset) over pair_to_date as snapshots_so_far
-    from spine as sp
-    left join daily_flows as f
-        on sp.sku = f.sku and sp.warehouse_id = f.warehouse_id and sp.stock_date = f.day
-    left join snapshot_offsets as o
-        on sp.sku = o.sku and sp.warehouse_id = o.warehouse_id and sp.stock_date = o.snapshot_day
-        and o.latest_of_day = 1
-    window pair_to_date as (partition by sp.sku, sp.warehouse_id order by sp.stock_date
+        c.sku, c.warehouse_id, c.day,
+        coalesce(
+            lead(c.day) over (partition by c.sku, c.warehouse_id order by c.day),
+            cast({{ dbt.dateadd('day', 1, 'e.last_day') }} as date)
+        ) as next_day,
+        max(c.level_offset) as level_offset,
+        sum(sum(c.net_movement)) over pair_to_date as cumulative_movement,
+        sum(sum(c.reserve_delta)) over pair_to_date as reserved,
+        sum(sum(c.inbound_delta)) over pair_to_date as inbound_units,
+        sum(sum(c.velocity_delta)) over pair_to_date as units_sold_{{ velocity_days }}d,
+        count(max(c.level_offset)) over pair_to_date as snapshots_so_far
+    from change_points as c
+    cross join calendar_end as e
+    where c.day <= e.last_day
+    group by c.sku, c.warehouse_id, c.day, e.last_day
+    window pair_to_date as (partition by c.sku, c.warehouse_id order by c.day
                             rows between unbounded preceding and current row)
 ),
 
@@ -125,6 +131,14 @@ anchored as (
     from running as r
     left join snapshot_offsets as f
         on r.sku = f.sku and r.warehouse_id = f.warehouse_id and f.snapshot_number = 1 and r.snapshots_so_far = 0
+),
+
+-- each change point holds from its day until the next one: one row per pair and calendar day
+daily as (
+    select a.*, d.date_day as stock_date, d.is_as_of_day
+    from anchored as a
+    inner join {{ ref('dim_dates') }} as d
+        on d.date_day >= a.day and d.date_day < a.next_day
 ),
 
 safety as (
@@ -166,7 +180,7 @@ levels as (
         case when a.is_as_of_day then n.next_inbound_date end as next_inbound_date,
         cast(a.units_sold_{{ velocity_days }}d as integer) as units_sold_{{ velocity_days }}d,
         a.units_sold_{{ velocity_days }}d / {{ velocity_days }}.0 as sales_velocity_per_day
-    from anchored as a
+    from daily as a
     cross join default_safety as d
     left join safety as s
         on a.sku = s.sku
