@@ -9,19 +9,19 @@ skipped, so re-running a window changes nothing.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import duckdb
 import httpx
+import orjson
 import polars as pl
 from pydantic import SecretStr
 
 from ingest.channels.http import ChannelClient
-from ingest.errors import BadSourceData
 from ingest.channels.readers import READERS, entities
+from ingest.errors import BadSourceData
 from ingest.landing import Batch, Landed, Rejected, ensure_raw_table, land_batch, land_in_groups, read_cursor
 
 RAW_COLUMNS = {"id": "varchar", "updated_at": "timestamp", "payload": "varchar"}
@@ -84,7 +84,7 @@ def page_batch(store: ChannelStore, page: list[dict], cursor: datetime | None,
             rejected.append(Rejected(payload=order, key=str(oid) if oid is not None else None,
                                      reason=f"{entity} record without {id_field if oid is None else updated_field}"))
             continue
-        rows.append({"id": str(oid), "updated_at": updated, "payload": json.dumps(order, ensure_ascii=False)})
+        rows.append({"id": str(oid), "updated_at": updated, "payload": orjson.dumps(order).decode()})
         cursor = max(cursor, updated) if cursor else updated
     frame = pl.DataFrame(rows, schema={"id": pl.Utf8, "updated_at": pl.Datetime("us"), "payload": pl.Utf8})
     batch = Batch(store.channel, entity, store.store_id, frame, key=("id", "updated_at"), rejected=rejected,

@@ -9,12 +9,12 @@ ever logged: credentials travel in headers built from SecretStr values.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
 
 import httpx
+import orjson
 from pyrate_limiter import Limiter, Rate
 from tenacity import (RetryCallState, Retrying, retry_if_exception, stop_after_attempt,
                       wait_exponential_jitter)
@@ -80,8 +80,8 @@ class ChannelClient:
                                       "check the store's credentials")
             response.raise_for_status()
             try:
-                return response, response.json()
-            except json.JSONDecodeError as exc:
+                return response, orjson.loads(response.content)
+            except orjson.JSONDecodeError as exc:
                 raise _Malformed(f"{path}: body is not valid JSON ({exc.msg} at {exc.pos})",
                                  response.text[:2000]) from exc
 

@@ -10,13 +10,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from afterclick.demo.catalog import STORE_BY_ID
 from afterclick.demo.emulators import spec
 from afterclick.demo.emulators.inventory import ChannelInventory
 from afterclick.demo.emulators.order_book import OrderBook
 from afterclick.demo.emulators.orders_view import OrdersView
+from afterclick.demo.emulators.responses import JSONResponse
 from afterclick.demo.world import World
 
 

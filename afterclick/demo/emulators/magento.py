@@ -12,13 +12,13 @@ from datetime import datetime
 import polars as pl
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from afterclick.demo.emulators.base import EmulatorState, magento_page
-from afterclick.demo.emulators.orders_view import refund
-from afterclick.demo.emulators.shown import MAGENTO_STATE
 from afterclick.demo.emulators.order_routes import magento_order_routes
+from afterclick.demo.emulators.orders_view import refund
+from afterclick.demo.emulators.responses import JSONResponse
+from afterclick.demo.emulators.shown import MAGENTO_STATE
 from afterclick.demo.emulators.stock_routes import magento_routes
 
 STATE = MAGENTO_STATE

@@ -19,11 +19,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from afterclick.demo.emulators import spec
 from afterclick.demo.emulators.base import EmulatorState, magento_page
+from afterclick.demo.emulators.responses import JSONResponse
 from afterclick.demo.emulators.shown import MAGENTO_STATE, order_status
 from afterclick.demo.emulators.stock_routes import _json
 

@@ -31,13 +31,13 @@ from datetime import UTC, datetime
 import polars as pl
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from afterclick.demo.emulators import spec
 from afterclick.demo.emulators.base import EmulatorState
 from afterclick.demo.emulators.inventory import sku_number
 from afterclick.demo.emulators.orders_view import customer_return, iso, refund, shopify_gid
+from afterclick.demo.emulators.responses import JSONResponse
 
 _UPDATED = re.compile(r"updated_at:>'?([0-9T:\-.Z+]+)'?")
 LOCATIONS = {"shopify-es": "gid://shopify/Location/1001", "shopify-mx": "gid://shopify/Location/2001"}

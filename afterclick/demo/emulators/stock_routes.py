@@ -19,12 +19,12 @@ from __future__ import annotations
 import json
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from afterclick.demo.emulators import spec
 from afterclick.demo.emulators.base import EmulatorState, magento_page
 from afterclick.demo.emulators.inventory import sku_number
+from afterclick.demo.emulators.responses import JSONResponse
 
 VTEX_WAREHOUSES = {"vtex-br": "1_1"}
 MAGENTO_SOURCES = {"magento-es": "default"}

@@ -18,11 +18,11 @@ from datetime import datetime
 import polars as pl
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from afterclick.demo.emulators.base import EmulatorState
 from afterclick.demo.emulators.orders_view import row_spans
+from afterclick.demo.emulators.responses import JSONResponse
 from afterclick.demo.emulators.server import serve_app
 from afterclick.demo.world import World
 

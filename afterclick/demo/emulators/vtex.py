@@ -10,15 +10,14 @@ from datetime import datetime
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from afterclick.demo.emulators.base import EmulatorState
-from afterclick.demo.emulators.shown import VTEX_STATUS
 from afterclick.demo.emulators.order_routes import vtex_order_routes, vtex_packages
-from afterclick.demo.emulators.stock_routes import vtex_routes
 from afterclick.demo.emulators.orders_view import iso, refund
-
+from afterclick.demo.emulators.responses import JSONResponse
+from afterclick.demo.emulators.shown import VTEX_STATUS
+from afterclick.demo.emulators.stock_routes import vtex_routes
 
 _WINDOW = re.compile(r"creationDate:\[(.+) TO (.+)\]")
 

@@ -9,14 +9,14 @@ from datetime import datetime
 import polars as pl
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from afterclick.demo.emulators.base import EmulatorState
-from afterclick.demo.emulators.shown import WOO_STATUS
 from afterclick.demo.emulators.order_routes import woocommerce_order_routes
-from afterclick.demo.emulators.stock_routes import woocommerce_routes
 from afterclick.demo.emulators.orders_view import iso, refund
+from afterclick.demo.emulators.responses import JSONResponse
+from afterclick.demo.emulators.shown import WOO_STATUS
+from afterclick.demo.emulators.stock_routes import woocommerce_routes
 
 PAYMENT_TITLE = {"card": "Credit card (Stripe)", "paypal": "PayPal", "transfer": "Direct bank transfer"}
 
