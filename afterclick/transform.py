@@ -74,7 +74,11 @@ def _runner(settings: Settings, node_tasks: bool):
 
 
 def _close_dbt_database() -> None:
-    """Close the database dbt-duckdb keeps open across nodes (the profile's keep_open)."""
+    """Close the database dbt-duckdb keeps open across nodes (the profile's keep_open).
+
+    dbt-duckdb has no public call for this: its connection manager's class-level environment is
+    taken and closed here (dbt-duckdb is pinned below 1.12; tests/core/test_transform.py fails if
+    the file stays held)."""
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
     with DuckDBConnectionManager._LOCK:
         env = DuckDBConnectionManager._ENV
