@@ -148,16 +148,18 @@ def push(con, adapters: Callable[[str, str, str], Adapter | None], kinds: list[s
                 work.setdefault(target, []).append((position, kind, changes))
                 position += 1
 
+    side_by_side = parallel_targets > 1 and len(work) > 1
+
     def push_all(target: str) -> list[tuple[int, TargetReport]]:
-        cursor = con.cursor() if parallel_targets > 1 else con
+        cursor = con.cursor() if side_by_side else con
         try:
             return [(at, _push_kind(cursor, adapters, kind, target, changes, now, disabled, dry_run, max_attempts,
                                     backoff_seconds, after_call)) for at, kind, changes in work[target]]
         finally:
-            if cursor is not con:
+            if side_by_side:
                 cursor.close()
 
-    if parallel_targets > 1 and len(work) > 1:
+    if side_by_side:
         with ThreadPoolExecutor(max_workers=min(parallel_targets, len(work))) as pool:
             futures = [pool.submit(push_all, target) for target in work]
             done = [f.result() for f in futures]  # re-raises what killed a target (after the others finish)
