@@ -231,6 +231,9 @@ class Settings(BaseSettings):
     demo_channels: bool = Field(
         True, description="With no channel_stores configured and a generated demo world, read its channel "
                           "stores through the local API emulators (real HTTP).")
+    demo_rate_limits: bool = Field(
+        True, description="The demo's channel emulators enforce a channel's read limit (Shopify Plus's cost bucket: "
+                          "20,000 points, 1,000 a second); false: none (the benchmarks measure landing without).")
     channel_lookback_minutes: float = Field(10.0, description="Re-read this much before the cursor (late updates).")
     http_timeout_seconds: float = 30.0
     disabled_sources: list[str] = Field(default_factory=list, description="Source kinds not to ingest.")

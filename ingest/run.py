@@ -115,12 +115,13 @@ def channel_stores(settings: Settings, store: str | None = None, keep_demo_state
         yield _only(stores, store, "channel")
         return
     from afterclick.demo.catalog import STORE_BY_ID
-    from afterclick.demo.emulators.server import serve_channels
+    from afterclick.demo.emulators.server import demo_shopify_bucket, serve_channels
     from afterclick.demo.generate import load_truth
 
     kept = {"inventory_dir": settings.demo_dir / "channels"} if keep_demo_state else {}
     world = load_truth(settings)
-    with serve_channels(world, clock=_demo_clock(settings, world.end), **kept) as endpoints:
+    with serve_channels(world, clock=_demo_clock(settings, world.end),
+                        shopify_bucket=demo_shopify_bucket(settings.demo_rate_limits), **kept) as endpoints:
         demo = [ChannelStore(store_id, STORE_BY_ID[store_id].channel, url,
                              {k: SecretStr(v) for k, v in state.credentials.items()})
                 for store_id, (url, state) in endpoints.items()]

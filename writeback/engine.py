@@ -161,7 +161,10 @@ def push(con, adapters: Callable[[str, str, str], Adapter | None], kinds: list[s
 
     if side_by_side:
         with ThreadPoolExecutor(max_workers=min(parallel_targets, len(work))) as pool:
-            futures = [pool.submit(push_all, target) for target in work]
+            # the targets with the most changes start first: with more targets than workers, a big one
+            # left for last would run alone at the end (at 1M lines: 20k messages after the stores)
+            biggest_first = sorted(work, key=lambda t: -sum(len(changes) for _, _, changes in work[t]))
+            futures = [pool.submit(push_all, target) for target in biggest_first]
             done = [f.result() for f in futures]  # re-raises what killed a target (after the others finish)
     else:
         done = [push_all(target) for target in work]

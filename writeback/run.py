@@ -50,9 +50,10 @@ def targets(settings: Settings) -> Iterator[tuple[dict[str, ChannelStore], SmtpS
         stores = {sid: ChannelStore(sid, cfg.channel, cfg.base_url, cfg.credentials, cfg.rate)
                   for sid, cfg in settings.channel_stores.items() if cfg.enabled}
         if not stores and settings.demo_channels and demo:
-            from afterclick.demo.emulators.server import serve_channels
+            from afterclick.demo.emulators.server import demo_shopify_bucket, serve_channels
             from afterclick.demo.generate import load_truth
             endpoints = stack.enter_context(serve_channels(load_truth(settings),
+                                                           shopify_bucket=demo_shopify_bucket(settings.demo_rate_limits),
                                                            inventory_dir=settings.demo_dir / "channels"))
             from afterclick.demo.catalog import STORE_BY_ID
             stores = {sid: ChannelStore(sid, STORE_BY_ID[sid].channel, url,

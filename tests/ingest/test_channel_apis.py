@@ -159,3 +159,16 @@ def test_the_emulators_refuse_query_parameters_the_published_spec_does_not_allow
         ok = httpx.get(f"{magento_url}/rest/V1/orders", headers=headers, params={
             "searchCriteria[filter_groups][0][filters][0][condition_type]": "gteq", "searchCriteria[pageSize]": "5"})
         assert ok.status_code == 200
+
+
+@pytest.mark.parametrize("limits", [True, False], ids=["limits on", "limits off"])
+def test_the_demo_stores_enforce_shopifys_read_limit_unless_settings_turn_it_off(settings, small_world, limits):
+    from ingest.channels.http import shopify_graphql
+    from ingest.channels.readers import SHOPIFY_ORDERS_QUERY
+    from ingest.run import channel_stores
+    settings.demo_rate_limits = limits
+    with channel_stores(settings, "shopify-es") as [store]:
+        client = store.client()
+        shopify_graphql(client, SHOPIFY_ORDERS_QUERY, {"first": 250, "query": "updated_at:>'2000-01-01T00:00:00Z'"})
+    budget = client.shopify_budget  # the throttle status the store answered with
+    assert budget["maximumAvailable"] == (20_000 if limits else 1e12)

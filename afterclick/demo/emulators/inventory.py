@@ -1,6 +1,12 @@
 """What a channel store's catalogue knows about stock: its item ids per SKU and the quantity it
 shows per SKU and location. Kept in a JSON file when given one, so what afterclick pushed is
-still there when the demo's emulators start again."""
+still there when the demo's emulators start again.
+
+Like a real store, it keeps what it was told even if the process serving it dies mid-push (the
+reliability drills kill the write-back): every change is appended to ``<file>.log`` as it is
+applied (one line per SKU and location, constant cost, where rewriting the whole file cost
+~20 ms per call at 5,000 SKUs), and the log is folded into the file on ``compact`` (when the
+emulator stops) and when the file is next loaded."""
 
 from __future__ import annotations
 
@@ -25,8 +31,24 @@ class ChannelInventory:
         self._lock = threading.Lock()
         self.quantities: dict[str, dict[str, int]] = {}  # sku -> location -> quantity
         self.writes = 0  # quantity changes applied, for tests and benchmarks
-        if path is not None and path.exists():
+        if path is not None:
+            self._load(path)
+
+    @property
+    def log_path(self) -> Path | None:
+        return None if self.path is None else self.path.with_name(self.path.name + ".log")
+
+    def _load(self, path: Path) -> None:
+        if path.exists():
             self.quantities = json.loads(path.read_text())
+        if self.log_path.exists():  # changes applied since the file was last written
+            for line in self.log_path.read_text().splitlines():
+                try:
+                    sku, location, quantity = json.loads(line)
+                except ValueError:  # a line cut short by a kill: that change never reached the store
+                    continue
+                self.quantities.setdefault(sku, {})[location] = int(quantity)
+            self.compact()
 
     @property
     def skus(self) -> list[str]:
@@ -48,8 +70,19 @@ class ChannelInventory:
             for sku, location, quantity in items:
                 self.quantities.setdefault(sku, {})[location] = int(quantity)
                 self.writes += 1
-            if self.path is not None:
+            if self.path is not None:  # written (to the OS) before the store answers
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = self.path.with_suffix(".tmp")
-                tmp.write_text(json.dumps(self.quantities, sort_keys=True))
-                tmp.replace(self.path)
+                with self.log_path.open("a") as log:
+                    log.write("".join(json.dumps([sku, location, int(quantity)]) + "\n"
+                                      for sku, location, quantity in items))
+
+    def compact(self) -> None:
+        """Fold the change log into the file (atomically: the log goes only once the file holds it)."""
+        if self.path is None or not self.log_path.exists():
+            return
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.quantities, sort_keys=True))
+            tmp.replace(self.path)
+            self.log_path.unlink(missing_ok=True)

@@ -48,9 +48,18 @@ def serve_app(app) -> Iterator[str]:
         thread.join(10)
 
 
+PLUS_BUCKET = (20_000.0, 1_000.0)  # Shopify Plus's cost bucket (size, restored per second): the demo's default
+NO_LIMIT_BUCKET = (1e12, 1e12)  # rate limits off (benchmarks)
+
+
+def demo_shopify_bucket(rate_limits: bool) -> tuple[float, float]:
+    """The demo's Shopify cost bucket, with the channels' rate limits on or off (settings.demo_rate_limits)."""
+    return PLUS_BUCKET if rate_limits else NO_LIMIT_BUCKET
+
+
 @contextmanager
 def serve_channels(world: World, clock: datetime | None = None, requests_per_second: float | dict[str, float] = 0.0,
-                   shopify_bucket: tuple[float, float] = (20_000.0, 1_000.0),
+                   shopify_bucket: tuple[float, float] = PLUS_BUCKET,
                    inventory_dir: Path | None = None,
                    ) -> Iterator[dict[str, tuple[str, EmulatorState]]]:
     """Every API channel store of the demo world, each on its own port: store_id -> (base URL, state).
@@ -71,6 +80,7 @@ def serve_channels(world: World, clock: datetime | None = None, requests_per_sec
     with ExitStack() as stack:
         for state in states.values():  # what the channels were told is kept when they stop
             stack.callback(lambda state=state: state.book.flush())
+            stack.callback(lambda state=state: state.inventory.compact() if state.inventory_path else None)
         yield {store: (stack.enter_context(serve_app(_app(channel[store], state, shopify_bucket))), state)
                for store, state in states.items()}
 
