@@ -18,6 +18,7 @@ from __future__ import annotations
 import fnmatch
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,7 +74,35 @@ def _text(path: Path, spec: FileSpec) -> str:
                            f"at offset {exc.start})") from exc
 
 
-def _json_lines(path: Path, text: str) -> tuple[pl.DataFrame, list[Rejected]]:
+def _json_text(value) -> str | None:
+    """A JSON value as text, spelled as JSON spells it (``true``, ``1.5``, ``{"a": 1}``); null stays null."""
+    return value if value is None or isinstance(value, str) else json.dumps(value)
+
+
+_BLANK_LINE = re.compile(r"\n[ \t\r]*\n")  # searched in "\n" + text: a blank line anywhere, the first too
+
+
+def _json_lines_at_once(text: str, float_columns: set[str]) -> pl.DataFrame | None:
+    """A clean file read by polars in one go (≈2x quicker than line by line here): every line one JSON
+    object of plain values, no blank line, and numbers with a fraction only in float columns (polars
+    would spell an int of such a column ``1.0``). None: read it line by line, which names each bad line."""
+    if _BLANK_LINE.search("\n" + text):
+        return None
+    try:
+        frame = pl.read_ndjson(io.BytesIO(text.encode()), infer_schema_length=None)
+    except Exception:  # noqa: BLE001 - a line polars cannot read: the line-by-line reader says which and why
+        return None
+    if frame.height != text.count("\n") or any(
+            dtype.is_nested() or (dtype == pl.Float64 and name not in float_columns)
+            for name, dtype in frame.schema.items()):
+        return None
+    return frame.select(pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias("source_row"),
+                        *[pl.col(c).cast(pl.Utf8) for c in frame.columns])
+
+
+def _json_lines(path: Path, text: str, float_columns: set[str] = frozenset()) -> tuple[pl.DataFrame, list[Rejected]]:
+    if (frame := _json_lines_at_once(text, float_columns)) is not None:
+        return frame, []
     rows, bad = [], []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -85,7 +114,7 @@ def _json_lines(path: Path, text: str) -> tuple[pl.DataFrame, list[Rejected]]:
         except ValueError as exc:
             bad.append(Rejected(payload=line[:2000], reason=f"{path.name} line {number}: not a JSON object ({exc})"))
             continue
-        rows.append({"source_row": number, **{k: None if v is None else str(v) for k, v in record.items()}})
+        rows.append({"source_row": number, **{k: _json_text(v) for k, v in record.items()}})
     if not rows:
         return pl.DataFrame({"source_row": []}, schema={"source_row": pl.Int64}), bad
     columns = list(dict.fromkeys(k for r in rows for k in r))
@@ -124,7 +153,8 @@ def read_file(path: Path, spec: FileSpec, known_skus: set[str] | None = None) ->
     quantity, or (given ``known_skus``) a SKU the product catalogue does not have."""
     text = _text(path, spec)
     if path.suffix.lower() in JSON_SUFFIXES:
-        frame, rejected = _json_lines(path, text)
+        floats = {c for c, kind in spec.columns.items() if kind == "float"}
+        frame, rejected = _json_lines(path, text, floats | {src for src, c in spec.rename.items() if c in floats})
     else:
         frame, rejected = _csv(path, text, spec), []
     frame = frame.rename({k: v for k, v in spec.rename.items() if k in frame.columns})
