@@ -62,6 +62,14 @@ class EmulatorState:
             self._book = OrderBook(self.book_path)
         return self._book
 
+    def keep(self) -> None:
+        """Write down what the store was told (when its emulator stops): the order book and the
+        stock, each only if this run opened it."""
+        if getattr(self, "_book", None) is not None:
+            self._book.flush()
+        if getattr(self, "_inventory", None) is not None:
+            self._inventory.compact()
+
     def order_row(self, channel_order_id: str) -> dict | None:
         """The store's order by the channel's own id, as of the clock (None: no such order)."""
         return self.view.order(self.store_id, str(channel_order_id))

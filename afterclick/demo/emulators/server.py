@@ -79,8 +79,7 @@ def serve_channels(world: World, clock: datetime | None = None, requests_per_sec
     channel = {s.store_id: s.channel for s in STORES}
     with ExitStack() as stack:
         for state in states.values():  # what the channels were told is kept when they stop
-            stack.callback(lambda state=state: state.book.flush())
-            stack.callback(lambda state=state: state.inventory.compact() if state.inventory_path else None)
+            stack.callback(state.keep)
         yield {store: (stack.enter_context(serve_app(_app(channel[store], state, shopify_bucket))), state)
                for store, state in states.items()}
 
