@@ -115,6 +115,7 @@ def measure(lines: int, days: int, size_free: bool = True) -> dict:
     out["push"] = {f"{t.kind} {t.target}": {"changes": t.pushed, "seconds": t.seconds,
                                             "per_s": round(t.pushed / t.seconds) if t.seconds else None}
                    for t in first.targets if not t.skipped}
+    out["push_skipped"] = {f"{t.kind} {t.target}": t.skipped for t in first.targets if t.skipped}
     if size_free:
         out["push_paced"], out["push_paced_s"] = _timed(paced_push, settings)
         from benchmarks import stock_push
@@ -291,11 +292,17 @@ def markdown(results: list[dict]) -> str:
             f"{t['rows']:,} in {t['seconds']} s" for t in r["land_by_source"].values())
             + f" | {round(r['api_orders_landed'] / api_s):,} | {step['rows_per_s']:,} rows/s ({step['batches']:,} "
               f"transactions, {step['seconds']} s) |")
+    targets = list(dict.fromkeys(k for r in results for k in [*r["push"], *r.get("push_skipped", {})]))
     rows += ["", "Write-back throughput (first push, changes per second per target):", "",
-             "| order lines | " + " | ".join(results[0]["push"]) + " |", "|---|" + "---|" * len(results[0]["push"])]
+             "| order lines | " + " | ".join(targets) + " |", "|---|" + "---|" * len(targets)]
+
+    def pushed(r: dict, target: str) -> str:
+        if target in r["push"]:
+            t = r["push"][target]
+            return f"{t['changes']:,} in {t['seconds']} s ({t['per_s']}/s)"
+        return f"skipped: {r.get('push_skipped', {}).get(target, 'not pushed')}"
     for r in results:
-        rows.append(f"| {r['order_lines']:,} | " + " | ".join(
-            f"{t['changes']:,} in {t['seconds']} s ({t['per_s']}/s)" for t in r["push"].values()) + " |")
+        rows.append(f"| {r['order_lines']:,} | " + " | ".join(pushed(r, t) for t in targets) + " |")
     rows += ["", "Write-back at the API's rate limit (stock and prices from an empty ledger; emulators "
              "enforce the limit, the client paces itself):", "",
              "| order lines | target | changes | calls | calls per 1k changes | seconds | per second | "
@@ -364,6 +371,8 @@ def main() -> None:
         t0 = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "benchmarks.run", "--one", str(lines), "--days", str(args.days),
                                *(["--size-only"] if n else [])], capture_output=True, text=True)
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / f"{lines}.log").write_text(proc.stderr)  # what the stages logged (a skipped target says why)
         if proc.returncode:
             sys.exit(f"benchmark at {lines:,} lines failed:\n{proc.stderr[-3000:]}")
         results.append({**json.loads(proc.stdout.strip().splitlines()[-1]), "run_s": round(time.perf_counter() - t0)})
