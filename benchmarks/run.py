@@ -45,11 +45,28 @@ def _timed(fn, *args, **kwargs):
     return out, round(time.perf_counter() - t0, 3)
 
 
-def measure(lines: int, days: int, size_free: bool = True) -> dict:
+SKIPPABLE = ("write-back", "full-refresh")
+
+
+def _peak_rss_mb() -> int:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def measure(lines: int, days: int, size_free: bool = True, skip: frozenset = frozenset()) -> dict:
     """Run every stage for a world of about ``lines`` order lines; returns the figures.
     ``size_free``: also the stages whose figures do not depend on the history (the paced
-    write-back, the 10k-SKU stock push): a run of several sizes measures them at the first."""
+    write-back, the 10k-SKU stock push): a run of several sizes measures them at the first.
+    ``skip``: stages left out (SKIPPABLE). After each stage the figures so far and the peak memory
+    until then go to ``results/<lines>.partial.json``: a run cut short keeps what it measured."""
     state = Path(tempfile.mkdtemp(prefix=f"afterclick-bench-{lines}-"))
+    out: dict = {"target_lines": lines, "skipped_stages": sorted(skip), "peak_rss_mb_by_stage": {}}
+
+    def done(stage: str) -> None:
+        out["peak_rss_mb_by_stage"][stage] = _peak_rss_mb()
+        print(f"bench {lines:,}: {stage} done ({_peak_rss_mb():,} MB peak so far)", file=sys.stderr, flush=True)
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / f"{lines}.partial.json").write_text(json.dumps(out, indent=1, default=str))
+
     os.environ["AFTERCLICK_STATE_DIR"] = str(state)
     os.environ["AFTERCLICK_FILE_MIN_AGE_SECONDS"] = "0"
     os.environ["AFTERCLICK_DEMO_RATE_LIMITS"] = "false"  # land and push with the APIs' limits off (the paced runs set theirs)
@@ -63,9 +80,10 @@ def measure(lines: int, days: int, size_free: bool = True) -> dict:
 
     settings = load_settings()
     settings.ensure_dirs()
-    out: dict = {"target_lines": lines}
+    out["duckdb_memory_limit"] = settings.duckdb.memory_limit or "DuckDB's default (80% of RAM)"
     world, out["generate_s"] = _timed(generate, settings, orders=lines // 3, days=days, seed=1)
     out["orders"], out["order_lines"] = world["orders"], world["order_lines"]
+    done("generate")
     # everything up to the world's last day first; the last day's channel activity comes in the
     # incremental cycle below (the demo channels show their world as of settings.as_of)
     end = datetime.fromisoformat(world["end"])
@@ -76,6 +94,7 @@ def measure(lines: int, days: int, size_free: bool = True) -> dict:
         for kind in enabled_sources(settings):  # each source kind timed (ingest_all's order)
             landed, seconds = _timed(ingest_source, settings, kind)
             out["land_by_source"][kind] = {"seconds": seconds, "rows": sum(x.rows_landed for x in landed)}
+            done(f"land {kind}")
         out["land_s"] = round(sum(x["seconds"] for x in out["land_by_source"].values()), 3)
         out["rows_landed"] = sum(x["rows"] for x in out["land_by_source"].values())
         out["land_rows_per_s"] = round(out["rows_landed"] / out["land_s"])
@@ -87,9 +106,12 @@ def measure(lines: int, days: int, size_free: bool = True) -> dict:
         build, out["dbt_build_s"] = _timed(run_dbt, settings, "build")
         assert build.status == "success", build.errors
         out["dbt_nodes"] = build.models_built + build.tests_passed
+        done("dbt build")
         meta, out["publish_s"] = _timed(warehouse.publish, settings)
+        done("publish")
     from benchmarks import baselines
     out["baselines"] = baselines.measure(str(settings.warehouse_path), build.node_timings)
+    done("baselines")
     con = duckdb.connect(str(settings.serving_path), read_only=True)
     hi = con.sql("select max(placed_date) from fct_orders").fetchall()[0][0]
     lo = hi.fromordinal(hi.toordinal() - 89)
@@ -106,6 +128,36 @@ def measure(lines: int, days: int, size_free: bool = True) -> dict:
                                 "p95_ms": round(timings[int(0.95 * len(timings)) - 1], 1)}
     con.close()
     out["pages"] = page_timings()
+    done("dashboard")
+    if "write-back" not in skip:
+        _write_back(settings, out, size_free)
+        done("write-back")
+    # one more day: the channels' last day of orders and changes lands, is built and published
+    settings.as_of = end
+    with warehouse.writer(settings):
+        day, land_day = _timed(ingest_all, settings)
+        built, build_day = _timed(run_dbt, settings, "build")
+        assert built.status == "success", built.errors
+        _, publish_day = _timed(warehouse.publish, settings)
+    out["one_day"] = {"rows_landed": day.rows_landed, "land_s": land_day, "build_s": build_day,
+                      "publish_s": publish_day, "total_s": round(land_day + build_day + publish_day, 2),
+                      "share_of_lines": round(_lines_changed(settings, end) / max(out["order_lines"], 1), 4)}
+    done("one more day")
+    if "full-refresh" not in skip:  # the naive cycle: every incremental model rebuilt from scratch
+        with warehouse.writer(settings):
+            refreshed, out["full_refresh_build_s"] = _timed(run_dbt, settings, "build", extra_args=["--full-refresh"])
+            assert refreshed.status == "success", refreshed.errors
+        done("full refresh")
+    out["peak_rss_mb"] = _peak_rss_mb()
+    out["state_dir"] = str(state)
+    return out
+
+
+def _write_back(settings, out: dict, size_free: bool) -> None:
+    """The first push, a push with nothing new, (size_free) the paced push and the 10k-SKU stock
+    push, then a landing that reads back what the first push changed at the channels."""
+    from afterclick import warehouse
+    from ingest.run import ingest_all
     # Write-back: every change the first time (stock to the four API channels through their
     # emulators, customer messages to the demo mailbox), then a run with nothing changed.
     from writeback.run import push
@@ -126,23 +178,6 @@ def measure(lines: int, days: int, size_free: bool = True) -> dict:
     with warehouse.writer(settings):
         back, land_back = _timed(ingest_all, settings)
     out["read_back"] = {"rows_landed": back.rows_landed, "land_s": land_back}
-    # one more day: the channels' last day of orders and changes lands, is built and published
-    settings.as_of = end
-    with warehouse.writer(settings):
-        day, land_day = _timed(ingest_all, settings)
-        built, build_day = _timed(run_dbt, settings, "build")
-        assert built.status == "success", built.errors
-        _, publish_day = _timed(warehouse.publish, settings)
-    out["one_day"] = {"rows_landed": day.rows_landed, "land_s": land_day, "build_s": build_day,
-                      "publish_s": publish_day, "total_s": round(land_day + build_day + publish_day, 2),
-                      "share_of_lines": round(_lines_changed(settings, end) / max(out["order_lines"], 1), 4)}
-    # the naive cycle: every incremental model rebuilt from scratch
-    with warehouse.writer(settings):
-        refreshed, out["full_refresh_build_s"] = _timed(run_dbt, settings, "build", extra_args=["--full-refresh"])
-        assert refreshed.status == "success", refreshed.errors
-    out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    out["state_dir"] = str(state)
-    return out
 
 
 def _api_orders(settings) -> int:
@@ -275,11 +310,13 @@ def markdown(results: list[dict]) -> str:
     for r in results:
         worst = max(q["p95_ms"] for q in r["queries"].values())
         page, page_s = max(r["pages"].items(), key=lambda kv: kv[1])
-        changes = sum(t["changes"] for t in r["push"].values())
+        if "push" in r:
+            push = f"{r['push_s']} ({sum(t['changes'] for t in r['push'].values()):,}) | {r['push_again_s']}"
+        else:
+            push = "not run | not run"
         rows.append(f"| {r['order_lines']:,} | {r['orders']:,} | {r['generate_s']} | {r['land_s']} "
                     f"({r['land_rows_per_s']:,}) | {r['dbt_build_s']} | {r['publish_s']} | "
-                    f"{r['one_day']['total_s']} | {worst} | {page_s} ({page}) | {r['push_s']} ({changes:,}) | "
-                    f"{r['push_again_s']} | {r['peak_rss_mb']:,} |")
+                    f"{r['one_day']['total_s']} | {worst} | {page_s} ({page}) | {push} | {r['peak_rss_mb']:,} |")
     rows += ["", "Landing by source (each source kind in ingest order; the landing step alone is the time in "
              "`land_batch`: dedupe, insert, commit, apart from reading the source):", "",
              "| order lines | " + " | ".join(results[0]["land_by_source"]) + " | API orders/s | landing step alone |",
@@ -291,26 +328,28 @@ def markdown(results: list[dict]) -> str:
             f"{t['rows']:,} in {t['seconds']} s" for t in r["land_by_source"].values())
             + f" | {round(r['api_orders_landed'] / api_s):,} | {step['rows_per_s']:,} rows/s ({step['batches']:,} "
               f"transactions, {step['seconds']} s) |")
-    targets = list(dict.fromkeys(k for r in results for k in [*r["push"], *r.get("push_skipped", {})]))
-    rows += ["", "Write-back throughput (first push, changes per second per target):", "",
-             "| order lines | " + " | ".join(targets) + " |", "|---|" + "---|" * len(targets)]
+    pushed_runs = [r for r in results if "push" in r]  # the write-back stage can be skipped (--skip write-back)
+    targets = list(dict.fromkeys(k for r in pushed_runs for k in [*r["push"], *r.get("push_skipped", {})]))
+    if pushed_runs:  # write-back tables only for the sizes that pushed
+        rows += ["", "Write-back throughput (first push, changes per second per target):", "",
+                 "| order lines | " + " | ".join(targets) + " |", "|---|" + "---|" * len(targets)]
 
-    def pushed(r: dict, target: str) -> str:
-        if target in r["push"]:
-            t = r["push"][target]
-            return f"{t['changes']:,} in {t['seconds']} s ({t['per_s']}/s)"
-        return f"skipped: {r.get('push_skipped', {}).get(target, 'not pushed')}"
-    for r in results:
-        rows.append(f"| {r['order_lines']:,} | " + " | ".join(pushed(r, t) for t in targets) + " |")
-    rows += ["", "Write-back at the API's rate limit (stock and prices from an empty ledger; emulators "
-             "enforce the limit, the client paces itself):", "",
-             "| order lines | target | changes | calls | calls per 1k changes | seconds | per second | "
-             "limit (req/s) | 429s |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for r in results:
-        rows += [f"| {r['order_lines']:,} | {name} | {t['changes']:,} | {t['calls']:,} | {t['calls_per_1k']:,} | "
-                 f"{t['seconds']} | {t['per_s']} | {t['limit']} | {t['refused_429']} |"
-                 for name, t in r.get("push_paced", {}).items()]
+        def pushed(r: dict, target: str) -> str:
+            if target in r["push"]:
+                t = r["push"][target]
+                return f"{t['changes']:,} in {t['seconds']} s ({t['per_s']}/s)"
+            return f"skipped: {r.get('push_skipped', {}).get(target, 'not pushed')}"
+        for r in pushed_runs:
+            rows.append(f"| {r['order_lines']:,} | " + " | ".join(pushed(r, t) for t in targets) + " |")
+        rows += ["", "Write-back at the API's rate limit (stock and prices from an empty ledger; emulators "
+                 "enforce the limit, the client paces itself):", "",
+                 "| order lines | target | changes | calls | calls per 1k changes | seconds | per second | "
+                 "limit (req/s) | 429s |",
+                 "|---|---|---|---|---|---|---|---|---|"]
+        for r in results:
+            rows += [f"| {r['order_lines']:,} | {name} | {t['changes']:,} | {t['calls']:,} | {t['calls_per_1k']:,} | "
+                     f"{t['seconds']} | {t['per_s']} | {t['limit']} | {t['refused_429']} |"
+                     for name, t in r.get("push_paced", {}).items()]
     for r in results:
         if r.get("stock_10k"):
             rows += ["", f"A {STOCK_SKUS:,}-SKU stock change per channel: bulk endpoints against one call per SKU "
@@ -336,9 +375,11 @@ def markdown(results: list[dict]) -> str:
     for r in results:
         d = r.get("one_day")
         if d:
+            back = r.get("read_back")
+            back = f"{back['rows_landed']:,} in {back['land_s']}" if back else "no push: nothing to read back"
             rows.append(f"| {r['order_lines']:,} | {d['share_of_lines']:.2%} | {d['rows_landed']:,} | {d['land_s']} | "
                         f"{d['build_s']} | {d['publish_s']} | {d['total_s']} | "
-                        f"{r['read_back']['rows_landed']:,} in {r['read_back']['land_s']} |")
+                        f"{back} |")
     rows += ["", "Baselines in the same run (the naive way to the same result, and how far it agrees):", "",
              "| order lines | cycle build: incremental s / full refresh s | order cycle: dbt s / pandas s (agreement) | "
              "cohorts: dbt s / pandas s (agreement) |", "|---|---|---|---|"]
@@ -346,7 +387,7 @@ def markdown(results: list[dict]) -> str:
         b = r.get("baselines")
         if b:
             oc, co = b["order_cycle"], b["cohorts"]
-            rows.append(f"| {r['order_lines']:,} | {r['one_day']['build_s']} / {r.get('full_refresh_build_s')} | "
+            rows.append(f"| {r['order_lines']:,} | {r['one_day']['build_s']} / {r.get('full_refresh_build_s', 'not run')} | "
                         f"{oc['dbt_s']} / {oc['pandas_s']} ({oc['delivered_at_agreement']:.2%}) | "
                         f"{co['dbt_s']} / {co['pandas_s']} ({co['active_customers_agreement']:.2%}) |")
     rows += ["", "Dashboard pages, cold render (s): " + "; ".join(
@@ -360,20 +401,25 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # internal: run one size, print JSON
     parser.add_argument("--size-only", action="store_true", help=argparse.SUPPRESS)  # internal: skip size-free stages
+    parser.add_argument("--skip", action="append", choices=SKIPPABLE, default=[],
+                        help="leave a stage out (repeatable), e.g. at 10M lines, where the first push alone "
+                             "would take most of an hour")
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(measure(args.one, args.days, size_free=not args.size_only)))
+        print(json.dumps(measure(args.one, args.days, size_free=not args.size_only, skip=frozenset(args.skip))))
         return
     results = []
     for n, lines in enumerate(args.lines or [100_000, 1_000_000]):
-        print(f"measuring {lines:,} order lines …", flush=True)
+        print(f"measuring {lines:,} order lines (progress: {RESULTS / f'{lines}.log'}) …", flush=True)
         t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "benchmarks.run", "--one", str(lines), "--days", str(args.days),
-                               *(["--size-only"] if n else [])], capture_output=True, text=True)
         RESULTS.mkdir(exist_ok=True)
-        (RESULTS / f"{lines}.log").write_text(proc.stderr)  # what the stages logged (a skipped target says why)
+        log = RESULTS / f"{lines}.log"  # what the stages logged as they went (a skipped target says why)
+        with log.open("w") as stderr:
+            proc = subprocess.run([sys.executable, "-m", "benchmarks.run", "--one", str(lines), "--days",
+                                   str(args.days), *(["--size-only"] if n else []),
+                                   *(f"--skip={s}" for s in args.skip)], stdout=subprocess.PIPE, stderr=stderr, text=True)
         if proc.returncode:
-            sys.exit(f"benchmark at {lines:,} lines failed:\n{proc.stderr[-3000:]}")
+            sys.exit(f"benchmark at {lines:,} lines failed:\n{log.read_text()[-3000:]}")
         results.append({**json.loads(proc.stdout.strip().splitlines()[-1]), "run_s": round(time.perf_counter() - t0)})
         print(f"  done in {results[-1]['run_s']} s", flush=True)
     RESULTS.mkdir(exist_ok=True)
