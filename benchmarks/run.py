@@ -420,6 +420,15 @@ def markdown(results: list[dict]) -> str:
             rows.append(f"| {r['order_lines']:,} | {r['one_day']['build_s']} / {r.get('full_refresh_build_s', 'not run')} | "
                         f"{oc['dbt_s']} / {oc['pandas_s']} ({oc['delivered_at_agreement']:.2%}) | "
                         f"{co['dbt_s']} / {co['pandas_s']} ({co['active_customers_agreement']:.2%}) |")
+    staged = [r for r in results if r.get("peak_rss_mb_by_stage")]
+    if staged:
+        stages = list(dict.fromkeys(k for r in staged for k in r["peak_rss_mb_by_stage"]))
+        rows += ["", "Peak memory of each stage (MB, resident, sampled every 0.1 s; the world is generated in "
+                 "its own process):", "", "| order lines | " + " | ".join(stages) + " |",
+                 "|---|" + "---|" * len(stages)]
+        rows += [f"| {r['order_lines']:,} | " + " | ".join(
+            f"{r['peak_rss_mb_by_stage'][k]:,}" if k in r["peak_rss_mb_by_stage"] else "not run" for k in stages) + " |"
+            for r in staged]
     rows += ["", "Dashboard pages, cold render (s): " + "; ".join(
         f"{r['order_lines']:,} lines: " + ", ".join(f"{p} {s}" for p, s in r["pages"].items()) for r in results)]
     return "\n".join(rows)
