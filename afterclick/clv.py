@@ -169,25 +169,37 @@ def expected_average_value(params: GammaGammaParams, frequency, monetary_value) 
     return (p * (v + x * m)) / (p * x + q - 1)
 
 
-def predict(summary: pl.DataFrame, horizon_periods: float) -> ClvFit:
-    """Fit both models on a ``summarise`` frame and predict each customer's next ``horizon_periods``."""
+def fit(summary: pl.DataFrame) -> tuple[BgNbdParams, GammaGammaParams | None]:
+    """Both models fitted on a ``summarise`` frame; the spend model is None when the data cannot
+    support it (too few repeat buyers with a positive value, or no finite mean)."""
     if summary.height < MIN_CUSTOMERS:
         raise ValueError(f"the purchase model needs at least {MIN_CUSTOMERS} customers; got {summary.height}")
     x, t_x, T = (summary[c].to_numpy() for c in ("frequency", "recency", "T"))
     if not (x > 0).any():
         raise ValueError("the purchase model needs at least one repeat buyer; every customer bought once")
     purchases = fit_bgnbd(x, t_x, T)
-    orders = expected_purchases(purchases, horizon_periods, x, t_x, T)
     try:
         spend = fit_gamma_gamma(x, summary["monetary_value"].to_numpy())
-        if spend.q <= 1:
-            raise ValueError("the spend model's q <= 1 has no finite mean")
-        value = expected_average_value(spend, x, summary["monetary_value"].to_numpy())
     except ValueError:
-        spend, value = None, np.full(summary.height, np.nan)
-    customers = summary.with_columns(
+        return purchases, None
+    return purchases, (spend if spend.q > 1 else None)  # q <= 1: the spend model has no finite mean
+
+
+def score(summary: pl.DataFrame, purchases: BgNbdParams, spend: GammaGammaParams | None,
+          horizon_periods: float) -> pl.DataFrame:
+    """Each customer of a ``summarise`` frame scored with fitted parameters: the summary plus
+    p_alive, expected_orders, expected_average_value and predicted_clv (null without a spend model)."""
+    x, t_x, T = (summary[c].to_numpy() for c in ("frequency", "recency", "T"))
+    value = (expected_average_value(spend, x, summary["monetary_value"].to_numpy()) if spend is not None
+             else np.full(summary.height, np.nan))
+    return summary.with_columns(
         pl.Series("p_alive", p_alive(purchases, x, t_x, T)),
-        pl.Series("expected_orders", orders),
+        pl.Series("expected_orders", expected_purchases(purchases, horizon_periods, x, t_x, T)),
         pl.Series("expected_average_value", value).fill_nan(None),
     ).with_columns((pl.col("expected_orders") * pl.col("expected_average_value")).alias("predicted_clv"))
-    return ClvFit(purchases, spend, customers)
+
+
+def predict(summary: pl.DataFrame, horizon_periods: float) -> ClvFit:
+    """Fit both models on a ``summarise`` frame and predict each customer's next ``horizon_periods``."""
+    purchases, spend = fit(summary)
+    return ClvFit(purchases, spend, score(summary, purchases, spend, horizon_periods))

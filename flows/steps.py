@@ -76,10 +76,14 @@ def ingest_step(settings: Settings, call: StepCaller) -> dict:
     return {**figures, "errors": errors}
 
 
-def transform_step(settings: Settings, select: str | None = None, node_tasks: bool = False) -> dict:
+def transform_step(settings: Settings, select: str | None = None, node_tasks: bool = False,
+                   refit_clv: bool = False) -> dict:
+    """``dbt build``; ``refit_clv``: fit the CLV models afresh (the pipeline's builds; a scheduled
+    transform scores customers with the last fit, see int_clv_fit)."""
     ensure_raw_tables(settings)
     log.info("dbt build: starting%s", f" ({select})" if select else "")
-    result = run_dbt(settings, "build", select=select, node_tasks=node_tasks)
+    result = run_dbt(settings, "build", select=select, node_tasks=node_tasks,
+                     dbt_vars={"clv_refit": True} if refit_clv else None)
     log.info("dbt build: %s, %d models, %d tests passed, %d failed in %.1fs", result.status,
              result.models_built, result.tests_passed, result.tests_failed, result.seconds)
     if result.status != "success":
@@ -139,7 +143,7 @@ def run_pipeline(settings: Settings, select: str | None = None, call: StepCaller
         summary: dict = {}
         try:
             summary["ingest"] = ingest_step(settings, call)
-            summary["transform"] = call("transform", transform_step, settings, select, node_tasks)
+            summary["transform"] = call("transform", transform_step, settings, select, node_tasks, True)
             if settings.writeback.kinds:
                 summary["writeback"] = call("writeback", writeback_step, settings)
             # record the run before publishing, so the snapshot carries the run that built it

@@ -160,3 +160,43 @@ def test_the_snapshot_answers_stockouts_retention_and_ltv_to_cac(built_env):
                      from rpt_acquisition where new_customers > 0 group by channel order by channel""")
     assert {r["channel"] for r in ltv_cac} == set(cat.CHANNELS)
     assert all(r["ltv_to_cac"] > 0 for r in ltv_cac)
+
+
+def test_clv_is_refitted_when_asked_or_stale_and_otherwise_scored_with_the_last_fit(wb):
+    """The costly fit (int_clv_fit) is kept between builds: a later build scores every customer's
+    history with it, the pipeline's refit (var clv_refit) and a fit older than clv_refit_days add a
+    fit, and a refit's predictions are afterclick.clv's fit-and-predict on the same history."""
+    from datetime import timedelta
+
+    from afterclick import clv
+    from afterclick.transform import run_dbt
+    from tests.conftest import WORLD_END
+
+    select = "int_clv_fit int_customer_predictions"
+    fits = lambda: _mart(wb, "select * from intermediate.int_clv_fit order by fitted_as_of")  # noqa: E731
+    preds = lambda: _mart(wb, "select * from intermediate.int_customer_predictions order by customer_key")  # noqa: E731
+    before_fits, before = fits(), preds()
+    assert before_fits["fitted_as_of"].to_list() == [WORLD_END]
+
+    wb.as_of = WORLD_END + timedelta(days=2)
+    assert run_dbt(wb, "build", select=select).status == "success"
+    assert fits().equals(before_fits)  # no refit two days on…
+    scored = preds()
+    assert (scored["fitted_as_of"] == WORLD_END).all()
+    assert scored["p_alive"].to_list() != before["p_alive"].to_list()  # …but everyone scored two days later
+
+    assert run_dbt(wb, "build", select=select, dbt_vars={"clv_refit": True}).status == "success"
+    assert fits()["fitted_as_of"].to_list() == [WORLD_END, wb.as_of]
+    orders = _mart(wb, "select * from intermediate.int_customer_orders where not is_canceled")
+    summary = clv.summarise(orders, customer="customer_key", at="placed_at", value="net_sales_rc",
+                            observed_until=wb.as_of, period_days=7.0)
+    expected = (clv.predict(summary, horizon_periods=365 / 7.0).customers
+                .select("customer_key", pl.col("p_alive").round(4), pl.col("predicted_clv").round(2))
+                .sort("customer_key"))
+    refitted = preds()
+    assert (refitted["fitted_as_of"] == wb.as_of).all()
+    assert refitted.select("customer_key", "p_alive", pl.col("predicted_clv_12m").alias("predicted_clv")).equals(expected)
+
+    wb.as_of = WORLD_END + timedelta(days=10)  # eight days after the last fit: over clv_refit_days (7)
+    assert run_dbt(wb, "build", select=select).status == "success"
+    assert fits()["fitted_as_of"].to_list() == [WORLD_END, WORLD_END + timedelta(days=2), wb.as_of]
