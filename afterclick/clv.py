@@ -12,7 +12,7 @@ Plain numpy/scipy; fitted by maximum likelihood on log-parameters. Values are un
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import numpy as np
 import polars as pl
@@ -167,6 +167,20 @@ def expected_average_value(params: GammaGammaParams, frequency, monetary_value) 
     x, m = np.asarray(frequency, dtype=float), np.asarray(monetary_value, dtype=float)
     p, q, v = params.p, params.q, params.v
     return (p * (v + x * m)) / (p * x + q - 1)
+
+
+PERIOD_DAYS = 7.0  # the models' time unit in afterclick's marts: weeks
+
+
+def observed_until(as_of: str) -> datetime:
+    """The instant a build's customer histories end: its as-of instant (dbt var as_of), else now (naive UTC)."""
+    return datetime.fromisoformat(as_of) if as_of else datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+def summarise_orders(orders: pl.DataFrame, until: datetime) -> pl.DataFrame:
+    """``summarise`` of int_customer_orders' rows (customer_key, placed_at, net_sales_rc), in weeks."""
+    return summarise(orders, customer="customer_key", at="placed_at", value="net_sales_rc",
+                     observed_until=until, period_days=PERIOD_DAYS)
 
 
 def fit(summary: pl.DataFrame) -> tuple[BgNbdParams, GammaGammaParams | None]:

@@ -59,12 +59,13 @@ class StagePeak:
 
     def __init__(self):
         import psutil
-        self._process, self._peak, self._stop = psutil.Process(), 0, threading.Event()
-        threading.Thread(target=self._sample, daemon=True).start()
+        self._process, self._peak = psutil.Process(), 0
+        threading.Thread(target=self._sample, daemon=True).start()  # ends with the process
 
     def _sample(self) -> None:
-        while not self._stop.wait(0.1):
+        while True:
             self._peak = max(self._peak, self._process.memory_info().rss)
+            time.sleep(0.1)
 
     def take(self) -> int:
         """The stage's peak in MB; the next stage starts from the current memory."""

@@ -11,13 +11,11 @@ the latest fit at or before the as-of instant. A fit is recorded only when the d
 (enough customers, a repeat buyer); the spend model's columns are null when it alone cannot be fitted.
 """
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import polars as pl
 
 from afterclick import clv
-
-PERIOD_DAYS = 7.0
 SCHEMA = {"fitted_as_of": pl.Datetime("us"), "customers": pl.Int64, "repeat_buyers": pl.Int64,
           "bgnbd_r": pl.Float64, "bgnbd_alpha": pl.Float64, "bgnbd_a": pl.Float64, "bgnbd_b": pl.Float64,
           "bgnbd_log_likelihood": pl.Float64, "gg_p": pl.Float64, "gg_q": pl.Float64, "gg_v": pl.Float64,
@@ -26,9 +24,8 @@ SCHEMA = {"fitted_as_of": pl.Datetime("us"), "customers": pl.Int64, "repeat_buye
 
 def model(dbt, session):
     dbt.config(materialized="incremental", unique_key="fitted_as_of")
-    as_of = dbt.config.get("as_of") or ""
-    observed_until = (datetime.fromisoformat(as_of) if as_of
-                      else datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0))
+    as_of = dbt.config.get("as_of") or ""  # a statement of its own: dbt finds the config keys a model reads in them
+    observed_until = clv.observed_until(as_of)
     refit = str(dbt.config.get("refit")).lower() == "true"
     refit_days = float(dbt.config.get("refit_days") or 7)
     nothing = pl.DataFrame(schema=SCHEMA)
@@ -38,8 +35,7 @@ def model(dbt, session):
         if latest is not None and observed_until - latest <= timedelta(days=refit_days):
             return nothing.to_arrow()
     orders = dbt.ref("int_customer_orders").filter("not is_canceled").pl()
-    summary = clv.summarise(orders, customer="customer_key", at="placed_at", value="net_sales_rc",
-                            observed_until=observed_until, period_days=PERIOD_DAYS)
+    summary = clv.summarise_orders(orders, observed_until)
     try:
         purchases, spend = clv.fit(summary)
     except ValueError:

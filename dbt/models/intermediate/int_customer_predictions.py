@@ -6,21 +6,16 @@ Time unit: weeks. Value: net sales of the order in the reporting currency. Witho
 customers, or no repeat buyer) the predictions are null and model_status says not_enough_data, so a
 fresh warehouse still builds; without a spend model predicted_clv_12m alone is null."""
 
-from datetime import datetime, timezone
-
 import polars as pl
 
 from afterclick import clv
 
-PERIOD_DAYS = 7.0
-
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    as_of = dbt.config.get("as_of") or ""
     horizon_days = float(dbt.config.get("horizon_days") or 365)
-    observed_until = (datetime.fromisoformat(as_of) if as_of
-                      else datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0))
+    as_of = dbt.config.get("as_of") or ""  # a statement of its own: dbt finds the config keys a model reads in them
+    observed_until = clv.observed_until(as_of)
     fits = dbt.ref("int_clv_fit").pl().filter(pl.col("fitted_as_of") <= observed_until).sort("fitted_as_of")
     orders = dbt.ref("int_customer_orders").filter("not is_canceled").pl()
     if fits.height == 0:
@@ -33,9 +28,8 @@ def model(dbt, session):
                                 fit["bgnbd_log_likelihood"])
     spend = (clv.GammaGammaParams(fit["gg_p"], fit["gg_q"], fit["gg_v"], fit["gg_log_likelihood"])
              if fit["gg_p"] is not None else None)
-    summary = clv.summarise(orders, customer="customer_key", at="placed_at", value="net_sales_rc",
-                            observed_until=observed_until, period_days=PERIOD_DAYS)
-    return clv.score(summary, purchases, spend, horizon_periods=horizon_days / PERIOD_DAYS).select(
+    summary = clv.summarise_orders(orders, observed_until)
+    return clv.score(summary, purchases, spend, horizon_periods=horizon_days / clv.PERIOD_DAYS).select(
         "customer_key",
         pl.col("p_alive").round(4),
         pl.col("expected_orders").round(4).alias("expected_orders_12m"),
