@@ -141,6 +141,30 @@ def push(
 
 
 @app.command()
+def emulate(
+    stores_file: Annotated[Path, typer.Option(help="Where to write the stores' channel_stores settings "
+                                                   "(default: <state>/demo/channels/stores.json).")] = None,
+) -> None:
+    """Serve the demo world's channel stores (Shopify, VTEX, Magento, WooCommerce emulators) in this
+    process until stopped (Ctrl-C): point AFTERCLICK_CHANNEL_STORES at them to read and push as to
+    real stores. The stores show their world as of ``as_of`` and keep what they are told."""
+    from afterclick.demo.emulators.server import demo_clock, demo_shopify_bucket, serve_until_stopped
+    from afterclick.demo.generate import load_truth
+
+    settings = load_settings()
+    if not (settings.demo_dir / "world.json").exists():
+        raise typer.BadParameter(f"no demo world in {settings.demo_dir}: run `afterclick generate` first")
+    inventory = settings.demo_dir / "channels"
+    inventory.mkdir(parents=True, exist_ok=True)
+    stores_file = stores_file or inventory / "stores.json"
+    world = load_truth(settings)
+    typer.echo(f"serving the demo channel stores; their settings (with the demo credentials) go to {stores_file} "
+               "once they answer. Stop with Ctrl-C.", err=True)
+    serve_until_stopped(world, stores_file, demo_clock(settings.as_of, world.end),
+                        demo_shopify_bucket(settings.demo_rate_limits), inventory)
+
+
+@app.command()
 def sql(
     query: Annotated[str, typer.Argument(help="SQL to run against the serving snapshot (read-only).")],
     format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",

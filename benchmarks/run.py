@@ -25,6 +25,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -82,6 +83,45 @@ def _generate(settings, lines: int, days: int) -> dict:
     return json.loads((settings.demo_dir / "world.json").read_text())
 
 
+@contextmanager
+def served_channels(settings, out: dict, stage: str):
+    """The demo channel stores served by ``afterclick emulate`` in a process of its own, showing their
+    world as of ``settings.as_of``, and read through ``settings.channel_stores`` as real stores are:
+    the emulators' memory and CPU are the demo's, not the platform's (at 10M lines they hold the
+    world, some GB). Its start-up and peak memory go to ``out["emulators"][stage]``."""
+    from afterclick.settings import ChannelStoreSettings
+
+    stores_file = Path(tempfile.mkdtemp(prefix="afterclick-emulate-")) / "stores.json"
+    env = {**os.environ, "AFTERCLICK_AS_OF": settings.as_of.isoformat()} if settings.as_of else dict(os.environ)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "afterclick.cli", "emulate", "--stores-file", str(stores_file)],
+                            env=env, stdout=sys.stderr)
+    try:
+        deadline = time.monotonic() + 1800  # loading the 10M world takes minutes
+        while not stores_file.exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the channel emulators did not start (exit code {proc.poll()})")
+            time.sleep(0.2)
+        started = round(time.perf_counter() - t0, 2)
+        settings.channel_stores = {sid: ChannelStoreSettings(**cfg)
+                                   for sid, cfg in json.loads(stores_file.read_text()).items()}
+        yield
+        peak = _peak_rss_mb_of(proc.pid)
+    finally:
+        settings.channel_stores = {}
+        proc.terminate()  # they write down what they were told (stock, prices, shipments) on the way out
+        proc.wait(600)
+    out.setdefault("emulators", {})[stage] = {"start_s": started, "peak_rss_mb": peak}
+
+
+def _peak_rss_mb_of(pid: int) -> int:
+    """Another process's peak resident memory so far (Linux: VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024)
+    return 0
+
+
 def measure(lines: int, days: int, size_free: bool = True, skip: frozenset = frozenset()) -> dict:
     """Run every stage for a world of about ``lines`` order lines; returns the figures.
     ``size_free``: also the stages whose figures do not depend on the history (the paced
@@ -122,10 +162,11 @@ def measure(lines: int, days: int, size_free: bool = True, skip: frozenset = fro
     from ingest.landing import LANDING_CLOCK
     with warehouse.writer(settings):
         out["land_by_source"] = {}
-        for kind in enabled_sources(settings):  # each source kind timed (ingest_all's order)
-            landed, seconds = _timed(ingest_source, settings, kind)
-            out["land_by_source"][kind] = {"seconds": seconds, "rows": sum(x.rows_landed for x in landed)}
-            done(f"land {kind}")
+        with served_channels(settings, out, "land"):
+            for kind in enabled_sources(settings):  # each source kind timed (ingest_all's order)
+                landed, seconds = _timed(ingest_source, settings, kind)
+                out["land_by_source"][kind] = {"seconds": seconds, "rows": sum(x.rows_landed for x in landed)}
+                done(f"land {kind}")
         out["land_s"] = round(sum(x["seconds"] for x in out["land_by_source"].values()), 3)
         out["rows_landed"] = sum(x["rows"] for x in out["land_by_source"].values())
         out["land_rows_per_s"] = round(out["rows_landed"] / out["land_s"])
@@ -161,12 +202,15 @@ def measure(lines: int, days: int, size_free: bool = True, skip: frozenset = fro
     out["pages"] = page_timings()
     done("dashboard")
     if "write-back" not in skip:
-        _write_back(settings, out, size_free)
+        with served_channels(settings, out, "write-back"):
+            _write_back(settings, out, size_free)
         done("write-back")
     # one more day: the channels' last day of orders and changes lands, is built and published
     settings.as_of = end
     with warehouse.writer(settings):
-        day, land_day = _timed(ingest_all, settings)
+        with served_channels(settings, out, "one more day"):
+            day, land_day = _timed(ingest_all, settings)
+        assert not day.errors, day.errors
         built, build_day = _timed(run_dbt, settings, "build")
         assert built.status == "success", built.errors
         _, publish_day = _timed(warehouse.publish, settings)
@@ -208,6 +252,7 @@ def _write_back(settings, out: dict, size_free: bool) -> None:
     # next landing: landed here, so the one-more-day cycle below brings only the day's news
     with warehouse.writer(settings):
         back, land_back = _timed(ingest_all, settings)
+    assert not back.errors, back.errors
     out["read_back"] = {"rows_landed": back.rows_landed, "land_s": land_back}
 
 
@@ -313,9 +358,13 @@ PAGES = ("overview", "order_cycle", "delivery", "stock", "customers", "writeback
 def page_timings(runs: int = 3) -> dict:
     """Each dashboard page rendered by Streamlit's AppTest on the snapshot, caches cleared before
     every run (a cold render: every query hits DuckDB): median seconds per page."""
+    import logging
+
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
+    for name in [n for n in logging.root.manager.loggerDict if n.startswith("streamlit")]:
+        logging.getLogger(name).setLevel(logging.ERROR)  # not the bare-mode warnings of every render
     app = str(Path(__file__).resolve().parents[1] / "dashboards" / "app.py")
     out = {}
     for page in PAGES:

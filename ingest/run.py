@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import duckdb
 from pydantic import SecretStr
@@ -115,12 +115,12 @@ def channel_stores(settings: Settings, store: str | None = None, keep_demo_state
         yield _only(stores, store, "channel")
         return
     from afterclick.demo.catalog import STORE_BY_ID
-    from afterclick.demo.emulators.server import demo_shopify_bucket, serve_channels
+    from afterclick.demo.emulators.server import demo_clock, demo_shopify_bucket, serve_channels
     from afterclick.demo.generate import load_truth
 
     kept = {"inventory_dir": settings.demo_dir / "channels"} if keep_demo_state else {}
     world = load_truth(settings)
-    with serve_channels(world, clock=_demo_clock(settings, world.end),
+    with serve_channels(world, clock=demo_clock(settings.as_of, world.end),
                         shopify_bucket=demo_shopify_bucket(settings.demo_rate_limits), **kept) as endpoints:
         demo = [ChannelStore(store_id, STORE_BY_ID[store_id].channel, url,
                              {k: SecretStr(v) for k, v in state.credentials.items()})
@@ -163,15 +163,6 @@ def ingest_channel_inventory(settings: Settings, store: str | None = None) -> li
 
     with channel_stores(settings, store, keep_demo_state=True) as stores:
         return _land_each_store(settings, stores, land)
-
-
-def _demo_clock(settings: Settings, world_end: datetime) -> datetime:
-    """The instant the demo channels show their world as of: ``settings.as_of`` (naive UTC), at the
-    latest the world's end."""
-    if settings.as_of is None:
-        return world_end
-    as_of = settings.as_of.astimezone(UTC).replace(tzinfo=None) if settings.as_of.tzinfo else settings.as_of
-    return min(as_of, world_end)
 
 
 def _demo_world_exists(settings: Settings) -> bool:

@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 
-from pydantic import SecretStr
 
 from afterclick import warehouse
 from afterclick.settings import Settings, SmtpSettings
 from ingest.channels.connector import ChannelStore
+from ingest.run import channel_stores
 from writeback import engine
 from writeback.adapters.email import EmailNotifications
 from writeback.adapters.rest_orders import (MagentoStatus, MagentoTracking, VtexStatus, VtexTracking,
@@ -47,18 +47,7 @@ def targets(settings: Settings) -> Iterator[tuple[dict[str, ChannelStore], SmtpS
     """The channel stores and the SMTP server write-back talks to, here and now."""
     demo = (settings.demo_dir / "world.json").exists()
     with ExitStack() as stack:
-        stores = {sid: ChannelStore(sid, cfg.channel, cfg.base_url, cfg.credentials, cfg.rate)
-                  for sid, cfg in settings.channel_stores.items() if cfg.enabled}
-        if not stores and settings.demo_channels and demo:
-            from afterclick.demo.emulators.server import demo_shopify_bucket, serve_channels
-            from afterclick.demo.generate import load_truth
-            endpoints = stack.enter_context(serve_channels(load_truth(settings),
-                                                           shopify_bucket=demo_shopify_bucket(settings.demo_rate_limits),
-                                                           inventory_dir=settings.demo_dir / "channels"))
-            from afterclick.demo.catalog import STORE_BY_ID
-            stores = {sid: ChannelStore(sid, STORE_BY_ID[sid].channel, url,
-                                        {k: SecretStr(v) for k, v in state.credentials.items()})
-                      for sid, (url, state) in endpoints.items()}
+        stores = {s.store_id: s for s in stack.enter_context(channel_stores(settings, keep_demo_state=True))}
         smtp = settings.smtp if settings.smtp.host else None
         if smtp is None and settings.writeback.demo_mailbox and demo:
             from afterclick.demo.mailbox import serve_mailbox

@@ -11,7 +11,7 @@ from afterclick.cli import app
 runner = CliRunner()
 
 
-@pytest.mark.parametrize("command", ["generate", "run", "dashboard", "sql", "status", "publish", "demo"])
+@pytest.mark.parametrize("command", ["generate", "run", "dashboard", "sql", "status", "publish", "demo", "emulate"])
 def test_every_command_says_what_it_does(command):
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import uvicorn
@@ -88,3 +88,44 @@ def _app(channel: str, state: EmulatorState, shopify_bucket: tuple[float, float]
     if channel == "shopify":
         return shopify.app(state, shopify.CostBucket(*shopify_bucket))
     return APPS[channel](state)
+
+
+def demo_clock(as_of: datetime | None, world_end: datetime) -> datetime:
+    """The instant the demo channels show their world as of: ``as_of`` (settings.as_of) as naive
+    UTC, at the latest the world's end."""
+    if as_of is None:
+        return world_end
+    if as_of.tzinfo:
+        as_of = as_of.astimezone(UTC).replace(tzinfo=None)
+    return min(as_of, world_end)
+
+
+def demo_store_settings(endpoints: dict[str, tuple[str, EmulatorState]]) -> dict[str, dict]:
+    """The served demo stores as ``channel_stores`` settings (channel, base URL, credentials, no
+    client-side cap): what a process of its own prints for others to read the stores through."""
+    channel = {s.store_id: s.channel for s in STORES}
+    return {store: {"channel": channel[store], "base_url": url, "credentials": dict(state.credentials),
+                    "requests_per_second": 0}
+            for store, (url, state) in endpoints.items()}
+
+
+def serve_until_stopped(world: World, stores_file: Path, clock: datetime | None, shopify_bucket: tuple[float, float],
+                        inventory_dir: Path | None) -> None:
+    """Serve the demo channel stores until SIGTERM or SIGINT (``afterclick emulate``): their
+    ``channel_stores`` settings are written to ``stores_file`` once every store answers (the file is
+    the signal that they are up); on the way out the stores keep what they were told."""
+    import json
+    import signal
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    with serve_channels(world, clock=clock, shopify_bucket=shopify_bucket, inventory_dir=inventory_dir) as endpoints:
+        partial = stores_file.with_name(stores_file.name + ".partial")
+        partial.write_text(json.dumps(demo_store_settings(endpoints), indent=1))
+        partial.replace(stores_file)  # appears whole, or not at all
+        try:
+            while not stop.wait(1.0):
+                pass
+        finally:
+            stores_file.unlink(missing_ok=True)

@@ -1,0 +1,76 @@
+"""`afterclick emulate`: the demo channel stores served by a process of their own, read through
+``channel_stores`` settings exactly as real stores are, and keeping what they were told."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+import polars as pl
+
+from afterclick import warehouse
+from afterclick.demo.generate import load_truth
+from afterclick.settings import ChannelStoreSettings
+from ingest.run import ingest_channel_apis
+from tests.conftest import WORLD_END
+
+
+def _start(settings, as_of):
+    stores_file = settings.root / "stores.json"
+    env = {**os.environ, "AFTERCLICK_AS_OF": as_of.isoformat()}
+    proc = subprocess.Popen([sys.executable, "-m", "afterclick.cli", "emulate", "--stores-file", str(stores_file)],
+                            env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not stores_file.exists():  # written whole once every store answers
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline, "the emulators did not come up"
+        time.sleep(0.1)
+    return proc, stores_file, json.loads(stores_file.read_text())
+
+
+def _stop(proc, stores_file) -> None:
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(60) == 0
+    assert not stores_file.exists()  # gone with the stores: nobody reads a dead address
+
+
+def test_a_separate_emulator_process_serves_the_demo_stores_as_of_the_clock(settings, small_world):
+    world = load_truth(settings)
+    as_of = WORLD_END - timedelta(days=5)
+    proc, stores_file, stores = _start(settings, as_of)
+    try:
+        assert {cfg["channel"] for cfg in stores.values()} == {"shopify", "vtex", "magento", "woocommerce"}
+        settings.channel_stores = {sid: ChannelStoreSettings(**cfg) for sid, cfg in stores.items()}
+        landed = ingest_channel_apis(settings)
+    finally:
+        _stop(proc, stores_file)
+    assert sum(x.rows_landed for x in landed) > 0
+    truth = world.orders.filter(pl.col("placed_at") <= as_of).group_by("store_id").len()
+    assert _orders_per_store(settings) == {sid: n for sid, n in truth.iter_rows() if sid in stores}
+
+    # a later clock in a new process: the next landing brings the last days' orders and changes only
+    proc, stores_file, stores = _start(settings, WORLD_END)
+    try:
+        settings.channel_stores = {sid: ChannelStoreSettings(**cfg) for sid, cfg in stores.items()}
+        later = ingest_channel_apis(settings)
+    finally:
+        _stop(proc, stores_file)
+    changed = (world.order_events.filter(pl.col("occurred_at") > as_of).join(world.orders, on="order_id")
+               .group_by("store_id").agg(pl.col("order_id").n_unique()))
+    assert sum(x.rows_landed for x in later if x.table.endswith("__orders")) == sum(
+        n for sid, n in changed.iter_rows() if sid in stores)
+    truth = world.orders.group_by("store_id").len()
+    assert _orders_per_store(settings) == {sid: n for sid, n in truth.iter_rows() if sid in stores}
+
+
+def _orders_per_store(settings) -> dict[str, int]:
+    con = warehouse.connect(settings)
+    try:
+        return dict(con.execute(" union all ".join(
+            f"select _store, count(distinct id) from raw.{c}__orders group by 1"
+            for c in ("shopify", "vtex", "magento", "woocommerce"))).fetchall())
+    finally:
+        con.close()
