@@ -142,12 +142,13 @@ def push(
 
 @app.command()
 def emulate(
-    stores_file: Annotated[Path, typer.Option(help="Where to write the stores' channel_stores settings "
-                                                   "(default: <state>/demo/channels/stores.json).")] = None,
+    stores_file: Annotated[Path, typer.Option(help="Where to write how to reach them: channel_stores and smtp "
+                                                   "settings (default: <state>/demo/channels/stores.json).")] = None,
 ) -> None:
-    """Serve the demo world's channel stores (Shopify, VTEX, Magento, WooCommerce emulators) in this
-    process until stopped (Ctrl-C): point AFTERCLICK_CHANNEL_STORES at them to read and push as to
-    real stores. The stores show their world as of ``as_of`` and keep what they are told."""
+    """Serve the demo world's outside world in this process until stopped (Ctrl-C): its channel
+    stores (Shopify, VTEX, Magento, WooCommerce emulators) and its customers' mailbox (SMTP). Point
+    AFTERCLICK_CHANNEL_STORES and AFTERCLICK_SMTP__HOST/PORT at them to read and push as to real
+    ones. The stores show their world as of ``as_of`` and keep what they are told."""
     from afterclick.demo.emulators.server import demo_clock, demo_shopify_bucket, serve_until_stopped
     from afterclick.demo.generate import load_truth
 
@@ -158,10 +159,10 @@ def emulate(
     inventory.mkdir(parents=True, exist_ok=True)
     stores_file = stores_file or inventory / "stores.json"
     world = load_truth(settings)
-    typer.echo(f"serving the demo channel stores; their settings (with the demo credentials) go to {stores_file} "
-               "once they answer. Stop with Ctrl-C.", err=True)
+    typer.echo(f"serving the demo channel stores and mailbox; how to reach them (with the demo credentials) goes "
+               f"to {stores_file} once they answer. Stop with Ctrl-C.", err=True)
     serve_until_stopped(world, stores_file, demo_clock(settings.as_of, world.end),
-                        demo_shopify_bucket(settings.demo_rate_limits), inventory)
+                        demo_shopify_bucket(settings.demo_rate_limits), inventory, settings.demo_dir / "mailbox")
 
 
 @app.command()

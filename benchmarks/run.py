@@ -85,13 +85,14 @@ def _generate(settings, lines: int, days: int) -> dict:
 
 @contextmanager
 def served_channels(settings, out: dict, stage: str):
-    """The demo channel stores served by ``afterclick emulate`` in a process of its own, showing their
-    world as of ``settings.as_of``, and read through ``settings.channel_stores`` as real stores are:
-    the emulators' memory and CPU are the demo's, not the platform's (at 10M lines they hold the
-    world, some GB). Its start-up and peak memory go to ``out["emulators"][stage]``."""
+    """The demo channel stores and customers' mailbox served by ``afterclick emulate`` in a process of
+    its own, the stores showing their world as of ``settings.as_of``, reached through
+    ``settings.channel_stores`` and ``settings.smtp`` as real ones are: the emulators' memory and CPU
+    are the demo's, not the platform's (at 10M lines they hold the world, some GB). Its start-up and
+    peak memory go to ``out["emulators"][stage]``."""
     from afterclick.settings import ChannelStoreSettings
 
-    stores_file = Path(tempfile.mkdtemp(prefix="afterclick-emulate-")) / "stores.json"
+    stores_file, smtp = Path(tempfile.mkdtemp(prefix="afterclick-emulate-")) / "stores.json", settings.smtp
     env = {**os.environ, "AFTERCLICK_AS_OF": settings.as_of.isoformat()} if settings.as_of else dict(os.environ)
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "afterclick.cli", "emulate", "--stores-file", str(stores_file)],
@@ -103,12 +104,13 @@ def served_channels(settings, out: dict, stage: str):
                 raise RuntimeError(f"the channel emulators did not start (exit code {proc.poll()})")
             time.sleep(0.2)
         started = round(time.perf_counter() - t0, 2)
-        settings.channel_stores = {sid: ChannelStoreSettings(**cfg)
-                                   for sid, cfg in json.loads(stores_file.read_text()).items()}
+        reach = json.loads(stores_file.read_text())
+        settings.channel_stores = {sid: ChannelStoreSettings(**cfg) for sid, cfg in reach["channel_stores"].items()}
+        settings.smtp = settings.smtp.model_copy(update=reach["smtp"])
         yield
         peak = _peak_rss_mb_of(proc.pid)
     finally:
-        settings.channel_stores = {}
+        settings.channel_stores, settings.smtp = {}, smtp
         proc.terminate()  # they write down what they were told (stock, prices, shipments) on the way out
         proc.wait(600)
     out.setdefault("emulators", {})[stage] = {"start_s": started, "peak_rss_mb": peak}

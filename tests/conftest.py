@@ -53,8 +53,9 @@ def prefect_server():
 
 
 # ---- one demo world landed and built by dbt, shared by the tests of the marts (tests/dbt) --------
-# The first build runs without the newest warehouse and carrier files, the second (incremental)
-# with them: the tests read the final state.
+# The first build runs without the newest warehouse and carrier files and with the channels as of
+# HELD_BACK_DAYS before the world's end; the second (incremental) with the rest: the tests read the
+# final state.
 HELD_BACK_DAYS = 21  # the newest warehouse and carrier files arrive only for the second (incremental) build
 
 
@@ -87,12 +88,16 @@ def built(tmp_path_factory):
     held = _hold_back(settings)
     assert held
     ensure_raw_tables(settings)
+    settings.as_of = WORLD_END - timedelta(days=HELD_BACK_DAYS)  # the channels' last weeks come later too
     assert not ingest_all(settings).errors
     first = run_dbt(settings, "build")
     for aside, path in held:
         shutil.move(aside, path)
+    settings.as_of = WORLD_END
     late = ingest_all(settings)
-    assert not late.errors and late.rows_by_table().get("raw.wms__fulfilment_events", 0) > 0
+    assert not late.errors
+    assert late.rows_by_table().get("raw.wms__fulfilment_events", 0) > 0
+    assert late.rows_by_table().get("raw.shopify__orders", 0) > 0
     second = run_dbt(settings, "build")
     mp.undo()  # later tests read their own state dirs; use built_env to talk to this one by env
     yield settings, first, second

@@ -1,9 +1,10 @@
-"""`afterclick emulate`: the demo channel stores served by a process of their own, read through
-``channel_stores`` settings exactly as real stores are, and keeping what they were told."""
+"""`afterclick emulate`: the demo channel stores and mailbox served by a process of their own, read
+through ``channel_stores`` settings exactly as real stores are, and keeping what they were told."""
 
 import json
 import os
 import signal
+import smtplib
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ import polars as pl
 
 from afterclick import warehouse
 from afterclick.demo.generate import load_truth
+from afterclick.demo.mailbox import messages
 from afterclick.settings import ChannelStoreSettings
 from ingest.run import ingest_channel_apis
 from tests.conftest import WORLD_END
@@ -28,7 +30,8 @@ def _start(settings, as_of):
         assert proc.poll() is None, proc.stderr.read()
         assert time.monotonic() < deadline, "the emulators did not come up"
         time.sleep(0.1)
-    return proc, stores_file, json.loads(stores_file.read_text())
+    reach = json.loads(stores_file.read_text())
+    return proc, stores_file, reach["channel_stores"], reach["smtp"]
 
 
 def _stop(proc, stores_file) -> None:
@@ -40,8 +43,10 @@ def _stop(proc, stores_file) -> None:
 def test_a_separate_emulator_process_serves_the_demo_stores_as_of_the_clock(settings, small_world):
     world = load_truth(settings)
     as_of = WORLD_END - timedelta(days=5)
-    proc, stores_file, stores = _start(settings, as_of)
+    proc, stores_file, stores, smtp = _start(settings, as_of)
     try:
+        with smtplib.SMTP(smtp["host"], smtp["port"]) as client:  # the customers' mailbox answers too
+            client.sendmail("shop@afterclick.invalid", ["ana@example.com"], b"Subject: hello\r\n\r\nhi")
         assert {cfg["channel"] for cfg in stores.values()} == {"shopify", "vtex", "magento", "woocommerce"}
         settings.channel_stores = {sid: ChannelStoreSettings(**cfg) for sid, cfg in stores.items()}
         landed = ingest_channel_apis(settings)
@@ -52,7 +57,8 @@ def test_a_separate_emulator_process_serves_the_demo_stores_as_of_the_clock(sett
     assert _orders_per_store(settings) == {sid: n for sid, n in truth.iter_rows() if sid in stores}
 
     # a later clock in a new process: the next landing brings the last days' orders and changes only
-    proc, stores_file, stores = _start(settings, WORLD_END)
+    assert [m["Subject"] for m in messages(settings.demo_dir / "mailbox")] == ["hello"]
+    proc, stores_file, stores, _ = _start(settings, WORLD_END)
     try:
         settings.channel_stores = {sid: ChannelStoreSettings(**cfg) for sid, cfg in stores.items()}
         later = ingest_channel_apis(settings)

@@ -110,19 +110,28 @@ def demo_store_settings(endpoints: dict[str, tuple[str, EmulatorState]]) -> dict
 
 
 def serve_until_stopped(world: World, stores_file: Path, clock: datetime | None, shopify_bucket: tuple[float, float],
-                        inventory_dir: Path | None) -> None:
-    """Serve the demo channel stores until SIGTERM or SIGINT (``afterclick emulate``): their
-    ``channel_stores`` settings are written to ``stores_file`` once every store answers (the file is
-    the signal that they are up); on the way out the stores keep what they were told."""
+                        inventory_dir: Path | None, mailbox_dir: Path | None = None) -> None:
+    """Serve the demo channel stores (and, with ``mailbox_dir``, the customers' mailbox) until SIGTERM
+    or SIGINT (``afterclick emulate``). Once everything answers, ``stores_file`` gets the settings to
+    reach them: ``{"channel_stores": {...}, "smtp": {"host", "port"}}`` (the file is the signal that
+    they are up). On the way out the stores keep what they were told."""
     import json
     import signal
+
+    from afterclick.demo.mailbox import serve_mailbox
 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    with serve_channels(world, clock=clock, shopify_bucket=shopify_bucket, inventory_dir=inventory_dir) as endpoints:
+    with ExitStack() as stack:
+        endpoints = stack.enter_context(serve_channels(world, clock=clock, shopify_bucket=shopify_bucket,
+                                                       inventory_dir=inventory_dir))
+        reach = {"channel_stores": demo_store_settings(endpoints)}
+        if mailbox_dir is not None:
+            host, port = stack.enter_context(serve_mailbox(mailbox_dir))
+            reach["smtp"] = {"host": host, "port": port}
         partial = stores_file.with_name(stores_file.name + ".partial")
-        partial.write_text(json.dumps(demo_store_settings(endpoints), indent=1))
+        partial.write_text(json.dumps(reach, indent=1))
         partial.replace(stores_file)  # appears whole, or not at all
         try:
             while not stop.wait(1.0):

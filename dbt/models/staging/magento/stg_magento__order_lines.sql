@@ -1,3 +1,4 @@
+{{ order_payload_staging() }}
 with lines as ({{ payload_items('magento', '$.items[*]', '$.order_currency_code') }})
 
 select
@@ -11,5 +12,6 @@ select
     cast(item->>'$.price' as double) as unit_price,
     cast(item->>'$.row_total' as double) as gross_amount,
     cast(item->>'$.discount_amount' as double) as discount_amount,
-    currency
+    currency,
+    _loaded_at
 from lines

@@ -1,3 +1,4 @@
+{{ order_payload_staging() }}
 -- Magento times are UTC ("Y-m-d H:i:s"); discount_amount is negative in the API.
 with orders as ({{ latest_payloads('magento') }})
 

@@ -1,3 +1,4 @@
+{{ order_payload_staging() }}
 -- Magento's order payment (one per order); Magento captures when the order is placed.
 with orders as ({{ latest_payloads('magento') }})
 
@@ -11,6 +12,7 @@ select
     payload->>'$.payment.method' as payment_method,
     cast(payload->>'$.payment.amount_paid' as {{ dbt.type_numeric() }}) as amount,
     payload->>'$.order_currency_code' as currency,
-    cast(payload->>'$.created_at' as timestamp) as processed_at
+    cast(payload->>'$.created_at' as timestamp) as processed_at,
+    _loaded_at
 from orders
 where payload->>'$.payment.amount_paid' is not null

@@ -1,9 +1,10 @@
+{{ order_payload_staging() }}
 -- The tracking numbers a Shopify order shows on its fulfillments (one row per number), as of the
 -- order's latest landed version.
 with fulfillments as ({{ payload_items('shopify', '$.fulfillments[*]', '$.currencyCode') }}),
 
 numbers as (
-    select _store, id, item as fulfillment, unnest(json_extract(item, '$.trackingInfo[*]')) as info,
+    select _store, id, _loaded_at, item as fulfillment, unnest(json_extract(item, '$.trackingInfo[*]')) as info,
            generate_subscripts(json_extract(item, '$.trackingInfo[*]'), 1) as info_index
     from fulfillments
 )
@@ -17,5 +18,6 @@ select
     info->>'$.company' as carrier_name,
     info->>'$.url' as tracking_url,
     cast(fulfillment->>'$.createdAt' as timestamp) as fulfilled_at,
-    lower(fulfillment->>'$.status') as status
+    lower(fulfillment->>'$.status') as status,
+    _loaded_at
 from numbers

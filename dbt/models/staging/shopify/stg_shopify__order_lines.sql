@@ -1,3 +1,4 @@
+{{ order_payload_staging() }}
 with lines as ({{ payload_items('shopify', '$.lineItems.nodes[*]', '$.currencyCode') }})
 
 select
@@ -11,5 +12,6 @@ select
     cast(item->>'$.originalUnitPriceSet.shopMoney.amount' as double) as unit_price,
     round(cast(item->>'$.originalUnitPriceSet.shopMoney.amount' as double) * cast(item->>'$.quantity' as integer), 2) as gross_amount,
     cast(item->>'$.totalDiscountSet.shopMoney.amount' as double) as discount_amount,
-    currency
+    currency,
+    _loaded_at
 from lines

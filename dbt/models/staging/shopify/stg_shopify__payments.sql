@@ -1,3 +1,4 @@
+{{ order_payload_staging() }}
 -- Shopify order transactions: the sale (or authorization / capture) and any refund given back.
 with transactions as ({{ payload_items('shopify', '$.transactions[*]', '$.currencyCode') }})
 
@@ -11,5 +12,6 @@ select
     item->>'$.gateway' as payment_method,
     cast(item->>'$.amountSet.shopMoney.amount' as {{ dbt.type_numeric() }}) as amount,
     item->>'$.amountSet.shopMoney.currencyCode' as currency,
-    cast(item->>'$.processedAt' as timestamp) as processed_at
+    cast(item->>'$.processedAt' as timestamp) as processed_at,
+    _loaded_at
 from transactions

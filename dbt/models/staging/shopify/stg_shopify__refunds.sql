@@ -1,3 +1,4 @@
+{{ order_payload_staging() }}
 -- Shopify refunds of the latest version of each order (money given back: a return or a cancellation).
 with refunds as ({{ payload_items('shopify', '$.refunds[*]', '$.currencyCode') }})
 
@@ -9,5 +10,6 @@ select
     cast(item->>'$.createdAt' as timestamp) as refunded_at,
     cast(item->>'$.totalRefundedSet.shopMoney.amount' as {{ dbt.type_numeric() }}) as amount,
     item->>'$.totalRefundedSet.shopMoney.currencyCode' as currency,
-    item->>'$.note' as reason
+    item->>'$.note' as reason,
+    _loaded_at
 from refunds

@@ -1,9 +1,10 @@
+{{ order_payload_staging() }}
 -- Customer returns on Shopify orders, one row per returned line (Shopify's Return has no request
 -- time in the Admin API: the WMS's returns feed carries when the goods came back).
 with returns as ({{ payload_items('shopify', '$.returns.nodes[*]', '$.currencyCode') }}),
 
 return_lines as (
-    select _store, id, item as return_item, unnest(json_extract(item, '$.returnLineItems.nodes[*]')) as line
+    select _store, id, _loaded_at, item as return_item, unnest(json_extract(item, '$.returnLineItems.nodes[*]')) as line
     from returns
 )
 
@@ -19,5 +20,6 @@ select
     line->>'$.fulfillmentLineItem.lineItem.sku' as sku,
     cast(line->>'$.quantity' as integer) as quantity,
     lower(line->>'$.returnReason') as return_reason,
-    line->>'$.returnReasonNote' as reason_note
+    line->>'$.returnReasonNote' as reason_note,
+    _loaded_at
 from return_lines

@@ -1,3 +1,4 @@
+{{ order_payload_staging() }}
 -- VTEX items have no id of their own (item.id is the SKU id, and a SKU can be on two lines), so a
 -- line is numbered by its position in the order's items array.
 with lines as ({{ payload_items('vtex', '$.items[*]', '$.storePreferencesData.currencyCode') }})
@@ -13,5 +14,6 @@ select
     cast(item->>'$.sellingPrice' as bigint) / 100.0 as unit_price,
     round(cast(item->>'$.sellingPrice' as bigint) * cast(item->>'$.quantity' as integer) / 100.0, 2) as gross_amount,
     cast(0 as double) as discount_amount,
-    currency
+    currency,
+    _loaded_at
 from lines

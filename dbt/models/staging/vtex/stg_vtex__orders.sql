@@ -1,3 +1,4 @@
+{{ order_payload_staging() }}
 -- VTEX amounts are integer cents; totals come as a list of {id, value}.
 with orders as ({{ latest_payloads('vtex') }}),
 

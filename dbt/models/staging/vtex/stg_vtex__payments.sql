@@ -1,9 +1,10 @@
+{{ order_payload_staging() }}
 -- VTEX payments (paymentData.transactions[].payments[]), in cents in the API. A canceled order's
 -- transaction is no longer active: its payment was given back (see stg_vtex__refunds).
 with transactions as ({{ payload_items('vtex', '$.paymentData.transactions[*]', '$.storePreferencesData.currencyCode') }}),
 
 payments as (
-    select _store, id, currency, item as tx, unnest(json_extract(item, '$.payments[*]')) as payment
+    select _store, id, _loaded_at, currency, item as tx, unnest(json_extract(item, '$.payments[*]')) as payment
     from transactions
 ),
 
@@ -19,6 +20,7 @@ select
     p.payment->>'$.paymentSystemName' as payment_method,
     cast(p.payment->>'$.value' as {{ dbt.type_numeric() }}) / 100 as amount,
     p.currency,
-    cast(o.payload->>'$.authorizedDate' as timestamp) as processed_at
+    cast(o.payload->>'$.authorizedDate' as timestamp) as processed_at,
+    p._loaded_at
 from payments as p
 inner join orders as o on p._store = o._store and p.id = o.id

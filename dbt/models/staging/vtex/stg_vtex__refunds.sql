@@ -1,3 +1,4 @@
+{{ order_payload_staging() }}
 -- VTEX money given back: a return is an "Input" invoice in packageAttachment; a paid order that is
 -- canceled has its whole payment given back at cancellation (VTEX issues no invoice for it).
 with invoices as ({{ payload_items('vtex', '$.packageAttachment.packages[*]', '$.storePreferencesData.currencyCode') }}),
@@ -12,7 +13,8 @@ select
     cast(item->>'$.issuanceDate' as timestamp) as refunded_at,
     cast(item->>'$.invoiceValue' as {{ dbt.type_numeric() }}) / 100 as amount,
     currency,
-    item->>'$.restitutions.Refund.reason' as reason
+    item->>'$.restitutions.Refund.reason' as reason,
+    _loaded_at
 from invoices
 where item->>'$.type' = 'Input'
 
@@ -26,7 +28,8 @@ select
     cast(payload->>'$.cancellationData.CancellationDate' as timestamp) as refunded_at,
     cast(payload->>'$.value' as {{ dbt.type_numeric() }}) / 100 as amount,
     payload->>'$.storePreferencesData.currencyCode' as currency,
-    'canceled after payment' as reason
+    'canceled after payment' as reason,
+    _loaded_at
 from orders
 where payload->>'$.cancellationData.CancellationDate' is not null
     and payload->>'$.authorizedDate' is not null

@@ -1,3 +1,4 @@
+{{ order_payload_staging() }}
 with lines as ({{ payload_items('woocommerce', '$.line_items[*]', '$.currency') }})
 
 select
@@ -11,5 +12,6 @@ select
     cast(item->>'$.price' as double) as unit_price,
     cast(item->>'$.subtotal' as double) as gross_amount,
     round(cast(item->>'$.subtotal' as double) - cast(item->>'$.total' as double), 2) as discount_amount,
-    currency
+    currency,
+    _loaded_at
 from lines

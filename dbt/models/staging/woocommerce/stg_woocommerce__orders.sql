@@ -1,3 +1,4 @@
+{{ order_payload_staging() }}
 with orders as ({{ latest_payloads('woocommerce') }}),
 
 line_totals as (

@@ -1,3 +1,4 @@
+{{ order_payload_staging() }}
 -- WooCommerce's order payment: the gateway, its transaction id and when the order was paid.
 with orders as ({{ latest_payloads('woocommerce') }})
 
@@ -11,6 +12,7 @@ select
     payload->>'$.payment_method' as payment_method,
     cast(payload->>'$.total' as {{ dbt.type_numeric() }}) as amount,
     payload->>'$.currency' as currency,
-    cast(payload->>'$.date_paid_gmt' as timestamp) as processed_at
+    cast(payload->>'$.date_paid_gmt' as timestamp) as processed_at,
+    _loaded_at
 from orders
 where payload->>'$.date_paid_gmt' is not null
