@@ -93,28 +93,20 @@ def served_channels(settings, out: dict, stage: str):
     peak memory go to ``out["emulators"][stage]``."""
     from afterclick.settings import ChannelStoreSettings
 
+    from afterclick.demo.emulators.server import emulator_process
+
     stores_file, smtp = Path(tempfile.mkdtemp(prefix="afterclick-emulate-")) / "stores.json", settings.smtp
-    env = {**os.environ, "AFTERCLICK_AS_OF": settings.as_of.isoformat()} if settings.as_of else dict(os.environ)
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "afterclick.cli", "emulate", "--stores-file", str(stores_file)],
-                            env=env, stdout=sys.stderr)
-    try:
-        deadline = time.monotonic() + 1800  # loading the 10M world takes minutes
-        while not stores_file.exists():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the channel emulators did not start (exit code {proc.poll()})")
-            time.sleep(0.2)
+    with emulator_process(stores_file, settings.as_of) as (proc, reach):
         started = round(time.perf_counter() - t0, 2)
-        reach = json.loads(stores_file.read_text())
         settings.channel_stores = {sid: ChannelStoreSettings(**cfg) for sid, cfg in reach["channel_stores"].items()}
         settings.smtp = settings.smtp.model_copy(update=reach["smtp"])
-        yield
+        try:
+            yield
+        finally:
+            settings.channel_stores, settings.smtp = {}, smtp
         died = proc.poll()  # e.g. -9: killed (for memory) while serving, after the stage had what it needed
         peak = _peak_rss_mb_of(proc.pid) if died is None else None
-    finally:
-        settings.channel_stores, settings.smtp = {}, smtp
-        proc.terminate()  # they write down what they were told (stock, prices, shipments) on the way out
-        proc.wait(600)
     out.setdefault("emulators", {})[stage] = {"start_s": started, "peak_rss_mb": peak,
                                               **({"exit_code_while_serving": died} if died is not None else {})}
 
@@ -218,7 +210,8 @@ def measure(lines: int, days: int, size_free: bool = True, skip: frozenset = fro
         built, build_day = _timed(run_dbt, settings, "build")
         assert built.status == "success", built.errors
         _, publish_day = _timed(warehouse.publish, settings)
-    out["one_day"] = {"rows_landed": sum(x.rows_landed for landed, _ in day.values() for x in landed), "land_s": land_day, "build_s": build_day,
+    out["one_day"] = {"rows_landed": sum(x.rows_landed for landed, _ in day.values() for x in landed),
+                      "land_s": land_day, "build_s": build_day,
                       "publish_s": publish_day, "total_s": round(land_day + build_day + publish_day, 2),
                       "share_of_lines": round(_lines_changed(settings, end) / max(out["order_lines"], 1), 4)}
     done("one more day")
@@ -234,18 +227,19 @@ def measure(lines: int, days: int, size_free: bool = True, skip: frozenset = fro
 
 def _land_each_kind(settings, out: dict, stage: str, each=None) -> dict[str, tuple[list, float]]:
     """Every enabled source kind landed (ingest_all's order; a failing source fails the stage), each
-    timed: kind -> (what landed, seconds), also given to ``each(kind, landed, seconds)`` as it ends. The emulators serve each run of channel kinds and stop in
-    between: at 10M lines they hold ~19 GB, and beside the file landings they were killed for memory."""
+    timed: kind -> (what landed, seconds), also given to ``each(kind, landed, seconds)`` as it ends.
+    The emulators serve each run of channel kinds and stop in between: at 10M lines they hold
+    ~19 GB, and beside the file landings they were killed for memory."""
     from ingest.run import enabled_sources, ingest_source
-    out_kinds = {}
+    by_kind = {}
     for channel_kinds, kinds in groupby(enabled_sources(settings), key=lambda k: k.startswith("channel")):
         kinds = list(kinds)
         with served_channels(settings, out, f"{stage} {kinds[0]}") if channel_kinds else nullcontext():
             for kind in kinds:
-                out_kinds[kind] = _timed(ingest_source, settings, kind)
+                by_kind[kind] = _timed(ingest_source, settings, kind)
                 if each is not None:
-                    each(kind, *out_kinds[kind])
-    return out_kinds
+                    each(kind, *by_kind[kind])
+    return by_kind
 
 
 def _write_back(settings, out: dict, size_free: bool) -> None:
@@ -501,11 +495,15 @@ def markdown(results: list[dict]) -> str:
             for r in staged]
     served = [r for r in results if r.get("emulators")]
     if served:
-        rows += ["", "The demo's channel emulators and mailbox, in a process of their own (`afterclick emulate`; not in the "
-                 "figures above): start-up s / peak MB while serving each stage: " + "; ".join(
-                     f"{r['order_lines']:,} lines: " + ", ".join(f"{stage} {e['start_s']} s / " + (f"{e['peak_rss_mb']:,} MB" if e["peak_rss_mb"] is not None
-                                                  else f"exited {e['exit_code_while_serving']} while serving")
-                                                                 for stage, e in r["emulators"].items()) for r in served)]
+        def serving(e: dict) -> str:
+            if e["peak_rss_mb"] is None:
+                return f"exited {e['exit_code_while_serving']} while serving"
+            return f"{e['peak_rss_mb']:,} MB"
+        rows += ["", "The demo's channel emulators and mailbox, in a process of their own (`afterclick emulate`; not "
+                 "in the figures above): start-up s / peak MB while serving each stage: " + "; ".join(
+                     f"{r['order_lines']:,} lines: " + ", ".join(f"{stage} {e['start_s']} s / {serving(e)}"
+                                                                 for stage, e in r["emulators"].items())
+                     for r in served)]
     rows += ["", "Dashboard pages, cold render (s): " + "; ".join(
         f"{r['order_lines']:,} lines: " + ", ".join(f"{p} {s}" for p, s in r["pages"].items()) for r in results)]
     return "\n".join(rows)

@@ -111,7 +111,7 @@ def channel_stores(settings: Settings, store: str | None = None, keep_demo_state
     fulfillments the write-back set)."""
     stores = [ChannelStore(store_id, cfg.channel, cfg.base_url, cfg.credentials, cfg.rate)
               for store_id, cfg in settings.channel_stores.items() if cfg.enabled]
-    if stores or not settings.demo_channels or not _demo_world_exists(settings):
+    if stores or not settings.demo_channels or not demo_world_exists(settings):
         yield _only(stores, store, "channel")
         return
     from afterclick.demo.catalog import STORE_BY_ID
@@ -165,7 +165,8 @@ def ingest_channel_inventory(settings: Settings, store: str | None = None) -> li
         return _land_each_store(settings, stores, land)
 
 
-def _demo_world_exists(settings: Settings) -> bool:
+def demo_world_exists(settings: Settings) -> bool:
+    """A demo world has been generated in this state dir (its stores are served when none are configured)."""
     return (settings.demo_dir / "world.json").exists()
 
 
@@ -199,7 +200,7 @@ def exchange_carrier_files(settings: Settings) -> list[Landed]:
     from writeback.carrier_files import write_shipments_file
 
     world = None
-    if settings.demo_label_tool and settings.carrier_files and _demo_world_exists(settings):
+    if settings.demo_label_tool and settings.carrier_files and demo_world_exists(settings):
         from afterclick.demo.generate import load_truth
         world = load_truth(settings)  # read once, for every carrier's label tool
     landed: list[Landed] = []
@@ -236,7 +237,7 @@ def poll_tracking(settings: Settings) -> list[Landed]:
     if cfg.url:
         now = None
         return poll(cfg.url, cfg.token or SecretStr(""))
-    if not _demo_world_exists(settings):
+    if not demo_world_exists(settings):
         return []
     from afterclick.demo.emulators.tracking import DEMO_TRACKING_TOKEN, serve_tracking
     from afterclick.demo.generate import load_truth

@@ -13,11 +13,10 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 
-
 from afterclick import warehouse
 from afterclick.settings import Settings, SmtpSettings
 from ingest.channels.connector import ChannelStore
-from ingest.run import channel_stores
+from ingest.run import channel_stores, demo_world_exists
 from writeback import engine
 from writeback.adapters.email import EmailNotifications
 from writeback.adapters.rest_orders import (MagentoStatus, MagentoTracking, VtexStatus, VtexTracking,
@@ -45,7 +44,7 @@ KINDS = (*ADAPTERS, "notification")
 @contextmanager
 def targets(settings: Settings) -> Iterator[tuple[dict[str, ChannelStore], SmtpSettings | None]]:
     """The channel stores and the SMTP server write-back talks to, here and now."""
-    demo = (settings.demo_dir / "world.json").exists()
+    demo = demo_world_exists(settings)
     with ExitStack() as stack:
         stores = {s.store_id: s for s in stack.enter_context(channel_stores(settings, keep_demo_state=True))}
         smtp = settings.smtp if settings.smtp.host else None

@@ -1,18 +1,13 @@
 """`afterclick emulate`: the demo channel stores and mailbox served by a process of their own, read
 through ``channel_stores`` settings exactly as real stores are, and keeping what they were told."""
 
-import json
-import os
-import signal
 import smtplib
-import subprocess
-import sys
-import time
 from datetime import timedelta
 
 import polars as pl
 
 from afterclick import warehouse
+from afterclick.demo.emulators.server import emulator_process
 from afterclick.demo.generate import load_truth
 from afterclick.demo.mailbox import messages
 from afterclick.settings import ChannelStoreSettings
@@ -20,50 +15,34 @@ from ingest.run import ingest_channel_apis
 from tests.conftest import WORLD_END
 
 
-def _start(settings, as_of):
-    stores_file = settings.root / "stores.json"
-    env = {**os.environ, "AFTERCLICK_AS_OF": as_of.isoformat()}
-    proc = subprocess.Popen([sys.executable, "-m", "afterclick.cli", "emulate", "--stores-file", str(stores_file)],
-                            env=env, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not stores_file.exists():  # written whole once every store answers
-        assert proc.poll() is None, proc.stderr.read()
-        assert time.monotonic() < deadline, "the emulators did not come up"
-        time.sleep(0.1)
-    reach = json.loads(stores_file.read_text())
-    return proc, stores_file, reach["channel_stores"], reach["smtp"]
-
-
-def _stop(proc, stores_file) -> None:
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(60) == 0
+def _stopped_cleanly(proc, stores_file) -> None:
+    assert proc.returncode == 0  # SIGTERM: a clean stop
     assert not stores_file.exists()  # gone with the stores: nobody reads a dead address
 
 
 def test_a_separate_emulator_process_serves_the_demo_stores_as_of_the_clock(settings, small_world):
     world = load_truth(settings)
     as_of = WORLD_END - timedelta(days=5)
-    proc, stores_file, stores, smtp = _start(settings, as_of)
-    try:
+    stores_file = settings.root / "stores.json"
+    with emulator_process(stores_file, as_of, timeout=120) as (proc, reach):
+        stores, smtp = reach["channel_stores"], reach["smtp"]
         with smtplib.SMTP(smtp["host"], smtp["port"]) as client:  # the customers' mailbox answers too
             client.sendmail("shop@afterclick.invalid", ["ana@example.com"], b"Subject: hello\r\n\r\nhi")
         assert {cfg["channel"] for cfg in stores.values()} == {"shopify", "vtex", "magento", "woocommerce"}
         settings.channel_stores = {sid: ChannelStoreSettings(**cfg) for sid, cfg in stores.items()}
         landed = ingest_channel_apis(settings)
-    finally:
-        _stop(proc, stores_file)
+    _stopped_cleanly(proc, stores_file)
     assert sum(x.rows_landed for x in landed) > 0
     truth = world.orders.filter(pl.col("placed_at") <= as_of).group_by("store_id").len()
     assert _orders_per_store(settings) == {sid: n for sid, n in truth.iter_rows() if sid in stores}
 
     # a later clock in a new process: the next landing brings the last days' orders and changes only
     assert [m["Subject"] for m in messages(settings.demo_dir / "mailbox")] == ["hello"]
-    proc, stores_file, stores, _ = _start(settings, WORLD_END)
-    try:
+    with emulator_process(stores_file, WORLD_END, timeout=120) as (proc, reach):
+        stores = reach["channel_stores"]
         settings.channel_stores = {sid: ChannelStoreSettings(**cfg) for sid, cfg in stores.items()}
         later = ingest_channel_apis(settings)
-    finally:
-        _stop(proc, stores_file)
+    _stopped_cleanly(proc, stores_file)
     changed = (world.order_events.filter(pl.col("occurred_at") > as_of).join(world.orders, on="order_id")
                .group_by("store_id").agg(pl.col("order_id").n_unique()))
     assert sum(x.rows_landed for x in later if x.table.endswith("__orders")) == sum(

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -115,9 +120,6 @@ def serve_until_stopped(world: World, stores_file: Path, clock: datetime | None,
     or SIGINT (``afterclick emulate``). Once everything answers, ``stores_file`` gets the settings to
     reach them: ``{"channel_stores": {...}, "smtp": {"host", "port"}}`` (the file is the signal that
     they are up). On the way out the stores keep what they were told."""
-    import json
-    import signal
-
     from afterclick.demo.mailbox import serve_mailbox
 
     stop = threading.Event()
@@ -138,3 +140,25 @@ def serve_until_stopped(world: World, stores_file: Path, clock: datetime | None,
                 pass
         finally:
             stores_file.unlink(missing_ok=True)
+
+
+@contextmanager
+def emulator_process(stores_file: Path, as_of: datetime | None = None, timeout: float = 1800.0
+                     ) -> Iterator[tuple[subprocess.Popen, dict]]:
+    """``afterclick emulate`` in a child process (on this environment's state dir, showing the world
+    as of ``as_of``): yields (the process, how to reach what it serves) once everything answers; on
+    the way out it is stopped with SIGTERM (the stores keep what they were told) and waited for.
+    ``timeout``: how long it may take to come up (loading a 10M world takes minutes)."""
+    env = {**os.environ, **({"AFTERCLICK_AS_OF": as_of.isoformat()} if as_of else {})}
+    proc = subprocess.Popen([sys.executable, "-m", "afterclick.cli", "emulate", "--stores-file", str(stores_file)],
+                            env=env, stdout=sys.stderr)
+    try:
+        deadline = time.monotonic() + timeout
+        while not stores_file.exists():  # written whole once everything answers
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the demo emulators did not come up (exit code {proc.poll()})")
+            time.sleep(0.1)
+        yield proc, json.loads(stores_file.read_text())
+    finally:
+        proc.terminate()
+        proc.wait(600)
