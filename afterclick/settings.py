@@ -235,6 +235,9 @@ class Settings(BaseSettings):
         True, description="The demo's channel emulators enforce a channel's read limit (Shopify Plus's cost bucket: "
                           "20,000 points, 1,000 a second); false: none (the benchmarks measure landing without).")
     channel_lookback_minutes: float = Field(10.0, description="Re-read this much before the cursor (late updates).")
+    channel_parallel_stores: int = Field(
+        4, ge=1, description="Channel stores landed side by side (each store has its own API and rate limit; "
+                             "a landing is bound by round trips, so a second store uses the wait).")
     http_timeout_seconds: float = 30.0
     disabled_sources: list[str] = Field(default_factory=list, description="Source kinds not to ingest.")
     file_min_age_seconds: float = Field(

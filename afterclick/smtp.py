@@ -11,14 +11,24 @@ from email.utils import formataddr
 from afterclick.settings import SmtpSettings
 
 
-@contextmanager
-def session(smtp: SmtpSettings) -> Iterator[smtplib.SMTP]:
-    """A connected (STARTTLS and login when configured) SMTP client."""
-    with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_seconds) as client:
+def connect(smtp: SmtpSettings) -> smtplib.SMTP:
+    """A connected (STARTTLS and login when configured) SMTP client; the caller quits it."""
+    client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_seconds)
+    try:
         if smtp.starttls:
             client.starttls(context=ssl.create_default_context())
         if smtp.username:
             client.login(smtp.username, smtp.password.get_secret_value() if smtp.password else "")
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+@contextmanager
+def session(smtp: SmtpSettings) -> Iterator[smtplib.SMTP]:
+    """A connected SMTP client for the length of the block."""
+    with connect(smtp) as client:
         yield client
 
 

@@ -20,6 +20,7 @@ batch of the group had is skipped, as the raw table would have skipped it).
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -195,11 +196,19 @@ def figures_since(con: duckdb.DuckDBPyConnection, since: datetime, batches_shown
 @dataclass
 class LandingClock:
     """Time spent in ``land_batch`` in this process and the rows it landed: the landing step
-    alone, apart from reading the sources (the benchmarks report it)."""
+    alone, apart from reading the sources (the benchmarks report it). Stores landed side by side
+    add their own times (the sum, not the wall time)."""
 
     seconds: float = 0.0
     rows: int = 0
     batches: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, seconds: float, rows: int) -> None:
+        with self.lock:
+            self.seconds += seconds
+            self.rows += rows
+            self.batches += 1
 
 
 LANDING_CLOCK = LandingClock()
@@ -209,9 +218,7 @@ def land_batch(con: duckdb.DuckDBPyConnection, batch: Batch, *, extra_sql: list[
     """Land one batch atomically; ``extra_sql`` runs in the same transaction (e.g. ops.files)."""
     t0 = time.perf_counter()
     landed = _land(con, batch, extra_sql)
-    LANDING_CLOCK.seconds += time.perf_counter() - t0
-    LANDING_CLOCK.rows += landed.rows_landed
-    LANDING_CLOCK.batches += 1
+    LANDING_CLOCK.add(time.perf_counter() - t0, landed.rows_landed)
     return landed
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -85,17 +86,35 @@ def ingest_marketplaces(settings: Settings, since: datetime | None = None, store
 
 def _land_each_store(settings: Settings, stores: list[ChannelStore],
                      land: Callable[[duckdb.DuckDBPyConnection, ChannelStore], list[Landed]]) -> list[Landed]:
-    """Each store in turn; a store that fails does not stop the others (SourcesFailed names it)."""
-    landed: list[Landed] = []
+    """Every store, ``settings.channel_parallel_stores`` side by side (each on its own cursor of one
+    connection: DuckDB appends from concurrent transactions, and each store's rows, cursor and load
+    log are its own); a store that fails does not stop the others (SourcesFailed names it)."""
     failures: dict[str, BaseException] = {}
     con = warehouse.connect(settings)
+
+    def land_one(store: ChannelStore, cursor: duckdb.DuckDBPyConnection) -> list[Landed]:
+        try:
+            return land(cursor, store)
+        except (TransientSourceError, BadSourceData, PermissionError) as exc:
+            log.error("channel store %s skipped: %s: %s", store.store_id, type(exc).__name__, exc)
+            failures[store.store_id] = exc
+            return []
+
     try:
-        for store in stores:
+        workers = min(settings.channel_parallel_stores, len(stores))
+        if workers <= 1:
+            landed = [x for store in stores for x in land_one(store, con)]
+        else:
+            for table, columns in CHANNEL_TABLES.items():  # created up front: two stores creating one
+                ensure_raw_table(con, table, columns)     # table at once would conflict
+            cursors = [con.cursor() for _ in stores]
             try:
-                landed += land(con, store)
-            except (TransientSourceError, BadSourceData, PermissionError) as exc:
-                log.error("channel store %s skipped: %s: %s", store.store_id, type(exc).__name__, exc)
-                failures[store.store_id] = exc
+                with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="land") as pool:
+                    futures = [pool.submit(land_one, store, cursor) for store, cursor in zip(stores, cursors)]
+                    landed = [x for f in futures for x in f.result()]  # re-raises what stopped a store
+            finally:
+                for cursor in cursors:
+                    cursor.close()
     finally:
         con.close()
     if failures:
@@ -289,13 +308,17 @@ SOURCE_GROUP: dict[str, str] = {
 }
 
 
+# The raw tables the channel stores' APIs land in, with their declared columns.
+CHANNEL_TABLES: dict[str, dict[str, str]] = {
+    **{table: CHANNEL_RAW_COLUMNS for table in raw_tables()},
+    **{table: CHANNEL_RAW_COLUMNS for table in catalogue.tables()},
+    inventory.TABLE: inventory.COLUMNS,
+}
 # Every raw table a connector lands, with its declared columns: created empty before the first
 # build so staging can read a source that has not sent anything yet.
 RAW_TABLES: dict[str, dict[str, str]] = {
     f"raw.{marketplace.SOURCE}__{marketplace.ENTITY}": marketplace.RAW_COLUMNS,
-    **{table: CHANNEL_RAW_COLUMNS for table in raw_tables()},
-    **{table: CHANNEL_RAW_COLUMNS for table in catalogue.tables()},
-    inventory.TABLE: inventory.COLUMNS,
+    **CHANNEL_TABLES,
     **erp.RAW_TABLES, **wms.RAW_TABLES, **carrier_files.RAW_TABLES, **tracking_api.RAW_TABLES, **spend.RAW_TABLES,
 }
 

@@ -5,6 +5,7 @@ reaches every channel and customer exactly once, through crashes, 429 storms, 50
 from __future__ import annotations
 
 from collections import Counter
+from email.header import decode_header, make_header
 
 import pytest
 
@@ -153,19 +154,25 @@ def _send(settings, folder, after_call=None) -> engine.PushReport:
 def test_customers_get_each_message_once_with_the_right_tracking_link(wb, tmp_path):
     folder = tmp_path / "mailbox"
     with warehouse.connect_read_only(wb.warehouse_path) as con:
-        due = {k: (email, url, kind) for k, email, url, kind in con.sql(
-            "select writeback_key, customer_email, tracking_url, kind from writeback.wb_notifications").fetchall()}
+        due = {k: (email, url, kind, number, locale) for k, email, url, kind, number, locale in con.sql(
+            "select writeback_key, customer_email, tracking_url, kind, order_number, locale "
+            "from writeback.wb_notifications").fetchall()}
     assert len(due) > 20 and {"shipping_confirmation", "delivered"} <= {v[2] for v in due.values()}
+    assert {"es", "pt"} <= {v[4] for v in due.values()}  # subjects and bodies that are not ASCII
 
     first = _send(wb, folder)
     got = messages(folder)
     keys = Counter(_key(m) for m in got)
     assert set(keys) == set(due) and max(keys.values()) == 1 and first.total("pushed") == len(due)
     for m in got:
-        email, url, kind = due[_key(m)]
+        email, url, kind, number, locale = due[_key(m)]
         assert m["To"] == email
+        subject, body = str(make_header(decode_header(m["Subject"]))), m.get_payload(decode=True).decode()
+        assert number in subject and number in body and m.get_content_charset() == "utf-8"
+        if locale == "es" and kind == "shipping_confirmation":
+            assert subject == f"Tu pedido {number} está en camino" and "Síguelo aquí" in body
         if kind == "shipping_confirmation":
-            assert url and url in m.get_payload(decode=True).decode()
+            assert url and url in body
     assert _send(wb, folder).total("pushed") == 0 and len(messages(folder)) == len(due)  # a second run sends nothing
 
 

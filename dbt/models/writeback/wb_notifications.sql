@@ -42,7 +42,7 @@ select
     o.store_id,
     o.channel,
     o.customer_email,
-    o.order_number,
+    coalesce(o.order_number, o.channel_order_id) as order_number,
     st.locale,
     st.store_name,
     p.carrier_name,
