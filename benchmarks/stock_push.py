@@ -89,6 +89,8 @@ def measure(settings, skus: int, limits: dict[str, float], bucket: tuple[float, 
             before = len(state.requests)
             t0 = time.perf_counter()
             try:
+                if hasattr(adapter, "prepare"):  # as the engine does: told the whole push first (Shopify reads
+                    adapter.prepare(wanted[channel])  # its catalogue for a bulk one)
                 outcomes = [o for start in range(0, len(changes), size) for o in adapter.push(changes[start:start + size])]
             finally:
                 adapter.close()

@@ -111,6 +111,8 @@ def push_target(con, adapter: Adapter, changes: list[Change], now: datetime, *, 
         ledger.settle(con, [Outcome(c, True) for c in todo + pending], now, max_attempts, backoff_seconds, dry_run=True)
         report.pushed = len(todo) + len(pending)
         return report
+    if todo and (prepare := getattr(adapter, "prepare", None)) is not None:
+        prepare(todo)  # e.g. Shopify: resolve the run's SKUs at once, the cheapest way for their number
     for start in range(0, len(todo), adapter.batch_size):
         batch = todo[start:start + adapter.batch_size]
         ledger.mark_pending(con, batch, now)

@@ -150,3 +150,58 @@ def test_the_emulators_refuse_order_writes_that_break_the_published_spec(wb, cha
         headers={"X-Shopify-Access-Token": shop.credentials["token"]})
     assert "lineItemsByFulfillmentOrder" in str(r.json()["errors"])
     assert not any(state.book.writes for _, state in channels.values())  # nothing was applied
+
+
+def test_shopify_finds_a_small_runs_skus_by_search_and_a_bulk_runs_in_the_catalogue(wb, channels, monkeypatch):
+    """A day's few price changes are looked up by a SKU search (a point per variant asked for), a
+    bulk push reads the whole catalogue (the fewest calls): the same prices and the same dead
+    letter either way, and the search costs a fraction of the catalogue read."""
+    from writeback.adapters.shopify import SkuDirectory
+    from writeback.ledger import Change, ensure
+
+    _, state = channels["shopify-es"]
+    with warehouse.connect_read_only(wb.warehouse_path) as con:
+        few = engine.desired(con, "prices")["shopify-es"][:8]
+    gone = few[3].payload["sku"]
+    state.unknown_skus.add(gone)  # a SKU the store does not have
+    spent = {}
+    for way, search_up_to in (("search", 1_000), ("catalogue", 0)):
+        monkeypatch.setattr(SkuDirectory, "SEARCH_UP_TO", search_up_to)
+        for c in few:  # the store holds other prices before each way
+            state.book.set_price(c.payload["sku"], "b2c", 1.0)
+        con = warehouse.connect(wb)
+        try:
+            ensure(con)
+            con.execute("delete from ops.writeback_ledger")
+            adapter = adapter_factory(stores({"shopify-es": channels["shopify-es"]}), None, 10.0)(
+                "prices", "shopify-es", "shopify")
+            before = state.cost_spent
+            report = engine.push_target(con, adapter, [Change(c.kind, c.store_id, c.channel, c.key, c.payload)
+                                                       for c in few], NOW)
+            spent[way] = state.cost_spent - before
+            [(error,)] = con.execute("select last_error from ops.writeback_ledger where status = 'dead'").fetchall()
+        finally:
+            con.close()
+        assert (report.pushed, report.dead) == (len(few) - 1, 1) and gone in error and "catalogue" in error, way
+        for c in few:
+            if c.payload["sku"] != gone:
+                assert state.book.prices[c.payload["sku"]]["b2c"] == pytest.approx(c.payload["price"], abs=0.005), way
+    catalogue = len(state.inventory.skus)
+    assert catalogue > 5 * len(few)
+    assert spent["catalogue"] >= 2 * catalogue  # a variant with its product costs 2 points
+    assert spent["search"] <= 2 + 2 * len(few) + 10 * len(few) < spent["catalogue"]  # lookup + one mutation each
+
+
+def test_the_shopify_emulator_searches_exactly_the_skus_asked_for():
+    from types import SimpleNamespace
+
+    from afterclick.demo.emulators.shopify import _searched
+    from writeback.adapters.shopify import sku_search
+
+    catalogue = ["SKU-1", 'a "quoted" sku', "back\\slash", "SKU-10", "SKU-2"]
+    state = SimpleNamespace(inventory=SimpleNamespace(skus=catalogue, knows=lambda s: s in catalogue))
+    assert _searched(state, sku_search(catalogue[:3])) == catalogue[:3]  # SKU-1 does not bring SKU-10
+    assert _searched(state, sku_search(["nope", "SKU-10"])) == ["SKU-10"]  # a SKU the store lacks is not found
+    assert _searched(state, None) == catalogue
+    with pytest.raises(ValueError, match="only sku: terms"):
+        _searched(state, "title:shirt")

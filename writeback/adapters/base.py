@@ -28,6 +28,8 @@ class Adapter(Protocol):
 
     def close(self) -> None: ...
 
+    # optional: ``prepare(changes)``, called once with every change a run will push, before the first batch
+
 
 def timed_batch(changes: list[Change], call) -> list[Outcome]:
     """Run ``call()`` for a whole batch and turn its exceptions into outcomes for every change:

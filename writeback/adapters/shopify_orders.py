@@ -9,7 +9,9 @@ after a crash.
   ``fulfillmentTrackingInfoUpdate``. ``notifyCustomer`` is false: afterclick sends its own message.
 - status: the tag ``afterclick:<status>`` (``tagsAdd``), ``orderClose`` for CLOSED, ``orderCancel``
   (no refund, restock) for CANCELLED.
-- prices: ``productVariantsBulkUpdate`` per product; variants from ``productVariants`` once a run.
+- prices: ``productVariantsBulkUpdate`` per product; variants found through a ``SkuDirectory`` on
+  ``productVariants`` (a SKU search for a run of up to 1,000, else the whole catalogue; searched
+  again for a read-back).
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ from __future__ import annotations
 from ingest.channels.connector import ChannelStore
 from ingest.channels.http import shopify_graphql
 from writeback.adapters.base import timed_batch
+from writeback.adapters.shopify import SkuDirectory
 from writeback.ledger import Change, Outcome
 
 ORDER_PREFIX = "gid://shopify/Order/"
 READ_ORDERS = """query($ids: [ID!]!) { nodes(ids: $ids) { ... on Order { id closed cancelledAt tags
   fulfillments(first: 10) { id trackingInfo(first: 50) { number url company } }
   fulfillmentOrders(first: 5) { nodes { id status } } } } }"""
-VARIANTS = """query($first: Int!, $after: String) { productVariants(first: $first, after: $after) {
+VARIANTS = """query($first: Int!, $after: String, $query: String) {
+  productVariants(first: $first, after: $after, query: $query) {
   nodes { id sku price product { id } } pageInfo { hasNextPage endCursor } } }"""
 RESULT = "userErrors { field message }"
 
@@ -142,28 +146,24 @@ class ShopifyPrices:
     def __init__(self, store: ChannelStore, timeout: float = 30.0):
         self.store_id = store.store_id
         self.client = store.client(timeout)
-        self._variants: dict[str, dict] | None = None
+        self.directory = SkuDirectory(self.client, VARIANTS, "productVariants")
 
     def close(self) -> None:
         self.client.close()
 
-    def variants(self, fresh: bool = False) -> dict[str, dict]:
-        """SKU -> {id, price, product}, read once a run (again for a read-back)."""
-        if self._variants is None or fresh:
-            self._variants, after = {}, None
-            while True:
-                page = shopify_graphql(self.client, VARIANTS, {"first": 250, "after": after})["productVariants"]
-                self._variants.update({n["sku"]: n for n in page["nodes"] if n.get("sku")})
-                if not page["pageInfo"]["hasNextPage"]:
-                    break
-                after = page["pageInfo"]["endCursor"]
-        return self._variants
+    def prepare(self, changes: list[Change]) -> None:
+        self.directory.prepare([c.payload["sku"] for c in changes])
+
+    def variants(self, skus: list[str], fresh: bool = False) -> dict[str, dict]:
+        """SKU -> {id, price, product} of those of ``skus`` the store has (``fresh``: asked again,
+        for a read-back of the prices they hold now)."""
+        return self.directory.find(skus, fresh)
 
     def push(self, changes: list[Change]) -> list[Outcome]:
         return timed_batch(changes, lambda: self._push(changes))
 
     def _push(self, changes: list[Change]) -> list[Outcome]:
-        variants = self.variants()
+        variants = self.variants([c.payload["sku"] for c in changes])
         known = [c for c in changes if c.payload["sku"] in variants]
         outcomes = [Outcome(c, False, None, f"SKU {c.payload['sku']} is not in the Shopify catalogue", permanent=True)
                     for c in changes if c.payload["sku"] not in variants]
@@ -179,7 +179,7 @@ class ShopifyPrices:
         return outcomes
 
     def read_back(self, changes: list[Change]) -> dict[str, dict]:
-        variants = self.variants(fresh=True)
+        variants = self.variants([c.payload["sku"] for c in changes], fresh=True)
         return {c.key: c.payload for c in changes if c.payload["sku"] in variants
                 and variants[c.payload["sku"]]["price"] is not None
                 and float(variants[c.payload["sku"]]["price"]) == round(c.payload["price"], 2)}

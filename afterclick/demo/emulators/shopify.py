@@ -6,7 +6,8 @@ it); an invalid one is answered like Shopify, with ``errors`` and no data. Then,
   with its ``transactions``, ``refunds``, customer ``returns`` and the ``fulfillments`` pushed to it
   (a push does not move the order's ``updatedAt`` here); ``customers`` (the same paging);
 - ``inventoryItems`` (the catalogue: id, SKU and ``inventoryLevels`` with the ``available``
-  quantity per location, always answered in full) and ``nodes`` (inventory items with their
+  quantity per location, always answered in full; ``query`` reads ``sku:`` terms joined by OR, as
+  does ``productVariants``'s) and ``nodes`` (inventory items with their
   ``inventoryLevel(locationId:)`` quantities), for stock write-back and its read-back;
 - ``inventorySetQuantities`` (sets ``available`` at a location; an unknown item or location is
   a ``userError`` and nothing is applied, as in Shopify);
@@ -138,10 +139,27 @@ def _by_updated(frame: pl.DataFrame, variables: dict, updated: str, key: str) ->
     return frame.head(first), frame.height > first
 
 
+_SKU_TERM = re.compile(r"""sku:(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|([^\s"']+))""")
+
+
+def _searched(state: EmulatorState, query: str | None) -> list[str]:
+    """The catalogue's SKUs a search selects (none: all of them). The emulator reads Shopify's
+    search syntax only as far as the write-back uses it: ``sku:`` terms (quoted or not) joined by
+    OR; anything else is refused rather than silently ignored."""
+    if not query:
+        return state.inventory.skus
+    wanted = []
+    for term in re.split(r"\s+OR\s+", query.strip()):
+        if (m := _SKU_TERM.fullmatch(term)) is None:
+            raise ValueError(f"the emulator reads only sku: terms joined by OR, not {term!r}")
+        wanted.append(re.sub(r"\\(.)", r"\1", next(g for g in m.groups() if g is not None)))
+    return [s for s in dict.fromkeys(wanted) if state.inventory.knows(s)]
+
+
 def _inventory_items(state: EmulatorState, variables: dict, _variables: dict | None = None) -> dict:
     first = min(int(variables.get("first", 50)), 250)
     after = int(base64.b64decode(variables["after"]).decode()) if variables.get("after") else 0
-    skus = state.inventory.skus
+    skus = _searched(state, variables.get("query"))
     chunk = skus[after:after + first]
     end = after + len(chunk)
     return {"nodes": [{"id": f"{ITEM_PREFIX}{sku_number(s)}", "sku": s, "inventoryLevels": _levels(state, s)}
@@ -391,7 +409,7 @@ def _locations(state: EmulatorState, args: dict, _variables: dict) -> dict:
 def _product_variants(state: EmulatorState, args: dict, _variables: dict) -> dict:
     first = min(int(args.get("first") or 50), 250)
     after = int(base64.b64decode(args["after"]).decode()) if args.get("after") else 0
-    skus = state.inventory.skus
+    skus = _searched(state, args.get("query"))
     chunk = skus[after:after + first]
     end = after + len(chunk)
     return {"nodes": [_variant(state, s) for s in chunk],
