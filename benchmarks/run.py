@@ -139,6 +139,10 @@ def measure(lines: int, days: int, size_free: bool = True, skip: frozenset = fro
     os.environ["AFTERCLICK_STATE_DIR"] = str(state)
     os.environ["AFTERCLICK_FILE_MIN_AGE_SECONDS"] = "0"
     os.environ["AFTERCLICK_DEMO_RATE_LIMITS"] = "false"  # land and push with the APIs' limits off (the paced runs set theirs)
+    # one channel store at a time: the loopback emulators and the client are each CPU-bound on one
+    # interpreter, so side by side (the default, for real stores' network waits) only adds GIL
+    # contention here: 1M lines' channels landed in 124 s one at a time, 131-150 s four at a time
+    os.environ["AFTERCLICK_CHANNEL_PARALLEL_STORES"] = "1"
     import duckdb
 
     from afterclick import warehouse
@@ -211,6 +215,7 @@ def measure(lines: int, days: int, size_free: bool = True, skip: frozenset = fro
         assert built.status == "success", built.errors
         _, publish_day = _timed(warehouse.publish, settings)
     out["one_day"] = {"rows_landed": sum(x.rows_landed for landed, _ in day.values() for x in landed),
+                      "land_by_kind": {kind: seconds for kind, (_, seconds) in day.items()},
                       "land_s": land_day, "build_s": build_day,
                       "publish_s": publish_day, "total_s": round(land_day + build_day + publish_day, 2),
                       "share_of_lines": round(_lines_changed(settings, end) / max(out["order_lines"], 1), 4)}
@@ -463,7 +468,7 @@ def markdown(results: list[dict]) -> str:
                             f"{at_limit} | ≥ {t['one call per SKU at the limit, floor s']} | {t['limit']} |")
     rows += ["", "One more day (the channels' last day of orders and changes landed, built and published; the "
              "file sources bring nothing new):", "",
-             "| order lines | lines with news | rows landed | land s | build s | publish s | total s | "
+             "| order lines | lines with news | rows landed | land s (slowest kinds) | build s | publish s | total s | "
              "before it: the first push read back, rows in s |",
              "|---|---|---|---|---|---|---|---|"]
     for r in results:
@@ -471,7 +476,9 @@ def markdown(results: list[dict]) -> str:
         if d:
             back = r.get("read_back")
             back = f"{back['rows_landed']:,} in {back['land_s']}" if back else "no push: nothing to read back"
-            rows.append(f"| {r['order_lines']:,} | {d['share_of_lines']:.2%} | {d['rows_landed']:,} | {d['land_s']} | "
+            slowest = sorted(d.get("land_by_kind", {}).items(), key=lambda kv: -kv[1])[:2]
+            land = f"{d['land_s']} ({', '.join(f'{k} {v}' for k, v in slowest)})" if slowest else d["land_s"]
+            rows.append(f"| {r['order_lines']:,} | {d['share_of_lines']:.2%} | {d['rows_landed']:,} | {land} | "
                         f"{d['build_s']} | {d['publish_s']} | {d['total_s']} | "
                         f"{back} |")
     rows += ["", "Baselines in the same run (the naive way to the same result, and how far it agrees):", "",

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -131,6 +133,20 @@ class EmulatorState:
             return JSONResponse({"message": "Too Many Requests"}, status_code=429,
                                 headers={"Retry-After": f"{wait:.3f}"})
         return None
+
+
+def rows_after(frame, column: str, value, *, inclusive: bool = False, key: str | None = None, key_after=None):
+    """The rows of ``frame`` (sorted by ``column``, then ``key``) whose ``column`` is after ``value``
+    (``inclusive``: or equal), or equal to it with ``key`` after ``key_after``: a binary search and a
+    zero-copy slice. Filtering the whole frame for every page made paging through a store quadratic
+    (the 1M-line emulators spent a fifth of their time there)."""
+    times = frame[column].to_numpy()  # zero-copy; numpy's search is ~100x cheaper than polars' per call
+    at = np.datetime64(value).astype(times.dtype)
+    start = int(np.searchsorted(times, at, side="left" if inclusive else "right"))
+    if key is not None:
+        tied = int(np.searchsorted(times, at, side="left"))
+        start = tied + bisect.bisect_right(frame[key].slice(tied, start - tied).to_list(), key_after)
+    return frame.slice(start)
 
 
 def magento_page(items, query, default_size: int = 20):

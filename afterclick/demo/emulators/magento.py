@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import Route
 
-from afterclick.demo.emulators.base import EmulatorState, magento_page
+from afterclick.demo.emulators.base import EmulatorState, magento_page, rows_after
 from afterclick.demo.emulators.order_routes import magento_order_routes
 from afterclick.demo.emulators.orders_view import refund
 from afterclick.demo.emulators.responses import JSONResponse
@@ -29,11 +29,12 @@ def _ts(value) -> str | None:
 
 
 def _search(frame: pl.DataFrame, q, updated: str) -> tuple[pl.DataFrame, int, int, int]:
-    """(page, total_count, page size, page asked) of ``frame`` by ``searchCriteria``: an
-    ``updated_at`` gteq filter on the ``updated`` column; a page past the last answers the last."""
+    """(page, total_count, page size, page asked) of ``frame`` (sorted by ``updated``) by
+    ``searchCriteria``: an ``updated_at`` gteq filter on the ``updated`` column; a page past the
+    last answers the last."""
     prefix = "searchCriteria[filter_groups][0][filters][0]"
     if q.get(f"{prefix}[field]") == "updated_at" and q.get(f"{prefix}[condition_type]") == "gteq":
-        frame = frame.filter(pl.col(updated) >= datetime.fromisoformat(q[f"{prefix}[value]"]))
+        frame = rows_after(frame, updated, datetime.fromisoformat(q[f"{prefix}[value]"]), inclusive=True)
     chunk, size, page = magento_page(frame, q)
     return chunk, frame.height, size, page
 

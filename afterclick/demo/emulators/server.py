@@ -119,8 +119,9 @@ def serve_until_stopped(world: World, stores_file: Path, clock: datetime | None,
     """Serve the demo channel stores (and, with ``mailbox_dir``, the customers' mailbox) until SIGTERM
     or SIGINT (``afterclick emulate``). Once everything answers, ``stores_file`` gets the settings to
     reach them: ``{"channel_stores": {...}, "smtp": {"host", "port"}}`` (the file is the signal that
-    they are up). On the way out the stores keep what they were told."""
-    from afterclick.demo.mailbox import serve_mailbox
+    they are up). On the way out the stores keep what they were told. The mailbox runs in a
+    process of its own."""
+    from afterclick.demo.mailbox import mailbox_process
 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -130,7 +131,7 @@ def serve_until_stopped(world: World, stores_file: Path, clock: datetime | None,
                                                        inventory_dir=inventory_dir))
         reach = {"channel_stores": demo_store_settings(endpoints)}
         if mailbox_dir is not None:
-            host, port = stack.enter_context(serve_mailbox(mailbox_dir))
+            host, port = stack.enter_context(mailbox_process(mailbox_dir))
             reach["smtp"] = {"host": host, "port": port}
         partial = stores_file.with_name(stores_file.name + ".partial")
         partial.write_text(json.dumps(reach, indent=1))

@@ -28,6 +28,7 @@ import re
 import threading
 import time
 from datetime import UTC, datetime
+from functools import lru_cache
 
 import polars as pl
 from starlette.applications import Starlette
@@ -35,7 +36,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from afterclick.demo.emulators import spec
-from afterclick.demo.emulators.base import EmulatorState
+from afterclick.demo.emulators.base import EmulatorState, rows_after
 from afterclick.demo.emulators.inventory import sku_number
 from afterclick.demo.emulators.orders_view import customer_return, iso, refund, shopify_gid
 from afterclick.demo.emulators.responses import JSONResponse
@@ -101,13 +102,20 @@ def app(state: EmulatorState, bucket: CostBucket | None = None) -> Starlette:
     return Starlette(routes=[Route("/admin/api/2025-01/graphql.json", graphql, methods=["POST"])])
 
 
+@lru_cache(maxsize=256)
+def _parsed(query: str):
+    """A query parsed once (a client sends the same few queries page after page)."""
+    from graphql import parse
+    return parse(query)
+
+
 def _root_fields(query: str, variables: dict) -> list[tuple[str, str, dict]]:
     """(response key, field name, arguments) of each root field: a client may alias many
     mutations into one request."""
-    from graphql import OperationDefinitionNode, parse
+    from graphql import OperationDefinitionNode
     from graphql.utilities import value_from_ast_untyped
     out = []
-    for op in parse(query).definitions:
+    for op in _parsed(query).definitions:
         if isinstance(op, OperationDefinitionNode):
             for field in op.selection_set.selections:
                 args = {a.name.value: value_from_ast_untyped(a.value, variables) for a in field.arguments}
@@ -131,11 +139,10 @@ def _by_updated(frame: pl.DataFrame, variables: dict, updated: str, key: str) ->
     and the ``after`` cursor, and whether more follow."""
     first = min(int(variables.get("first", 50)), 250)
     if m := _UPDATED.search(variables.get("query") or ""):
-        frame = frame.filter(pl.col(updated) > datetime.fromisoformat(m.group(1).rstrip("Z")))
+        frame = rows_after(frame, updated, datetime.fromisoformat(m.group(1).rstrip("Z")))
     if after := variables.get("after"):
         ts, last = base64.b64decode(after).decode().split("|")
-        ts = datetime.fromisoformat(ts)
-        frame = frame.filter((pl.col(updated) > ts) | ((pl.col(updated) == ts) & (pl.col(key) > last)))
+        frame = rows_after(frame, updated, datetime.fromisoformat(ts), key=key, key_after=last)
     return frame.head(first), frame.height > first
 
 

@@ -6,12 +6,11 @@ from __future__ import annotations
 import base64
 from datetime import datetime
 
-import polars as pl
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import Route
 
-from afterclick.demo.emulators.base import EmulatorState
+from afterclick.demo.emulators.base import EmulatorState, rows_after
 from afterclick.demo.emulators.order_routes import woocommerce_order_routes
 from afterclick.demo.emulators.orders_view import iso, refund
 from afterclick.demo.emulators.responses import JSONResponse
@@ -40,7 +39,7 @@ def app(state: EmulatorState) -> Starlette:
         per_page, page = min(int(q.get("per_page", 10)), 100), int(q.get("page", 1))
         frame = state.view.orders(state.store_id)
         if after := q.get("modified_after"):
-            frame = frame.filter(pl.col("as_of_updated_at") > datetime.fromisoformat(after.rstrip("Z")))
+            frame = rows_after(frame, "as_of_updated_at", datetime.fromisoformat(after.rstrip("Z")))
         total = frame.height
         chunk = frame.slice((page - 1) * per_page, per_page)
         lines = state.view.lines(chunk["order_id"].to_list())
