@@ -8,7 +8,7 @@ import mailbox
 import multiprocessing
 import signal
 import socket
-import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email import message_from_bytes
@@ -49,13 +49,13 @@ def serve_mailbox(folder: Path) -> Iterator[tuple[str, int]]:
 
 
 def _serve_until_terminated(folder: str, conn) -> None:
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop: list[int] = []  # a list, not an Event: a signal handler must not take a lock
+    signal.signal(signal.SIGTERM, lambda signum, _: stop.append(signum))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops us
     with serve_mailbox(Path(folder)) as reach:
         conn.send(reach)
-        while not stop.wait(1.0):
-            pass
+        while not stop and not conn.poll():  # the pipe reads as closed once the parent is gone
+            time.sleep(0.2)
 
 
 @contextmanager

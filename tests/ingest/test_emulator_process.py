@@ -1,7 +1,9 @@
 """`afterclick emulate`: the demo channel stores and mailbox served by a process of their own, read
 through ``channel_stores`` settings exactly as real stores are, and keeping what they were told."""
 
+import signal
 import smtplib
+import subprocess
 from datetime import timedelta
 
 import polars as pl
@@ -59,3 +61,20 @@ def _orders_per_store(settings) -> dict[str, int]:
             for c in ("shopify", "vtex", "magento", "woocommerce"))).fetchall())
     finally:
         con.close()
+
+
+def test_a_burst_of_stop_signals_stops_it_cleanly(settings, small_world):
+    """`uv run afterclick emulate` and Ctrl-C deliver two signals at once; one arriving inside the
+    first one's handler once deadlocked the process (the handler took a lock). A burst of SIGTERMs
+    hit that within three tries; each try must now end with a clean stop."""
+    stores_file = settings.root / "stores.json"
+    for _ in range(3):
+        with emulator_process(stores_file, timeout=120) as (proc, _):
+            for _ in range(200):
+                proc.send_signal(signal.SIGTERM)
+            try:
+                assert proc.wait(30) == 0
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                raise AssertionError("afterclick emulate hung on a burst of SIGTERMs") from None
+        _stopped_cleanly(proc, stores_file)

@@ -123,9 +123,9 @@ def serve_until_stopped(world: World, stores_file: Path, clock: datetime | None,
     process of its own."""
     from afterclick.demo.mailbox import mailbox_process
 
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    stop: list[int] = []  # not a threading.Event: a second signal arriving inside the first one's
+    for sig in (signal.SIGTERM, signal.SIGINT):  # Event.set() deadlocked on its lock (`uv run` forwards
+        signal.signal(sig, lambda signum, _: stop.append(signum))  # Ctrl-C/SIGTERM, so two arrive at once)
     with ExitStack() as stack:
         endpoints = stack.enter_context(serve_channels(world, clock=clock, shopify_bucket=shopify_bucket,
                                                        inventory_dir=inventory_dir))
@@ -137,8 +137,8 @@ def serve_until_stopped(world: World, stores_file: Path, clock: datetime | None,
         partial.write_text(json.dumps(reach, indent=1))
         partial.replace(stores_file)  # appears whole, or not at all
         try:
-            while not stop.wait(1.0):
-                pass
+            while not stop:
+                time.sleep(0.2)
         finally:
             stores_file.unlink(missing_ok=True)
 
