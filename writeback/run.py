@@ -22,7 +22,7 @@ from writeback.adapters.email import EmailNotifications
 from writeback.adapters.rest_orders import (MagentoStatus, MagentoTracking, VtexStatus, VtexTracking,
                                             WooCommerceStatus, WooCommerceTracking)
 from writeback.adapters.rest_prices import MagentoPrices, VtexPrices, WooCommercePrices
-from writeback.adapters.rest_stock import MagentoStock, VtexStock, WooCommerceStock
+from writeback.adapters.rest_stock import MagentoStock, VtexSkus, VtexStock, WooCommerceStock
 from writeback.adapters.shopify import ShopifyStock
 from writeback.adapters.shopify_orders import ShopifyPrices, ShopifyStatus, ShopifyTracking
 from writeback.ledger import Change
@@ -56,11 +56,15 @@ def targets(settings: Settings) -> Iterator[tuple[dict[str, ChannelStore], SmtpS
 
 
 def adapter_factory(stores: dict[str, ChannelStore], smtp: SmtpSettings | None, timeout: float):
+    vtex_sku_ids: dict[str, dict] = {}  # store -> SKU -> VTEX SKU id, for this push's adapters
+
     def make(kind: str, target: str, channel: str):
         if kind == "notification":
             return EmailNotifications(smtp) if smtp is not None else None
         store = stores.get(target)
         adapter = ADAPTERS.get(kind, {}).get(store.channel) if store is not None else None
+        if adapter is not None and issubclass(adapter, VtexSkus):
+            return adapter(store, timeout, sku_ids=vtex_sku_ids.setdefault(target, {}))
         return adapter(store, timeout) if adapter is not None else None
     return make
 

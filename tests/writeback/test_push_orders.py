@@ -205,3 +205,30 @@ def test_the_shopify_emulator_searches_exactly_the_skus_asked_for():
     assert _searched(state, None) == catalogue
     with pytest.raises(ValueError, match="only sku: terms"):
         _searched(state, "title:shirt")
+
+
+def test_a_vtex_store_looks_each_sku_up_once_a_push_for_stock_and_prices(wb, channels):
+    """VTEX takes its own SKU ids: the prices push reuses the ids the stock push looked up."""
+    _, state = channels["vtex-br"]
+    report = push(wb, channels, kinds=("stock", "prices"), only="vtex-br")
+    lookups = [p for p in state.requests if "stockkeepingunitidbyrefid" in p]
+    skus = {r[0] for r in ledger(wb, "select payload->>'sku' from ops.writeback_ledger where store_id = 'vtex-br'")}
+    assert report.total("pushed") > 0 and {t.kind for t in report.targets} == {"stock", "prices"}
+    assert len(lookups) == len(set(lookups)) == len(skus)  # one lookup per SKU, none repeated
+
+
+def test_magento_tracking_reads_a_batchs_shipments_in_one_search(wb, channels):
+    """One shipments search per batch of orders, not a search and an order read per parcel."""
+    import re
+
+    _, state = channels["magento-es"]
+    wanted = [r for r in _tracking(wb) if r["store_id"] == "magento-es"]
+    report = push(wb, channels, kinds=("tracking",), only="magento-es")
+    assert report.total("pushed") == len(wanted) > 25 and report.total("dead") == 0
+    searches = state.requests.count("/rest/V1/shipments")
+    order_reads = [p for p in state.requests if re.fullmatch(r"/rest/V1/orders/\d+", p)]
+    later_parcels = len(wanted) - len({r["channel_order_id"] for r in wanted})  # read again after the first's
+    assert searches <= -(-len(wanted) // 25) + later_parcels and not order_reads
+    for row in wanted:
+        assert row["tracking_number"] in tracking_numbers(state, "magento", row["channel_order_id"]), row
+    _no_duplicates({"magento-es": channels["magento-es"]})

@@ -7,7 +7,8 @@ creates a second invoice, shipment or note); the same read is the read-back.
   carries the order's items and value, later parcels of a split order are tracking-only invoices
   of value 0); status = ``POST …/cancel``, or delivered on every invoice (``PUT …/tracking``).
 - Magento: tracking = ``POST /V1/order/{id}/ship`` with the parcel's track for the first parcel,
-  ``POST /V1/shipment/track`` on that shipment for the others; status = a status-history comment
+  ``POST /V1/shipment/track`` on that shipment for the others (a batch's shipments are read in one
+  search, ``order_id`` ``in`` the batch's orders); status = a status-history comment
   (``POST /V1/orders/{id}/comments``) or ``POST /V1/orders/{id}/cancel``.
 - WooCommerce: tracking = a private order note with carrier, number and link; status =
   ``PUT /orders/{id}``.
@@ -20,6 +21,9 @@ import httpx
 from ingest.channels.connector import ChannelStore
 from writeback.adapters.base import one_at_a_time
 from writeback.ledger import Change, Outcome
+
+
+PREFETCH_PAGE = 1000  # shipments asked for in one search of a batch's orders
 
 
 def _iso(value) -> str:
@@ -45,9 +49,19 @@ class _RestOrders:
         """(method, path, body) calls that would bring the order to the change's payload."""
         raise NotImplementedError
 
+    def prefetch(self, order_ids: list[str]) -> dict | None:
+        """The batch's orders read in one request, where the channel has one (None: read each)."""
+        return None
+
     def push(self, changes: list[Change]) -> list[Outcome]:
+        try:
+            known = self.prefetch(list(dict.fromkeys(c.payload["channel_order_id"] for c in changes)))
+        except Exception:  # noqa: BLE001 - each change then reads its order, and its error is its outcome
+            known = None
+
         def one(c: Change) -> list[Outcome]:
-            order = self.read(c.payload["channel_order_id"])
+            oid = c.payload["channel_order_id"]  # a prefetched order serves its first change only: a
+            order = known.pop(oid) if known and oid in known else self.read(oid)  # later one reads what was sent
             if order is None:
                 return [Outcome(c, False, 404, f"order {c.payload['channel_order_id']} is not in {self.store_id}",
                                 permanent=True)]
@@ -138,13 +152,29 @@ class _NotYet(Exception):
 class MagentoTracking(_RestOrders):
     kind, channel = "tracking", "magento"
 
+    @staticmethod
+    def _shipments(order_ids: list[str]) -> str:
+        return ("/rest/V1/shipments?searchCriteria[filter_groups][0][filters][0][field]=order_id"
+                f"&searchCriteria[filter_groups][0][filters][0][value]={','.join(order_ids)}"
+                "&searchCriteria[filter_groups][0][filters][0][condition_type]=in"
+                f"&searchCriteria[pageSize]={PREFETCH_PAGE}")
+
     def read(self, order_id: str):
-        body = self._get("/rest/V1/shipments?searchCriteria[filter_groups][0][filters][0][field]=order_id"
-                         f"&searchCriteria[filter_groups][0][filters][0][value]={order_id}"
-                         "&searchCriteria[filter_groups][0][filters][0][condition_type]=in")
+        body = self._get(self._shipments([order_id]))
         if body is None or (not body["items"] and self._get(f"/rest/V1/orders/{order_id}") is None):
             return None
         return body["items"]
+
+    def prefetch(self, order_ids: list[str]) -> dict | None:
+        """The shipments of the batch's orders in one search (an order without any gets []: one
+        that is not in the store then answers the ``ship`` call with a 404, a permanent refusal)."""
+        body = self._get(self._shipments(order_ids))
+        if body is None or body.get("total_count", 0) > len(body["items"]):
+            return None  # more than a page: read order by order
+        found: dict[str, list] = {oid: [] for oid in order_ids}
+        for shipment in body["items"]:
+            found.setdefault(str(shipment["order_id"]), []).append(shipment)
+        return found
 
     def missing(self, shipments, change: Change):
         p = change.payload

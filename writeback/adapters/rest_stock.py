@@ -30,13 +30,15 @@ class RestAdapter:
 
 
 class VtexSkus(RestAdapter):
-    """VTEX SKU ids by our SKU (the catalogue's reference id), looked up once a run."""
+    """VTEX SKU ids by our SKU (the catalogue's reference id), looked up once a run: ``sku_ids`` is
+    the run's lookup for this store, shared by its stock and prices adapters (the prices push
+    otherwise asked again for every SKU the stock push had just looked up)."""
 
     channel, batch_size = "vtex", 50
 
-    def __init__(self, store: ChannelStore, timeout: float = 30.0):
+    def __init__(self, store: ChannelStore, timeout: float = 30.0, sku_ids: dict[str, str | None] | None = None):
         super().__init__(store, timeout)
-        self._ids: dict[str, str | None] = {}
+        self._ids = sku_ids if sku_ids is not None else {}
 
     def sku_id(self, sku: str) -> str | None:
         if sku not in self._ids:
