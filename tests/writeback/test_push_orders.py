@@ -207,19 +207,17 @@ def test_the_shopify_emulator_searches_exactly_the_skus_asked_for():
         _searched(state, "title:shirt")
 
 
-def test_a_vtex_store_looks_each_sku_up_once_a_push_for_stock_and_prices(wb, channels):
-    """VTEX takes its own SKU ids: the prices push reuses the ids the stock push looked up."""
-    _, state = channels["vtex-br"]
+def test_one_call_per_change_apis_are_asked_no_more_than_they_must(wb, channels):
+    """Magento tracking: one shipments search per batch of orders, not a search and an order read
+    per parcel. VTEX: the prices push reuses the SKU ids the stock push looked up."""
+    import re
+
+    _, vtex = channels["vtex-br"]
     report = push(wb, channels, kinds=("stock", "prices"), only="vtex-br")
-    lookups = [p for p in state.requests if "stockkeepingunitidbyrefid" in p]
+    lookups = [p for p in vtex.requests if "stockkeepingunitidbyrefid" in p]
     skus = {r[0] for r in ledger(wb, "select payload->>'sku' from ops.writeback_ledger where store_id = 'vtex-br'")}
     assert report.total("pushed") > 0 and {t.kind for t in report.targets} == {"stock", "prices"}
     assert len(lookups) == len(set(lookups)) == len(skus)  # one lookup per SKU, none repeated
-
-
-def test_magento_tracking_reads_a_batchs_shipments_in_one_search(wb, channels):
-    """One shipments search per batch of orders, not a search and an order read per parcel."""
-    import re
 
     _, state = channels["magento-es"]
     wanted = [r for r in _tracking(wb) if r["store_id"] == "magento-es"]
