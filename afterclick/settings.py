@@ -203,6 +203,9 @@ class Settings(BaseSettings):
 
     state_dir: Path = Field(Path(".afterclick"), description="Root of everything afterclick writes.")
     dbt_threads: int = 2
+    dbt_unit_tests: bool = Field(
+        False, description="Run dbt's unit tests in every build. They check the models' SQL on fixed inputs, not "
+                           "the data, so builds leave them to the test suite (as dbt advises for production).")
     dbt_node_tasks: bool = Field(
         True, description="Inside Prefect flows, run dbt through prefect-dbt so every dbt node shows as its own "
                           "Prefect task; false: one task for the whole build (about 3x quicker on a small machine).")

@@ -36,6 +36,7 @@ class BuildResult:
     models_built: int = 0
     tests_passed: int = 0
     tests_failed: int = 0
+    unit_tests_passed: int = 0
     errors: list[str] = field(default_factory=list)
     node_timings: dict[str, float] = field(default_factory=dict)
 
@@ -99,6 +100,8 @@ def run_dbt(settings: Settings, command: str = "build", select: str | None = Non
             "--quiet"]
     if select:
         args += ["--select", select]
+    if command == "build" and not settings.dbt_unit_tests:
+        args += ["--exclude-resource-type", "unit_test"]
     if settings.as_of is not None:
         dbt_vars = {"as_of": settings.as_of.isoformat(sep=" "), **(dbt_vars or {})}
     if dbt_vars:
@@ -124,8 +127,10 @@ def run_dbt(settings: Settings, command: str = "build", select: str | None = Non
             result.models_built += 1
         elif kind == "test" and status == "pass":
             result.tests_passed += 1
+        elif kind == "unit_test" and status == "pass":
+            result.unit_tests_passed += 1
         elif status in ("fail", "error", "warn") and not (kind == "test" and status == "warn"):
-            if kind == "test":
+            if kind in ("test", "unit_test"):
                 result.tests_failed += 1
             result.errors.append(f"{kind} {node.node.name}: {status}: {(node.message or '').strip()[:500]}")
     con = warehouse.connect(settings)

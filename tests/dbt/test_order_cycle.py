@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 
 import polars as pl
+import yaml
 from typer.testing import CliRunner
 
 from afterclick import warehouse
 from afterclick.cli import app
 from afterclick.demo.generate import load_truth
-from afterclick.transform import run_dbt
+from afterclick.transform import DBT_PROJECT_DIR, run_dbt
 
 
 def test_dbt_build_passes_every_test_first_and_incrementally(built):
@@ -20,6 +21,18 @@ def test_dbt_build_passes_every_test_first_and_incrementally(built):
     for result in (first, second):
         assert result.status == "success", result.errors
         assert result.tests_failed == 0 and result.tests_passed > 100
+
+
+def test_builds_leave_the_unit_tests_to_the_test_suite_where_every_one_passes(built, wb):
+    """The unit tests check the models' SQL on fixed inputs: builds skip them (dbt_unit_tests is off
+    by default) and this test runs every one of them declared in the project's YAML."""
+    declared = sum(len((yaml.safe_load(path.read_text()) or {}).get("unit_tests") or [])
+                   for path in (DBT_PROJECT_DIR / "models").rglob("*.yml"))
+    assert declared >= 14
+    assert all(result.unit_tests_passed == 0 for result in built[1:])
+    unit = run_dbt(wb, "test", select="test_type:unit")
+    assert unit.status == "success", unit.errors
+    assert unit.unit_tests_passed == declared and unit.tests_failed == 0
 
 
 def _truth_delivery(world) -> pl.DataFrame:
