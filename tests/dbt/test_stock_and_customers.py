@@ -203,3 +203,24 @@ def test_clv_is_refitted_when_asked_or_stale_and_otherwise_scored_with_the_last_
     wb.as_of = WORLD_END + timedelta(days=10)  # eight days after the last fit: over clv_refit_days (7)
     assert run_dbt(wb, "build", select=select).status == "success"
     assert fits()["fitted_as_of"].to_list() == [*earlier, WORLD_END + timedelta(days=2), wb.as_of]
+
+
+def test_stock_history_replayed_at_an_earlier_as_of_equals_a_rebuild(wb):
+    """An incremental build of the stock history as of an earlier instant (a replay) drops the days
+    past it and moves is_current back; it equals the same history built from scratch."""
+    from datetime import timedelta
+
+    from afterclick.transform import run_dbt
+    from tests.conftest import WORLD_END
+
+    history = lambda: _mart(wb, "select * from marts.fct_stock_levels order by stock_level_key")  # noqa: E731
+    wb.as_of = WORLD_END - timedelta(days=5)
+    select = "dim_dates fct_stock_levels"
+    assert run_dbt(wb, "build", select=select).status == "success"
+    replayed = history()
+    assert replayed["stock_date"].max() == wb.as_of.date()
+    current = replayed.filter(pl.col("is_current"))
+    assert current.height == replayed.select("sku", "warehouse_id").unique().height
+    assert (current["stock_date"] == wb.as_of.date()).all()
+    assert run_dbt(wb, "build", select=select, extra_args=["--full-refresh"]).status == "success"
+    assert history().equals(replayed)

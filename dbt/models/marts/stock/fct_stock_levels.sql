@@ -7,7 +7,19 @@
 -- order lines hold (int_stock_reservations); safety stock comes from the seed safety_stock
 -- (SKU, else category, else default); available_to_promise = on_hand - reserved - safety_stock
 -- and is kept negative (the oversold units); what is pushed to channels is atp_sellable.
+--
+-- Incremental: every row is its change point's level carried over the days to the next one (see
+-- change_points below), so a build rewrites a pair's rows only from the first day its change
+-- points differ from the rows already built (a point added, changed or gone: a late movement, a
+-- snapshot, a cancellation that revises past sales), and every pair's from the last day built on
+-- (the as-of day moved: is_current, the next inbound, the new days). Rows past the as-of day (a
+-- replay of an earlier as-of) are deleted first. The history keeps the safety stock and category
+-- each day was built with; a change of the seed or of stock_velocity_days reaches the past days
+-- with --full-refresh (a changed velocity window renames a column: the build fails until then).
 {% set velocity_days = var('stock_velocity_days') %}
+{{ config(materialized='incremental', unique_key='stock_level_key', incremental_strategy='delete+insert',
+          on_schema_change='fail',
+          pre_hook="{% if is_incremental() %}delete from {{ this }} where stock_date > cast({{ as_of() }} as date){% endif %}") }}
 with movements as (
     select sku, warehouse_id, moved_at, signed_quantity
     from {{ ref('stg_wms__stock_movements') }}
@@ -133,12 +145,64 @@ anchored as (
         on r.sku = f.sku and r.warehouse_id = f.warehouse_id and f.snapshot_number = 1 and r.snapshots_so_far = 0
 ),
 
--- each change point holds from its day until the next one: one row per pair and calendar day
-daily as (
-    select a.*, d.date_day as stock_date, d.is_as_of_day
+{% if is_incremental() %}
+built as (
+    select coalesce(max(stock_date), cast('1900-01-01' as date)) as last_day from {{ this }}
+),
+
+-- change points with no built row of the same day and level (new, moved or changed), and built
+-- change points that are gone
+differences as (
+    select a.sku, a.warehouse_id, a.day
     from anchored as a
+    left join {{ this }} as t
+        on t.sku = a.sku and t.warehouse_id = a.warehouse_id and t.stock_date = a.day
+    where t.stock_level_key is null
+       or t.level_changed_on <> a.day
+       or t.on_hand <> cast(a.anchor_offset + a.cumulative_movement as integer)
+       or t.reserved <> cast(a.reserved as integer)
+       or t.inbound_units <> cast(a.inbound_units as integer)
+       or t.units_sold_{{ velocity_days }}d <> cast(a.units_sold_{{ velocity_days }}d as integer)
+    union all
+    select t.sku, t.warehouse_id, t.stock_date
+    from {{ this }} as t
+    left join anchored as a
+        on a.sku = t.sku and a.warehouse_id = t.warehouse_id and a.day = t.stock_date
+    where t.stock_date = t.level_changed_on and a.sku is null
+),
+
+first_difference as (
+    select sku, warehouse_id, min(day) as first_day
+    from differences
+    group by sku, warehouse_id
+),
+{% endif %}
+
+-- the days each change point holds: from its day until the next one's (on an incremental
+-- build, from the pair's first day to rebuild: its first difference, else the last day built)
+spans as (
+    {% if is_incremental() %}
+    select r.*, greatest(r.day, r.from_day) as span_start
+    from (
+        select a.*, least(coalesce(f.first_day, b.last_day), b.last_day) as from_day
+        from anchored as a
+        cross join built as b
+        left join first_difference as f
+            on f.sku = a.sku and f.warehouse_id = a.warehouse_id
+    ) as r
+    where r.next_day > r.from_day
+    {% else %}
+    select a.*, a.day as span_start
+    from anchored as a
+    {% endif %}
+),
+
+-- one row per pair and calendar day
+daily as (
+    select s.*, d.date_day as stock_date, d.is_as_of_day
+    from spans as s
     inner join {{ ref('dim_dates') }} as d
-        on d.date_day >= a.day and d.date_day < a.next_day
+        on d.date_day >= s.span_start and d.date_day < s.next_day
 ),
 
 safety as (
@@ -171,6 +235,7 @@ levels as (
         a.sku,
         a.warehouse_id,
         a.stock_date,
+        a.day as level_changed_on,
         a.is_as_of_day as is_current,
         s.category,
         cast(a.anchor_offset + a.cumulative_movement as integer) as on_hand,
