@@ -61,10 +61,14 @@ HELD_BACK_DAYS = 21  # the newest warehouse and carrier files arrive only for th
 
 def _hold_back(settings) -> list[tuple]:
     cut = (WORLD_END - timedelta(days=HELD_BACK_DAYS)).strftime("%Y%m%d")
+    # the carrier's files of the first days after the cut land before the warehouse's confirmations
+    # of the same parcels (their tracking events reach an order only with the later build)
+    carrier_cut = (WORLD_END - timedelta(days=HELD_BACK_DAYS - 7)).strftime("%Y%m%d")
     held = []
     for inbox in [*settings.landing_dir.glob("wms/*/inbox"), settings.landing_dir / "carriers" / "correos" / "inbox"]:
         for path in inbox.iterdir():
-            if path.stem.rsplit("_", 1)[-1] >= cut and not path.name.startswith("stock_snapshot"):
+            if (path.stem.rsplit("_", 1)[-1] >= (carrier_cut if "carriers" in inbox.parts else cut)
+                    and not path.name.startswith("stock_snapshot")):
                 aside = settings.root / "held" / inbox.parent.name / path.name
                 aside.parent.mkdir(parents=True, exist_ok=True)
                 shutil.move(path, aside)

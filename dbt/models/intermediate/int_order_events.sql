@@ -1,4 +1,7 @@
 -- Every system's events about an order, in the canonical stage vocabulary (not yet deduplicated).
+-- A view: its one reader, fct_order_events, is incremental on _loaded_at, and the filter reaches
+-- each source through the union (a table would copy every event of the history at each build).
+{{ config(materialized='view') }}
 with channel as (
     select order_key, 'placed' as stage, placed_at as occurred_at, 'channel' as source_system,
            'placed' as raw_status, cast(null as {{ dbt.type_string() }}) as shipment_id,

@@ -1,6 +1,9 @@
 -- Every carrier tracking event (status files and the tracking API) in the canonical tracking
 -- vocabulary, tied to its parcel and order. A raw status the mapping seed does not know becomes
 -- 'exception' and is flagged, so a new carrier wording shows up instead of vanishing.
+-- _loaded_at is when the event became an order's: the later of its own landing and its parcel's
+-- (a carrier file can land before the warehouse confirms the parcel; the incremental order
+-- events read it once the parcel is known).
 with events as (
     select tracking_event_key, tracking_number, carrier, occurred_at, raw_status, sub_status, message, location,
            tracking_source, _loaded_at
@@ -25,7 +28,7 @@ select
     t.message,
     t.location,
     t.tracking_source,
-    t._loaded_at
+    case when p._loaded_at > t._loaded_at then p._loaded_at else t._loaded_at end as _loaded_at
 from events as t
 left join {{ ref('carrier_status_map') }} as m
     on t.carrier = m.carrier and t.raw_status = m.raw_status
