@@ -130,12 +130,16 @@ def test_the_snapshot_answers_on_time_by_carrier_and_stuck_in_picking(built_env)
 
 def test_incremental_marts_equal_a_full_refresh(built):
     """The second build of `built` was incremental, on the channels' last weeks and the late files:
-    every incremental model (the staging of what channel orders carry, the order lines and events,
-    the stock history) and what is built on them must equal a build from scratch."""
+    every incremental model (the staging of what channel orders carry and of the warehouse's and
+    carriers' events, the order lines and events, the stock history) and what is built on them must
+    equal a build from scratch."""
     settings, *_ = built
     tables = ("marts.fct_order_events", "marts.fct_order_lines", "marts.fct_order_cycle", "marts.fct_shipments",
               "marts.rpt_delivery_daily", "marts.fct_returns", "marts.fct_orders", "marts.fct_payments",
               "marts.fct_stock_levels", "marts.rpt_stock_health", "marts.fct_channel_stock",
+              "staging.stg_wms__stock_movements", "staging.stg_wms__fulfilment_events",
+              "staging.stg_tracking_api__events", "staging.stg_carrier_files__status_events",
+              "intermediate.int_parcels", "intermediate.int_tracking_events",
               "intermediate.int_orders_unioned", "intermediate.int_order_lines_unioned",
               "intermediate.int_channel_refunds", "intermediate.int_channel_fulfillments",
               *(f"staging.stg_{channel}__{entity}" for channel in ("shopify", "vtex", "magento", "woocommerce")

@@ -1,7 +1,8 @@
--- Tracking API events in the shape every tracking source shares.
+-- Tracking API events in the shape every tracking source shares (the first version landed of each).
+{{ incremental_staging('tracking_event_key') }}
+{% set event_key = dbt.hash(dbt.concat(["carrier", "'|'", "tracking_number", "'|'", dbt.cast("occurred_at", api.Column.translate_type("string")), "'|'", "raw_status"])) %}
 select
-    {{ dbt.hash(dbt.concat(["carrier", "'|'", "tracking_number", "'|'", dbt.cast("occurred_at", api.Column.translate_type("string")), "'|'", "raw_status"])) }}
-        as tracking_event_key,
+    _record_key as tracking_event_key,
     tracking_number,
     carrier,
     occurred_at,
@@ -11,4 +12,4 @@ select
     nullif(trim(location), '') as location,
     'tracking_api' as tracking_source,
     _loaded_at
-from ({{ latest_version(source('tracking_api', 'tracking_api__events'), 'carrier, tracking_number, occurred_at, raw_status', '_loaded_at') }}) as latest
+from ({{ latest_version_of_news(source('tracking_api', 'tracking_api__events'), event_key, '_loaded_at') }}) as latest

@@ -1,7 +1,8 @@
 -- Pick / pack / ship confirmations, one row per parcel and stage: a confirmation sent again (same
 -- or corrected time) keeps its latest landed version.
+{{ incremental_staging('fulfilment_event_key') }}
 select
-    shipment_id || ':' || stage as fulfilment_event_key,
+    _record_key as fulfilment_event_key,
     order_key,
     shipment_id,
     parcel_no,
@@ -15,4 +16,4 @@ select
     weight_kg,
     ship_to_country,
     _loaded_at
-from ({{ latest_version(source('wms', 'wms__fulfilment_events'), 'shipment_id, stage', '_loaded_at desc, occurred_at desc', where="stage in ('picked', 'packed', 'shipped')") }}) as latest
+from ({{ latest_version_of_news(source('wms', 'wms__fulfilment_events'), dbt.concat(["shipment_id", "':'", "stage"]), '_loaded_at desc, occurred_at desc', where="stage in ('picked', 'packed', 'shipped')") }}) as latest

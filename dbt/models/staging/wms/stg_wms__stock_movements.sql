@@ -1,9 +1,10 @@
 -- Stock movements per SKU and warehouse. WMSs differ on signs: some send every quantity positive
 -- and let the movement type say the direction, some sign them; signed_quantity is + for stock in
--- and - for stock out either way (types not known here keep the sign they came with).
+-- and - for stock out either way (types not known here keep the sign they came with). A movement
+-- is named by its warehouse, SKU, type, reference and instant; a version sent again replaces it.
+{{ incremental_staging('movement_key') }}
 select
-    {{ dbt.concat(["coalesce(warehouse_id, _store)", "':'", "sku", "':'", "movement", "':'", "coalesce(reference, '')", "':'",
-                   dbt.cast("moved_at", api.Column.translate_type("string"))]) }} as movement_key,
+    _record_key as movement_key,
     sku,
     coalesce(warehouse_id, _store) as warehouse_id,
     movement,
@@ -18,4 +19,7 @@ select
     reference,
     moved_at,
     _loaded_at
-from ({{ latest_version(source('wms', 'wms__stock_movements'), '_store, sku, movement, reference, moved_at', '_loaded_at desc') }}) as latest
+from ({{ latest_version_of_news(source('wms', 'wms__stock_movements'),
+                                dbt.concat(["coalesce(warehouse_id, _store)", "':'", "sku", "':'", "movement", "':'",
+                                            "coalesce(reference, '')", "':'", dbt.cast("moved_at", api.Column.translate_type("string"))]),
+                                '_loaded_at desc') }}) as latest
