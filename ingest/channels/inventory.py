@@ -9,7 +9,9 @@ run that dies mid-sweep lands nothing of it, and the next one sweeps again.
 - Shopify: ``inventoryItems`` (250 a page, each with its ``inventoryLevels``: ``available`` per location).
 - VTEX: no list call; per SKU of the ERP catalogue, the SKU id by reference then
   ``GET /api/logistics/pvt/inventory/skus/{skuId}`` (``totalQuantity`` per warehouse, the field
-  the stock push sets). SKUs the store does not sell (404) are skipped.
+  the stock push sets). SKUs the store does not sell (404) are skipped. The SKU id of a SKU read
+  before is taken from its last landed reading (one call a SKU, not two); if that id is gone
+  (404), it is looked up again.
 - Magento MSI: ``GET /rest/V1/inventory/source-items`` by ``pageSize`` / ``currentPage``, until
   ``total_count`` (Magento answers the last page again for a page past the end).
 - WooCommerce: ``GET /wp-json/wc/v3/products`` by ``page`` / ``per_page`` until ``X-WP-TotalPages``;
@@ -48,7 +50,7 @@ SHOPIFY_LEVELS = """query($first: Int!, $after: String) {
     pageInfo { hasNextPage endCursor } } }"""
 
 
-def _shopify(client: ChannelClient, page_size: int, skus: set[str] | None) -> Iterator[Reading]:
+def _shopify(client: ChannelClient, page_size: int, skus: set[str] | None, known: dict) -> Iterator[Reading]:
     for item in shopify_nodes(client, SHOPIFY_LEVELS, "inventoryItems", page_size):
         for level in (item.get("inventoryLevels") or {}).get("nodes", []):
             available = next((q["quantity"] for q in level["quantities"] if q["name"] == "available"), None)
@@ -66,25 +68,33 @@ def vtex_sku_id(client: ChannelClient, sku: str) -> str | None:
         raise
 
 
-def _vtex(client: ChannelClient, page_size: int, skus: set[str] | None) -> Iterator[Reading]:
+def _vtex_balance(client: ChannelClient, sku_id: str) -> dict | None:
+    try:
+        return client.request("GET", f"/api/logistics/pvt/inventory/skus/{sku_id}")[1]
+    except httpx.HTTPStatusError as exc:
+        if exc.response.status_code == 404:  # no such SKU id, or no inventory kept for it
+            return None
+        raise
+
+
+def _vtex(client: ChannelClient, page_size: int, skus: set[str] | None, known: dict) -> Iterator[Reading]:
+    """``known``: SKU -> the VTEX SKU id its last landed reading carried."""
     if not skus:
         log.warning("VTEX has no inventory list call: no ERP catalogue landed yet, so no SKU to read")
         return
     for sku in sorted(skus):
-        if (sku_id := vtex_sku_id(client, sku)) is None:  # not sold in this store
-            continue
-        try:
-            _, body = client.request("GET", f"/api/logistics/pvt/inventory/skus/{sku_id}")
-        except httpx.HTTPStatusError as exc:
-            if exc.response.status_code == 404:  # no inventory kept for it
+        body = _vtex_balance(client, known[sku]) if sku in known else None
+        if body is None:
+            if (sku_id := vtex_sku_id(client, sku)) is None:  # not sold in this store
                 continue
-            raise
+            if sku_id == known.get(sku) or (body := _vtex_balance(client, sku_id)) is None:
+                continue
         for balance in body.get("balance", []):
             yield {"sku": sku, "location_id": balance.get("warehouseId"), "available": balance.get("totalQuantity"),
                    "payload": {"skuId": body.get("skuId"), **balance}}
 
 
-def _magento(client: ChannelClient, page_size: int, skus: set[str] | None) -> Iterator[Reading]:
+def _magento(client: ChannelClient, page_size: int, skus: set[str] | None, known: dict) -> Iterator[Reading]:
     for item in magento_items(client, "/rest/V1/inventory/source-items", page_size):
         yield {"sku": item.get("sku"), "location_id": item.get("source_code"), "available": item.get("quantity"),
                "payload": item}
@@ -96,7 +106,7 @@ def woocommerce_products(client: ChannelClient, page_size: int = 100) -> Iterato
         yield from page
 
 
-def _woocommerce(client: ChannelClient, page_size: int, skus: set[str] | None) -> Iterator[Reading]:
+def _woocommerce(client: ChannelClient, page_size: int, skus: set[str] | None, known: dict) -> Iterator[Reading]:
     for product in woocommerce_products(client, page_size):
         if product.get("manage_stock"):
             yield {"sku": product.get("sku"), "location_id": "", "available": product.get("stock_quantity"),
@@ -113,6 +123,14 @@ def _last_readings(con: duckdb.DuckDBPyConnection, store_id: str) -> dict[tuple[
         f"select sku, location_id, arg_max(available, observed_at) from {TABLE} where _store = ? "
         "group by sku, location_id", [store_id]).fetchall()
     return {(sku, location): available for sku, location, available in rows}
+
+
+def _known_vtex_ids(con: duckdb.DuckDBPyConnection, store_id: str) -> dict[str, str]:
+    """SKU -> the VTEX SKU id of its last landed reading."""
+    rows = con.execute(
+        f"select sku, arg_max(payload->>'skuId', observed_at) from {TABLE} where _store = ? group by sku",
+        [store_id]).fetchall()
+    return {sku: str(sku_id) for sku, sku_id in rows if sku_id}
 
 
 def _batch(store: ChannelStore, readings: Iterable[Reading], last: dict, now: datetime) -> Batch:
@@ -143,7 +161,8 @@ def ingest_channel_inventory(con: duckdb.DuckDBPyConnection, store: ChannelStore
     now = datetime.now(UTC).replace(tzinfo=None)
     try:
         try:
-            readings = list(reader(client, page_size or default_size, skus))
+            known = _known_vtex_ids(con, store.store_id) if store.channel == "vtex" else {}
+            readings = list(reader(client, page_size or default_size, skus, known))
         except (KeyError, TypeError, AttributeError) as exc:  # an answer of the wrong shape
             raise BadSourceData(f"{store.store_id}: inventory answer of an unexpected shape ({exc!r})") from exc
     except BadSourceData as exc:  # kept in quarantine with the reason; nothing of the sweep lands

@@ -97,6 +97,26 @@ def test_vtex_skips_skus_it_does_not_sell_and_needs_a_catalogue(world, con, capl
     assert "no ERP catalogue" in caplog.text
 
 
+def test_vtex_reuses_the_sku_ids_of_its_last_readings_and_looks_up_an_id_that_is_gone(world, con):
+    """A SKU read before is asked by the SKU id its last reading carried (one call, not two); an id
+    the store no longer knows (404) is looked up again by reference."""
+    skus = set(world.products["sku"].to_list())
+    stocked = sorted(skus)[:10]
+    with serve_channels(world) as endpoints:
+        url, state = endpoints["vtex-br"]
+        state.inventory.set([(sku, "1_1", 4) for sku in stocked])
+        assert _sweep(con, "vtex-br", url, state, skus).rows_landed == 10
+        lookups = lambda: sorted(p.rsplit("/", 1)[1] for p in state.requests if "stockkeepingunitidbyrefid" in p)  # noqa: E731
+        assert lookups() == sorted(skus)
+        con.execute(f"update {TABLE} set payload = json_object('skuId', '999999') where sku = ?", [stocked[0]])
+        state.requests.clear()
+        state.inventory.set([(stocked[1], "1_1", 7)])
+        assert _sweep(con, "vtex-br", url, state, skus).rows_landed == 1
+        # the SKUs without a reading, and the one whose landed id is gone
+        assert lookups() == sorted((skus - set(stocked)) | {stocked[0]})
+        assert _latest(con, "vtex-br") == {**{(sku, "1_1"): 4 for sku in stocked}, (stocked[1], "1_1"): 7}
+
+
 def test_faults_are_retried_and_a_malformed_answer_lands_nothing_of_the_sweep(world, con):
     with serve_channels(world) as endpoints:
         url, state = endpoints["woo-pt"]
