@@ -16,11 +16,15 @@ creates a second invoice, shipment or note); the same read is the read-back.
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 
 from ingest.channels.connector import ChannelStore
 from writeback.adapters.base import one_at_a_time
 from writeback.ledger import Change, Outcome
+
+log = logging.getLogger("afterclick.writeback")
 
 
 PREFETCH_PAGE = 1000  # shipments asked for in one search of a batch's orders
@@ -56,7 +60,9 @@ class _RestOrders:
     def push(self, changes: list[Change]) -> list[Outcome]:
         try:
             known = self.prefetch(list(dict.fromkeys(c.payload["channel_order_id"] for c in changes)))
-        except Exception:  # noqa: BLE001 - each change then reads its order, and its error is its outcome
+        except Exception as exc:  # noqa: BLE001 - each change then reads its order, and its error is its outcome
+            log.warning("%s: reading the batch's orders at once failed (%s); each change reads its own",
+                        self.store_id, type(exc).__name__)
             known = None
 
         def one(c: Change) -> list[Outcome]:
