@@ -108,6 +108,35 @@ def backfill(
 
 
 @app.command()
+def build(
+    select: Annotated[str, typer.Option(help="dbt selector for a partial build.")] = None,
+    full_refresh: Annotated[bool, typer.Option("--full-refresh", help=(
+        "Rebuild the incremental models from scratch (after a change of their columns, of the "
+        "safety_stock seed or of stock_velocity_days)."))] = False,
+    publish_after: Annotated[bool, typer.Option("--publish/--no-publish", help="Publish the snapshot after.")] = True,
+) -> None:
+    """dbt build on what the warehouse holds now (no ingest), then publish the serving snapshot."""
+    import logging
+
+    from afterclick import warehouse
+    from afterclick.transform import BuildFailed
+    from flows.steps import publish_step, transform_step
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    settings = load_settings()
+    with warehouse.writer(settings, purpose="afterclick build"):
+        try:
+            built = transform_step(settings, select, full_refresh=full_refresh)
+        except BuildFailed as exc:
+            typer.echo(f"{exc}\nif a model's columns changed, run `afterclick build --full-refresh`", err=True)
+            raise typer.Exit(1) from None
+        published = publish_step(settings) if publish_after else None
+    typer.echo(f"dbt built {built['models_built']} models{' from scratch' if full_refresh else ''}, "
+               f"{built['tests_passed']} tests passed in {built['seconds']}s"
+               + (f"; published snapshot {published['version']} to {settings.serving_path}" if published else ""))
+
+
+@app.command()
 def publish() -> None:
     """Publish the serving snapshot from the warehouse as it is now."""
     from afterclick import warehouse

@@ -77,13 +77,15 @@ def ingest_step(settings: Settings, call: StepCaller) -> dict:
 
 
 def transform_step(settings: Settings, select: str | None = None, node_tasks: bool = False,
-                   refit_clv: bool = False) -> dict:
+                   refit_clv: bool = False, full_refresh: bool = False) -> dict:
     """``dbt build``; ``refit_clv``: fit the CLV models afresh (the pipeline's builds; a scheduled
-    transform scores customers with the last fit, see int_clv_fit)."""
+    transform scores customers with the last fit, see int_clv_fit); ``full_refresh``: rebuild the
+    incremental models from scratch."""
     ensure_raw_tables(settings)
-    log.info("dbt build: starting%s", f" ({select})" if select else "")
+    log.info("dbt build: starting%s%s", f" ({select})" if select else "", " from scratch" if full_refresh else "")
     result = run_dbt(settings, "build", select=select, node_tasks=node_tasks,
-                     dbt_vars={"clv_refit": True} if refit_clv else None)
+                     dbt_vars={"clv_refit": True} if refit_clv else None,
+                     extra_args=["--full-refresh"] if full_refresh else None)
     log.info("dbt build: %s, %d models, %d tests passed, %d failed in %.1fs", result.status,
              result.models_built, result.tests_passed, result.tests_failed, result.seconds)
     if result.status != "success":

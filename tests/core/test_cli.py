@@ -11,7 +11,8 @@ from afterclick.cli import app
 runner = CliRunner()
 
 
-@pytest.mark.parametrize("command", ["generate", "run", "dashboard", "sql", "status", "publish", "demo", "emulate"])
+@pytest.mark.parametrize("command", ["generate", "run", "build", "dashboard", "sql", "status", "publish", "demo",
+                                     "emulate"])
 def test_every_command_says_what_it_does(command):
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0
@@ -52,3 +53,21 @@ def test_status_reports_loads_and_builds(snapshot):
     result = runner.invoke(app, ["status"])
     assert result.exit_code == 0
     assert "last loads per source" in result.output and "serving snapshot" in result.output
+
+
+def test_build_full_refresh_migrates_a_model_whose_columns_changed(wb):
+    """A warehouse built before fct_stock_levels had level_changed_on: the incremental build fails
+    and says what to do; `afterclick build --full-refresh` rebuilds it and publishes."""
+    with warehouse.connect(wb) as con:
+        con.execute("alter table marts.fct_stock_levels drop column level_changed_on")
+    failed = runner.invoke(app, ["build", "--select", "fct_stock_levels", "--no-publish"])
+    assert failed.exit_code == 1 and "--full-refresh" in failed.output
+    assert not wb.serving_path.exists()
+    rebuilt = runner.invoke(app, ["build", "--select", "fct_stock_levels", "--full-refresh"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert "from scratch" in rebuilt.output and str(wb.serving_path) in rebuilt.output
+    with warehouse.connect(wb) as con:
+        assert con.sql("select count(*) from marts.fct_stock_levels where level_changed_on is null").fetchall() == [(0,)]
+        assert con.sql("select count(*) from marts.fct_stock_levels").fetchall()[0][0] > 0
+    with warehouse.connect_read_only(wb.serving_path) as snap:
+        assert "level_changed_on" in [c[0] for c in snap.sql("describe fct_stock_levels").fetchall()]
