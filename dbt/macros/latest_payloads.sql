@@ -10,7 +10,7 @@
         {% if is_incremental() -%}
         where exists (
             select 1 from {{ raw }} as news
-            where news._loaded_at > (select coalesce(max(_loaded_at), cast('1900-01-01' as timestamp)) from {{ this }})
+            where news._loaded_at > {{ last_loaded_at() }}
               and news._store = versions_landed._store and news.id = versions_landed.id
         )
         {%- endif %}

@@ -25,7 +25,7 @@
         where _record_key in (
             select {{ record_key }}
             from {{ relation }}
-            where _loaded_at > (select coalesce(max(_loaded_at), cast('1900-01-01' as timestamp)) from {{ this }})
+            where _loaded_at > {{ last_loaded_at() }}
             {% if where %}and {{ where }}{% endif %}
         )
         {%- endif %}

@@ -24,6 +24,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
+from functools import partial
 
 import duckdb
 import httpx
@@ -50,7 +51,7 @@ SHOPIFY_LEVELS = """query($first: Int!, $after: String) {
     pageInfo { hasNextPage endCursor } } }"""
 
 
-def _shopify(client: ChannelClient, page_size: int, skus: set[str] | None, known: dict) -> Iterator[Reading]:
+def _shopify(client: ChannelClient, page_size: int, skus: set[str] | None) -> Iterator[Reading]:
     for item in shopify_nodes(client, SHOPIFY_LEVELS, "inventoryItems", page_size):
         for level in (item.get("inventoryLevels") or {}).get("nodes", []):
             available = next((q["quantity"] for q in level["quantities"] if q["name"] == "available"), None)
@@ -58,30 +59,34 @@ def _shopify(client: ChannelClient, page_size: int, skus: set[str] | None, known
                    "payload": {"item": item["id"], **level}}
 
 
-def vtex_sku_id(client: ChannelClient, sku: str) -> str | None:
-    """VTEX's SKU id for our SKU (its reference id); None when the store does not sell it."""
+def _found(client: ChannelClient, path: str):
+    """The answer to ``GET path``; None when the store answers 404."""
     try:
-        return str(client.request("GET", f"/api/catalog_system/pvt/sku/stockkeepingunitidbyrefid/{sku}")[1])
+        return client.request("GET", path)[1]
     except httpx.HTTPStatusError as exc:
         if exc.response.status_code == 404:
             return None
         raise
 
 
+def vtex_sku_id(client: ChannelClient, sku: str) -> str | None:
+    """VTEX's SKU id for our SKU (its reference id); None when the store does not sell it."""
+    sku_id = _found(client, f"/api/catalog_system/pvt/sku/stockkeepingunitidbyrefid/{sku}")
+    return None if sku_id is None else str(sku_id)
+
+
 def _vtex_balance(client: ChannelClient, sku_id: str) -> dict | None:
-    try:
-        return client.request("GET", f"/api/logistics/pvt/inventory/skus/{sku_id}")[1]
-    except httpx.HTTPStatusError as exc:
-        if exc.response.status_code == 404:  # no such SKU id, or no inventory kept for it
-            return None
-        raise
+    """A SKU id's balance per warehouse; None: no such SKU id, or no inventory kept for it."""
+    return _found(client, f"/api/logistics/pvt/inventory/skus/{sku_id}")
 
 
-def _vtex(client: ChannelClient, page_size: int, skus: set[str] | None, known: dict) -> Iterator[Reading]:
+def _vtex(client: ChannelClient, page_size: int, skus: set[str] | None,
+          known: dict[str, str] | None = None) -> Iterator[Reading]:
     """``known``: SKU -> the VTEX SKU id its last landed reading carried."""
     if not skus:
         log.warning("VTEX has no inventory list call: no ERP catalogue landed yet, so no SKU to read")
         return
+    known = known or {}
     for sku in sorted(skus):
         body = _vtex_balance(client, known[sku]) if sku in known else None
         if body is None:
@@ -94,7 +99,7 @@ def _vtex(client: ChannelClient, page_size: int, skus: set[str] | None, known: d
                    "payload": {"skuId": body.get("skuId"), **balance}}
 
 
-def _magento(client: ChannelClient, page_size: int, skus: set[str] | None, known: dict) -> Iterator[Reading]:
+def _magento(client: ChannelClient, page_size: int, skus: set[str] | None) -> Iterator[Reading]:
     for item in magento_items(client, "/rest/V1/inventory/source-items", page_size):
         yield {"sku": item.get("sku"), "location_id": item.get("source_code"), "available": item.get("quantity"),
                "payload": item}
@@ -106,7 +111,7 @@ def woocommerce_products(client: ChannelClient, page_size: int = 100) -> Iterato
         yield from page
 
 
-def _woocommerce(client: ChannelClient, page_size: int, skus: set[str] | None, known: dict) -> Iterator[Reading]:
+def _woocommerce(client: ChannelClient, page_size: int, skus: set[str] | None) -> Iterator[Reading]:
     for product in woocommerce_products(client, page_size):
         if product.get("manage_stock"):
             yield {"sku": product.get("sku"), "location_id": "", "available": product.get("stock_quantity"),
@@ -118,19 +123,15 @@ READERS: dict[str, tuple[Callable[..., Iterable[Reading]], int]] = {  # reader, 
     "shopify": (_shopify, 250), "vtex": (_vtex, 0), "magento": (_magento, 500), "woocommerce": (_woocommerce, 100)}
 
 
-def _last_readings(con: duckdb.DuckDBPyConnection, store_id: str) -> dict[tuple[str, str], int | None]:
+def _last_readings(con: duckdb.DuckDBPyConnection, store_id: str
+                   ) -> tuple[dict[tuple[str, str], int | None], dict[str, str]]:
+    """The store's last landed reading per SKU and location, and the VTEX SKU id they carried per
+    SKU (other channels' payloads have none)."""
     rows = con.execute(
-        f"select sku, location_id, arg_max(available, observed_at) from {TABLE} where _store = ? "
-        "group by sku, location_id", [store_id]).fetchall()
-    return {(sku, location): available for sku, location, available in rows}
-
-
-def _known_vtex_ids(con: duckdb.DuckDBPyConnection, store_id: str) -> dict[str, str]:
-    """SKU -> the VTEX SKU id of its last landed reading."""
-    rows = con.execute(
-        f"select sku, arg_max(payload->>'skuId', observed_at) from {TABLE} where _store = ? group by sku",
-        [store_id]).fetchall()
-    return {sku: str(sku_id) for sku, sku_id in rows if sku_id}
+        f"select sku, location_id, arg_max(available, observed_at), arg_max(payload->>'skuId', observed_at) "
+        f"from {TABLE} where _store = ? group by sku, location_id", [store_id]).fetchall()
+    return ({(sku, location): available for sku, location, available, _ in rows},
+            {sku: str(sku_id) for sku, _, _, sku_id in rows if sku_id})
 
 
 def _batch(store: ChannelStore, readings: Iterable[Reading], last: dict, now: datetime) -> Batch:
@@ -157,12 +158,14 @@ def ingest_channel_inventory(con: duckdb.DuckDBPyConnection, store: ChannelStore
     catalogue to ask about where the API cannot list it (VTEX)."""
     ensure_raw_table(con, TABLE, COLUMNS)
     reader, default_size = READERS[store.channel]
+    last, sku_ids = _last_readings(con, store.store_id)
+    if store.channel == "vtex":
+        reader = partial(_vtex, known=sku_ids)
     client = store.client(timeout)
     now = datetime.now(UTC).replace(tzinfo=None)
     try:
         try:
-            known = _known_vtex_ids(con, store.store_id) if store.channel == "vtex" else {}
-            readings = list(reader(client, page_size or default_size, skus, known))
+            readings = list(reader(client, page_size or default_size, skus))
         except (KeyError, TypeError, AttributeError) as exc:  # an answer of the wrong shape
             raise BadSourceData(f"{store.store_id}: inventory answer of an unexpected shape ({exc!r})") from exc
     except BadSourceData as exc:  # kept in quarantine with the reason; nothing of the sweep lands
@@ -171,7 +174,7 @@ def ingest_channel_inventory(con: duckdb.DuckDBPyConnection, store: ChannelStore
         raise
     finally:
         client.close()
-    landed = land_batch(con, _batch(store, readings, _last_readings(con, store.store_id), now))
+    landed = land_batch(con, _batch(store, readings, last, now))
     log.info("inventory of %s: %d readings, %d changed, %d quarantined", store.store_id, len(readings),
              landed.rows_landed, landed.rows_quarantined)
     return landed

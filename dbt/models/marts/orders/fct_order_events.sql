@@ -10,7 +10,7 @@ with events as (
     from {{ ref('int_order_events') }}
     where occurred_at is not null and order_key is not null
     {% if is_incremental() %}
-      and _loaded_at > (select coalesce(max(_loaded_at), cast('1900-01-01' as timestamp)) from {{ this }})
+      and _loaded_at > {{ last_loaded_at() }}
     {% endif %}
 )
 

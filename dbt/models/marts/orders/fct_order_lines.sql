@@ -23,5 +23,5 @@ from {{ ref('int_order_lines_unioned') }} as l
 inner join {{ ref('int_orders_unioned') }} as o
     on l.order_key = o.order_key
 {% if is_incremental() %}
-where o._loaded_at > (select coalesce(max(_loaded_at), cast('1900-01-01' as timestamp)) from {{ this }})
+where o._loaded_at > {{ last_loaded_at() }}
 {% endif %}
