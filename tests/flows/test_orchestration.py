@@ -1,6 +1,7 @@
 """Orchestration: one writer at a time, retries only for transient failures, run records."""
 
 import threading
+import time
 
 import pytest
 
@@ -94,8 +95,13 @@ def _task_runs(flow_state) -> dict[str, str]:
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
     flow_runs = FlowRunFilter(id=FlowRunFilterId(any_=[flow_state.state_details.flow_run_id]))
+    deadline = time.monotonic() + 60
     with get_client(sync_client=True) as client:
-        runs = client.read_task_runs(flow_run_filter=flow_runs)
+        while True:  # task states reach the server as events, after the flow returns: wait until each is final
+            runs = client.read_task_runs(flow_run_filter=flow_runs)
+            if all(r.state is not None and r.state.is_final() for r in runs) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
     return {r.name.rsplit("-", 1)[0] if r.name.startswith("dbt-build") else r.name: r.state_name for r in runs}
 
 
