@@ -34,11 +34,11 @@ browser-deps:  ## Debian's Chromium for the real-browser dashboard test (install
 	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
 	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver; }
 
-test: setup browser-deps  ## the whole test suite (what CI runs)
-	$(UV) run pytest
+test: setup browser-deps  ## the whole test suite (what CI runs), one pytest-xdist worker per core
+	$(UV) run pytest -n auto --dist worksteal
 
 test-fast: setup  ## the tests without Prefect server or browser
-	$(UV) run pytest -m "not slow and not browser"
+	$(UV) run pytest -n auto --dist worksteal -m "not slow and not browser"
 
 bench: setup  ## the benchmark suite (see benchmarks/README.md)
 	$(UV) run python -m benchmarks.run
