@@ -42,31 +42,73 @@ def document(name: str) -> dict | None:
 
 
 @lru_cache(maxsize=None)
-def _path_patterns(name: str) -> list[tuple[re.Pattern, dict]]:
-    """Each path of a spec as a compiled pattern (``{param}`` matches one segment), with its item."""
-    doc = document(name) or {}
-    return [(re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"), item)
-            for template, item in doc.get("paths", {}).items()]
+def _paths(name: str) -> list[tuple[str, dict]]:
+    """The spec's paths in its order: (template, item)."""
+    return list(((document(name) or {}).get("paths", {})).items())
+
+
+@lru_cache(maxsize=None)
+def _path_tree(name: str) -> dict:
+    """The spec's path templates as a tree of segments (``{param}`` matches any one segment): each
+    node maps a literal segment to its child, ``None`` to the parameter child, and ``...`` to the
+    indexes of the templates that end there. A request's path is found by walking its segments,
+    not by trying every template (Magento's spec has hundreds, and every request asks)."""
+    root: dict = {}
+    for index, (template, _) in enumerate(_paths(name)):
+        node = root
+        for segment in template.split("/")[1:]:
+            node = node.setdefault(_segment_key(segment), {})
+        node.setdefault(..., []).append(index)
+    return root
+
+
+def _segment_key(segment: str) -> str | re.Pattern | None:
+    """A template segment's key: itself, None for a whole ``{param}``, a pattern for a partial one
+    (VTEX's ``carrier@{capacityType}@{shippingPolicyId}``)."""
+    if "{" not in segment:
+        return segment
+    if re.fullmatch(r"\{[^}]+\}", segment):
+        return None
+    return re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(segment)) + "$")
+
+
+def _matches(node: dict, segments: list[str]) -> list[int]:
+    if not segments:
+        return node.get(..., [])
+    head, rest = segments[0], segments[1:]
+    found = _matches(node[head], rest) if head in node else []
+    for key, child in node.items():
+        if head and (key is None or (isinstance(key, re.Pattern) and key.match(head))):
+            found += _matches(child, rest)
+    return found
 
 
 @lru_cache(maxsize=4096)
 def _path_index(name: str, method: str, path: str) -> int | None:
-    """Which of the spec's paths serves ``method path`` (None: the spec has no such operation)."""
-    return next((i for i, (pattern, item) in enumerate(_path_patterns(name))
-                 if pattern.match(path) and method.lower() in item), None)
+    """Which of the spec's paths serves ``method path`` (None: the spec has no such operation); the
+    first in the spec's order, as the spec lists them."""
+    paths = _paths(name)
+    if not path.startswith("/"):
+        return None
+    return min((i for i in _matches(_path_tree(name), path.split("/")[1:]) if method.lower() in paths[i][1]),
+               default=None)
 
 
 def _operation(name: str, method: str, path: str) -> dict | None:
     index = _path_index(name, method, path)
-    return None if index is None else _path_patterns(name)[index][1][method.lower()]
+    return None if index is None else _paths(name)[index][1][method.lower()]
+
+
+def _validator(name: str, method: str, path: str) -> Draft7Validator | None:
+    index = _path_index(name, method, path)
+    return None if index is None else _operation_validator(name, method.lower(), index)
 
 
 @lru_cache(maxsize=None)
-def _validator(name: str, method: str, template_path: str) -> Draft7Validator | None:
+def _operation_validator(name: str, method: str, index: int) -> Draft7Validator | None:
+    """The body validator of one operation, built once (not once per order id in the path)."""
     doc = document(name)
-    op = _operation(name, method, template_path) if doc else None
-    if op is None:
-        return None
+    op = _paths(name)[index][1][method]
     if "requestBody" in op:  # OpenAPI 3
         schema = op["requestBody"]["content"]["application/json"]["schema"]
     else:  # Swagger 2: the body parameter
@@ -99,7 +141,7 @@ def _indexless(name: str) -> str:
 @lru_cache(maxsize=None)
 def _declared_query(name: str, method: str, index: int) -> dict[str, dict]:
     """The query parameters the spec's ``index``-th path declares for ``method``, by normalised name."""
-    doc, item = document(name), _path_patterns(name)[index][1]
+    doc, item = document(name), _paths(name)[index][1]
     params = [_resolve(doc, p) for p in item.get("parameters", []) + item[method].get("parameters", [])]
     return {_camel_segments(_indexless(p["name"])): p for p in params if p.get("in") == "query"}
 
@@ -189,9 +231,3 @@ def graphql_errors(query: str, variables: dict | None = None) -> list[str]:
             if isinstance(coerced, list):
                 found += [e.message for e in coerced]
     return found
-    for op in document_ast.definitions:
-        if isinstance(op, OperationDefinitionNode):
-            coerced = get_variable_values(schema, op.variable_definitions or [], variables or {})
-            if isinstance(coerced, list):
-                errors += [e.message for e in coerced]
-    return errors
