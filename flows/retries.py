@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import httpx
 from prefect.tasks import exponential_backoff
 
 from afterclick.settings import Settings
 from afterclick.warehouse import WarehouseBusy
+from ingest.channels.http import HTTPStatusError, TransportError
 from ingest.errors import SourcesFailed, TransientSourceError
 
-TRANSIENT = (TransientSourceError, WarehouseBusy, httpx.TransportError, TimeoutError, ConnectionError)
+TRANSIENT = (TransientSourceError, WarehouseBusy, TransportError, TimeoutError, ConnectionError)
 
 
 def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, SourcesFailed):
         return exc.transient
-    if isinstance(exc, httpx.HTTPStatusError):
-        return exc.response.status_code == 429 or exc.response.status_code >= 500
+    if isinstance(exc, HTTPStatusError):  # a refusal (the client retried 429 and 5xx itself)
+        return False
     return isinstance(exc, TRANSIENT)
 
 

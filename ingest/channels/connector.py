@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import duckdb
-import httpx
 import orjson
 import polars as pl
 from pydantic import SecretStr
@@ -46,7 +45,7 @@ class ChannelStore:
                                                                 "X-VTEX-API-AppToken": secret["app_token"]}, **pace)
         if self.channel == "magento":
             return ChannelClient(self.store_id, self.base_url, {"Authorization": f"Bearer {secret['token']}"}, **pace)
-        return ChannelClient(self.store_id, self.base_url, auth=httpx.BasicAuth(secret["key"], secret["secret"]), **pace)
+        return ChannelClient(self.store_id, self.base_url, basic_auth=(secret["key"], secret["secret"]), **pace)
 
     def __repr__(self) -> str:  # never show credentials
         return f"ChannelStore({self.store_id!r}, {self.channel!r}, {self.base_url!r})"

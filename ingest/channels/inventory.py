@@ -27,7 +27,6 @@ from datetime import UTC, datetime
 from functools import partial
 
 import duckdb
-import httpx
 import polars as pl
 
 from ingest.channels.connector import ChannelStore
@@ -59,25 +58,15 @@ def _shopify(client: ChannelClient, page_size: int, skus: set[str] | None) -> It
                    "payload": {"item": item["id"], **level}}
 
 
-def _found(client: ChannelClient, path: str):
-    """The answer to ``GET path``; None when the store answers 404."""
-    try:
-        return client.request("GET", path)[1]
-    except httpx.HTTPStatusError as exc:
-        if exc.response.status_code == 404:
-            return None
-        raise
-
-
 def vtex_sku_id(client: ChannelClient, sku: str) -> str | None:
     """VTEX's SKU id for our SKU (its reference id); None when the store does not sell it."""
-    sku_id = _found(client, f"/api/catalog_system/pvt/sku/stockkeepingunitidbyrefid/{sku}")
+    sku_id = client.get_or_none(f"/api/catalog_system/pvt/sku/stockkeepingunitidbyrefid/{sku}")
     return None if sku_id is None else str(sku_id)
 
 
 def _vtex_balance(client: ChannelClient, sku_id: str) -> dict | None:
     """A SKU id's balance per warehouse; None: no such SKU id, or no inventory kept for it."""
-    return _found(client, f"/api/logistics/pvt/inventory/skus/{sku_id}")
+    return client.get_or_none(f"/api/logistics/pvt/inventory/skus/{sku_id}")
 
 
 def _vtex(client: ChannelClient, page_size: int, skus: set[str] | None,

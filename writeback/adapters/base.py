@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from typing import Protocol
 
-import httpx
 
+from ingest.channels.http import HTTPStatusError, Response
 from ingest.errors import TransientSourceError
 from writeback.ledger import Change, Outcome
 
@@ -37,7 +37,7 @@ def timed_batch(changes: list[Change], call) -> list[Outcome]:
     started = time.perf_counter()
     try:
         outcomes = call()
-    except httpx.HTTPStatusError as exc:
+    except HTTPStatusError as exc:
         ms = (time.perf_counter() - started) * 1000
         return [Outcome(c, False, exc.response.status_code, _error_text(exc.response), permanent=True, duration_ms=ms)
                 for c in changes]
@@ -56,7 +56,7 @@ def one_at_a_time(changes: list[Change], push_one) -> list[Outcome]:
     return [o for c in changes for o in timed_batch([c], lambda c=c: push_one(c))]
 
 
-def _error_text(response: httpx.Response) -> str:
+def _error_text(response: Response) -> str:
     return f"HTTP {response.status_code}: {response.text[:500]}"
 
 

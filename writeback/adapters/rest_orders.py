@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 
-import httpx
 
 from ingest.channels.connector import ChannelStore
 from writeback.adapters.base import one_at_a_time
@@ -86,20 +85,11 @@ class _RestOrders:
                 out[c.key] = c.payload
         return out
 
-    def _get(self, path: str):
-        try:
-            return self.client.request("GET", path)[1]
-        except httpx.HTTPStatusError as exc:
-            if exc.response.status_code == 404:
-                return None
-            raise
-
-
 class VtexTracking(_RestOrders):
     kind, channel = "tracking", "vtex"
 
     def read(self, order_id: str):
-        return self._get(f"/api/oms/pvt/orders/{order_id}")
+        return self.client.get_or_none(f"/api/oms/pvt/orders/{order_id}")
 
     def missing(self, order, change: Change):
         p = change.payload
@@ -118,7 +108,7 @@ class VtexStatus(_RestOrders):
     kind, channel = "status", "vtex"
 
     def read(self, order_id: str):
-        return self._get(f"/api/oms/pvt/orders/{order_id}")
+        return self.client.get_or_none(f"/api/oms/pvt/orders/{order_id}")
 
     def missing(self, order, change: Change):
         p, oid = change.payload, change.payload["channel_order_id"]
@@ -166,15 +156,15 @@ class MagentoTracking(_RestOrders):
                 f"&searchCriteria[pageSize]={PREFETCH_PAGE}")
 
     def read(self, order_id: str):
-        body = self._get(self._shipments([order_id]))
-        if body is None or (not body["items"] and self._get(f"/rest/V1/orders/{order_id}") is None):
+        body = self.client.get_or_none(self._shipments([order_id]))
+        if body is None or (not body["items"] and self.client.get_or_none(f"/rest/V1/orders/{order_id}") is None):
             return None
         return body["items"]
 
     def prefetch(self, order_ids: list[str]) -> dict | None:
         """The shipments of the batch's orders in one search (an order without any gets []: one
         that is not in the store then answers the ``ship`` call with a 404, a permanent refusal)."""
-        body = self._get(self._shipments(order_ids))
+        body = self.client.get_or_none(self._shipments(order_ids))
         if body is None or body.get("total_count", 0) > len(body["items"]):
             return None  # more than a page: read order by order
         found: dict[str, list] = {oid: [] for oid in order_ids}
@@ -199,7 +189,7 @@ class MagentoStatus(_RestOrders):
     kind, channel = "status", "magento"
 
     def read(self, order_id: str):
-        return self._get(f"/rest/V1/orders/{order_id}")
+        return self.client.get_or_none(f"/rest/V1/orders/{order_id}")
 
     def missing(self, order, change: Change):
         p, oid = change.payload, change.payload["channel_order_id"]
@@ -216,7 +206,7 @@ class WooCommerceTracking(_RestOrders):
     kind, channel = "tracking", "woocommerce"
 
     def read(self, order_id: str):
-        return self._get(f"/wp-json/wc/v3/orders/{order_id}/notes")
+        return self.client.get_or_none(f"/wp-json/wc/v3/orders/{order_id}/notes")
 
     def missing(self, notes, change: Change):
         p = change.payload
@@ -231,7 +221,7 @@ class WooCommerceStatus(_RestOrders):
     kind, channel = "status", "woocommerce"
 
     def read(self, order_id: str):
-        return self._get(f"/wp-json/wc/v3/orders/{order_id}")
+        return self.client.get_or_none(f"/wp-json/wc/v3/orders/{order_id}")
 
     def missing(self, order, change: Change):
         p = change.payload

@@ -11,7 +11,6 @@ tier price of its customer group).
 
 from __future__ import annotations
 
-import httpx
 
 from writeback.adapters.base import timed_batch
 from writeback.adapters.rest_stock import VtexSkus, WooCommerceProducts, RestAdapter
@@ -32,12 +31,9 @@ class VtexPrices(VtexSkus):
             sku_id = self.sku_id(c.payload["sku"])
             if sku_id is None:
                 continue
-            try:
-                _, body = self.client.request("GET", f"/api/pricing/prices/{sku_id}")
-            except httpx.HTTPStatusError as exc:
-                if exc.response.status_code == 404:
-                    continue
-                raise
+            body = self.client.get_or_none(f"/api/pricing/prices/{sku_id}")
+            if body is None:
+                continue
             if round(body["basePrice"], 2) == round(c.payload["price"], 2):
                 out[c.key] = c.payload
         return out
