@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -112,13 +113,37 @@ def plan(con, kind: str, store_id: str, desired: list[Change], now: datetime) ->
 
 
 def mark_pending(con, changes: list[Change], now: datetime) -> None:
-    """Recorded (and committed) before the call: a crash after it leaves the change pending."""
-    _bulk(con, """insert or replace into ops.writeback_ledger
-                  select kind, store_id, channel, change_key, payload, payload_hash, 'pending', attempts,
-                         null, null, null, updated_at from batch""",
-          ["kind", "store_id", "channel", "change_key", "payload", "payload_hash", "attempts", "updated_at"],
-          [(c.kind, c.store_id, c.channel, c.key, json.dumps(c.payload, sort_keys=True, default=str), c.payload_hash,
-            c.attempts, now) for c in changes])
+    """Recorded (and committed) before the call: a crash after it leaves the change pending. A
+    change the ledger has never seen (``status`` None, as ``plan`` found it) is inserted, one it
+    has is updated in place: an ``insert or replace`` of the batch costs twice the CPU (measured)."""
+    rows = {True: [], False: []}
+    for c in changes:
+        rows[c.status is None].append((c.kind, c.store_id, c.channel, c.key, json.dumps(c.payload, sort_keys=True,
+                                                                                         default=str),
+                                       c.payload_hash, c.attempts, now))
+    columns = ["kind", "store_id", "channel", "change_key", "payload", "payload_hash", "attempts", "updated_at"]
+    with _transaction(con):
+        _bulk(con, """insert into ops.writeback_ledger
+                      select kind, store_id, channel, change_key, payload, payload_hash, 'pending', attempts,
+                             null, null, null, updated_at from batch""", columns, rows[True])
+        _bulk(con, """update ops.writeback_ledger as l set payload = b.payload, payload_hash = b.payload_hash,
+                      status = 'pending', attempts = b.attempts, last_error = null, next_attempt_at = null,
+                      pushed_at = null, updated_at = b.updated_at
+                      from batch as b
+                      where l.kind = b.kind and l.store_id = b.store_id and l.change_key = b.change_key""",
+              columns, rows[False])
+
+
+@contextmanager
+def _transaction(con):
+    """The statements inside commit together (one commit, not one per statement), or not at all."""
+    con.begin()
+    try:
+        yield
+    except BaseException:
+        con.rollback()
+        raise
+    con.commit()
 
 
 def settle(con, outcomes: list[Outcome], now: datetime, max_attempts: int, backoff_seconds: float,
@@ -140,16 +165,17 @@ def settle(con, outcomes: list[Outcome], now: datetime, max_attempts: int, backo
         attempts.append((uuid.uuid4().hex, o.request_id, c.kind, c.store_id, c.channel, c.key,
                          "dry_run" if dry_run else ("succeeded" if o.ok else "failed"), o.http_status, o.error,
                          o.duration_ms, now, dry_run))
-    _bulk(con, """update ops.writeback_ledger as l set status = b.status, attempts = b.attempts,
-                  last_error = b.last_error, next_attempt_at = b.next_attempt_at,
-                  pushed_at = coalesce(b.pushed_at, l.pushed_at), updated_at = b.updated_at
-                  from batch as b
-                  where l.kind = b.kind and l.store_id = b.store_id and l.change_key = b.change_key""",
-          ["status", "attempts", "last_error", "next_attempt_at", "pushed_at", "updated_at", "kind", "store_id",
-           "change_key"], updates)
-    _bulk(con, "insert into ops.writeback_attempts select * from batch",
-          ["attempt_id", "request_id", "kind", "store_id", "channel", "change_key", "outcome", "http_status", "error",
-           "duration_ms", "attempted_at", "dry_run"], attempts)
+    with _transaction(con):  # the outcomes and their attempts commit together
+        _bulk(con, """update ops.writeback_ledger as l set status = b.status, attempts = b.attempts,
+                      last_error = b.last_error, next_attempt_at = b.next_attempt_at,
+                      pushed_at = coalesce(b.pushed_at, l.pushed_at), updated_at = b.updated_at
+                      from batch as b
+                      where l.kind = b.kind and l.store_id = b.store_id and l.change_key = b.change_key""",
+              ["status", "attempts", "last_error", "next_attempt_at", "pushed_at", "updated_at", "kind", "store_id",
+               "change_key"], updates)
+        _bulk(con, "insert into ops.writeback_attempts select * from batch",
+              ["attempt_id", "request_id", "kind", "store_id", "channel", "change_key", "outcome", "http_status", "error",
+               "duration_ms", "attempted_at", "dry_run"], attempts)
 
 
 def resolve(con, changes: list[Change], status: str, now: datetime, error: str | None = None) -> None:
