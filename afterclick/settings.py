@@ -155,6 +155,8 @@ class SmtpSettings(BaseModel):
     sender: str = "orders@afterclick.invalid"
     sender_name: str = "afterclick"
     timeout_seconds: float = 30.0
+    connections: int = Field(4, ge=1, description="SMTP sessions customer messages are sent over side by side "
+                                                  "(lower it if the server limits connections per client).")
 
 
 class WritebackSettings(BaseModel):
