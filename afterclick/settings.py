@@ -169,6 +169,9 @@ class WritebackSettings(BaseModel):
     backoff_seconds: float = Field(60.0, description="Wait before the first retry of a change; doubles each time.")
     parallel_targets: int = Field(4, ge=1, description="Targets (stores, email) pushed side by side; each keeps "
                                                        "its kinds in order and its own rate limit.")
+    calls_in_flight: int = Field(4, ge=1, description="Changes pushed side by side to a store whose API takes one "
+                                                       "call per change (VTEX stock and prices; order tracking and "
+                                                       "status): the store's rate limit still paces every request.")
     demo_mailbox: bool = Field(True, description="With no SMTP host and a demo world, deliver customer messages "
                                                  "to a local SMTP server that keeps them in <demo>/mailbox.")
 

@@ -18,6 +18,7 @@ from afterclick.settings import Settings, SmtpSettings
 from ingest.channels.connector import ChannelStore
 from ingest.run import channel_stores, demo_world_exists
 from writeback import engine
+from writeback.adapters.base import CALLS_IN_FLIGHT
 from writeback.adapters.email import EmailNotifications
 from writeback.adapters.rest_orders import (MagentoStatus, MagentoTracking, VtexStatus, VtexTracking,
                                             WooCommerceStatus, WooCommerceTracking)
@@ -55,7 +56,10 @@ def targets(settings: Settings) -> Iterator[tuple[dict[str, ChannelStore], SmtpS
         yield stores, smtp
 
 
-def adapter_factory(stores: dict[str, ChannelStore], smtp: SmtpSettings | None, timeout: float):
+def adapter_factory(stores: dict[str, ChannelStore], smtp: SmtpSettings | None, timeout: float,
+                    calls_in_flight: int = CALLS_IN_FLIGHT):
+    """``make(kind, target, channel)``: the adapter that pushes ``kind`` to ``target`` (None: no way
+    to reach it). ``calls_in_flight``: changes the adapters without a batch form push side by side."""
     vtex_sku_ids: dict[str, dict] = {}  # store -> SKU -> VTEX SKU id, for this push's adapters
 
     def make(kind: str, target: str, channel: str):
@@ -63,9 +67,13 @@ def adapter_factory(stores: dict[str, ChannelStore], smtp: SmtpSettings | None, 
             return EmailNotifications(smtp) if smtp is not None else None
         store = stores.get(target)
         adapter = ADAPTERS.get(kind, {}).get(store.channel) if store is not None else None
-        if adapter is not None and issubclass(adapter, VtexSkus):
-            return adapter(store, timeout, sku_ids=vtex_sku_ids.setdefault(target, {}))
-        return adapter(store, timeout) if adapter is not None else None
+        if adapter is None:
+            return None
+        made = (adapter(store, timeout, sku_ids=vtex_sku_ids.setdefault(target, {})) if issubclass(adapter, VtexSkus)
+                else adapter(store, timeout))
+        if hasattr(made, "in_flight"):
+            made.in_flight = calls_in_flight
+        return made
     return make
 
 
@@ -80,7 +88,8 @@ def push(settings: Settings, kinds: list[str] | None = None, dry_run: bool = Fal
     with targets(settings) as (stores, smtp):
         con = warehouse.connect(settings)
         try:
-            return engine.push(con, adapter_factory(stores, smtp, settings.http_timeout_seconds), kinds, now,
+            return engine.push(con, adapter_factory(stores, smtp, settings.http_timeout_seconds,
+                                                    settings.writeback.calls_in_flight), kinds, now,
                                disabled=set(settings.writeback.disabled_targets), dry_run=dry_run,
                                max_attempts=settings.writeback.max_attempts,
                                backoff_seconds=settings.writeback.backoff_seconds, after_call=after_call,

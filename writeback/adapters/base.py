@@ -4,6 +4,7 @@ target allows) read back what it holds now, to resolve a crash between call and 
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 
@@ -31,6 +32,14 @@ class Adapter(Protocol):
     # optional: ``prepare(changes)``, called once with every change a run will push, before the first batch
 
 
+class NotYet(Exception):
+    """The change cannot be applied yet (it waits for another change to reach the target first):
+    a failed outcome, tried again on a later run."""
+
+
+CALLS_IN_FLIGHT = 4  # changes pushed side by side by the adapters without a batch form (settings: writeback.calls_in_flight)
+
+
 def timed_batch(changes: list[Change], call) -> list[Outcome]:
     """Run ``call()`` for a whole batch and turn its exceptions into outcomes for every change:
     HTTP 4xx = the target refused them (permanent), transient errors = retry later."""
@@ -41,7 +50,7 @@ def timed_batch(changes: list[Change], call) -> list[Outcome]:
         ms = (time.perf_counter() - started) * 1000
         return [Outcome(c, False, exc.response.status_code, _error_text(exc.response), permanent=True, duration_ms=ms)
                 for c in changes]
-    except (TransientSourceError, PermissionError) as exc:
+    except (TransientSourceError, PermissionError, NotYet) as exc:
         ms = (time.perf_counter() - started) * 1000
         return [Outcome(c, False, None, str(exc), duration_ms=ms) for c in changes]
     ms = (time.perf_counter() - started) * 1000 / max(len(changes), 1)
@@ -50,10 +59,29 @@ def timed_batch(changes: list[Change], call) -> list[Outcome]:
     return outcomes
 
 
-def one_at_a_time(changes: list[Change], push_one) -> list[Outcome]:
+def one_at_a_time(changes: list[Change], push_one, in_flight: int = 1, group_by=None) -> list[Outcome]:
     """For endpoints without a batch form: ``push_one(change)`` (a list of outcomes) per change,
-    each timed and with its exceptions turned into outcomes like ``timed_batch``."""
-    return [o for c in changes for o in timed_batch([c], lambda c=c: push_one(c))]
+    each timed and with its exceptions turned into outcomes like ``timed_batch``. Up to
+    ``in_flight`` changes are pushed side by side: a change's calls mostly wait for the store's
+    answer (on a real network, or on loopback behind the other targets' work), and the store's rate
+    limit still paces every request. Changes with the same ``group_by(change)`` go one after
+    another, in the batch's order (one order's parcels, one SKU's locations). Outcomes come back
+    in the batch's order."""
+    groups: dict = {}
+    for c in changes:
+        groups.setdefault(group_by(c) if group_by else id(c), []).append(c)
+
+    def run(group: list[Change]) -> list[Outcome]:
+        return [o for c in group for o in timed_batch([c], lambda c=c: push_one(c))]
+    if in_flight > 1 and len(groups) > 1:
+        with ThreadPoolExecutor(min(in_flight, len(groups)), thread_name_prefix="push") as pool:
+            done = list(pool.map(run, groups.values()))
+    else:
+        done = [run(group) for group in groups.values()]
+    by_change: dict[int, list[Outcome]] = {}
+    for o in (o for outcomes in done for o in outcomes):
+        by_change.setdefault(id(o.change), []).append(o)
+    return [o for c in changes for o in by_change.get(id(c), [])]
 
 
 def _error_text(response: Response) -> str:

@@ -20,7 +20,7 @@ import logging
 
 
 from ingest.channels.connector import ChannelStore
-from writeback.adapters.base import one_at_a_time
+from writeback.adapters.base import CALLS_IN_FLIGHT, NotYet, one_at_a_time
 from writeback.ledger import Change, Outcome
 
 log = logging.getLogger("afterclick.writeback")
@@ -37,6 +37,7 @@ class _RestOrders:
     """Per change: read the order, work out what it lacks, send that."""
 
     batch_size = 25
+    in_flight = CALLS_IN_FLIGHT  # changes side by side (one order's changes in turn)
 
     def __init__(self, store: ChannelStore, timeout: float = 30.0):
         self.store_id = store.store_id
@@ -75,7 +76,7 @@ class _RestOrders:
                 if answer is False:  # Magento's "cannot" for cancel
                     return [Outcome(c, False, 200, f"{self.store_id} refused {method} {path}", permanent=True)]
             return [Outcome(c, True, 200)]
-        return one_at_a_time(changes, one)
+        return one_at_a_time(changes, one, self.in_flight, group_by=lambda c: c.payload["channel_order_id"])
 
     def read_back(self, changes: list[Change]) -> dict[str, dict]:
         out = {}
@@ -84,6 +85,7 @@ class _RestOrders:
             if order is not None and not self.missing(order, c):
                 out[c.key] = c.payload
         return out
+
 
 class VtexTracking(_RestOrders):
     kind, channel = "tracking", "vtex"
@@ -117,32 +119,19 @@ class VtexStatus(_RestOrders):
                                                                {"reason": "Canceled in the order cycle (afterclick)"})]
         packages = [pkg for pkg in order["packageAttachment"]["packages"] if pkg.get("type", "Output") == "Output"]
         if not packages:  # delivered before its invoices reached VTEX: the tracking push comes first
-            raise _NotYet(f"order {oid} has no invoice on VTEX yet")
+            raise NotYet(f"order {oid} has no invoice on VTEX yet")
         return [("PUT", f"/api/oms/pvt/orders/{oid}/invoice/{pkg['invoiceNumber']}/tracking",
                  {"isDelivered": True, "deliveredDate": _iso(p["delivered_at"]), "events": []})
                 for pkg in packages if not (pkg.get("courierStatus") or {}).get("finished")]
-
-    def push(self, changes: list[Change]) -> list[Outcome]:
-        out = []
-        for c in changes:
-            try:
-                out += super().push([c])
-            except _NotYet as exc:
-                out.append(Outcome(c, False, None, str(exc)))  # retried on a later run
-        return out
 
     def read_back(self, changes: list[Change]) -> dict[str, dict]:
         held = {}
         for c in changes:
             try:
                 held.update(super().read_back([c]))
-            except _NotYet:
+            except NotYet:
                 pass
         return held
-
-
-class _NotYet(Exception):
-    pass
 
 
 class MagentoTracking(_RestOrders):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ingest.channels.connector import ChannelStore
 from ingest.channels.inventory import vtex_sku_id, woocommerce_products
-from writeback.adapters.base import bisect_refusals, one_at_a_time, timed_batch
+from writeback.adapters.base import CALLS_IN_FLIGHT, bisect_refusals, one_at_a_time, timed_batch
 from writeback.ledger import Change, Outcome
 
 
@@ -35,6 +35,7 @@ class VtexSkus(RestAdapter):
     otherwise asked again for every SKU the stock push had just looked up)."""
 
     channel, batch_size = "vtex", 50
+    in_flight = CALLS_IN_FLIGHT  # SKUs side by side (one SKU's locations in turn: one id lookup)
 
     def __init__(self, store: ChannelStore, timeout: float = 30.0, sku_ids: dict[str, str | None] | None = None):
         super().__init__(store, timeout)
@@ -56,7 +57,7 @@ class VtexSkus(RestAdapter):
                 return [Outcome(c, False, 404, f"SKU {c.payload['sku']} is not in the VTEX catalogue", permanent=True)]
             self.send(c, sku_id)
             return [Outcome(c, True, 200)]
-        return one_at_a_time(changes, one)
+        return one_at_a_time(changes, one, self.in_flight, group_by=lambda c: c.payload["sku"])
 
 
 class VtexStock(VtexSkus):
