@@ -7,7 +7,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
-
 from ingest.channels.http import HTTPStatusError, Response
 from ingest.errors import TransientSourceError
 from writeback.ledger import Change, Outcome
@@ -78,8 +77,13 @@ def one_at_a_time(changes: list[Change], push_one, in_flight: int = 1, group_by=
             done = list(pool.map(run, groups.values()))
     else:
         done = [run(group) for group in groups.values()]
+    return in_batch_order(changes, [o for outcomes in done for o in outcomes])
+
+
+def in_batch_order(changes: list[Change], outcomes: list[Outcome]) -> list[Outcome]:
+    """``outcomes`` (pushed side by side, finished in any order) in the order of their changes."""
     by_change: dict[int, list[Outcome]] = {}
-    for o in (o for outcomes in done for o in outcomes):
+    for o in outcomes:
         by_change.setdefault(id(o.change), []).append(o)
     return [o for c in changes for o in by_change.get(id(c), [])]
 

@@ -18,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFo
 
 from afterclick.settings import SmtpSettings
 from afterclick.smtp import connect, sender
+from writeback.adapters.base import in_batch_order
 from writeback.ledger import Change, Outcome
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
@@ -86,8 +87,7 @@ class EmailNotifications:
         shares = [(slot, share) for slot, share in shares if share]
         sent = (self._pool.map(lambda s: self._send(*s), shares) if self._pool is not None and len(shares) > 1
                 else map(lambda s: self._send(*s), shares))
-        by_change = {id(o.change): o for outcomes in sent for o in outcomes}
-        outcomes = [by_change[id(c)] for c in changes]
+        outcomes = in_batch_order(changes, [o for share in sent for o in share])
         ms = (time.perf_counter() - started) * 1000 / max(len(changes), 1)
         for o in outcomes:
             o.duration_ms = ms

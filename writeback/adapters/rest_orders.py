@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 
-
 from ingest.channels.connector import ChannelStore
 from writeback.adapters.base import CALLS_IN_FLIGHT, NotYet, one_at_a_time
 from writeback.ledger import Change, Outcome

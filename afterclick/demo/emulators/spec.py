@@ -50,14 +50,16 @@ def _paths(name: str) -> list[tuple[str, dict]]:
 @lru_cache(maxsize=None)
 def _path_tree(name: str) -> dict:
     """The spec's path templates as a tree of segments (``{param}`` matches any one segment): each
-    node maps a literal segment to its child, ``None`` to the parameter child, and ``...`` to the
-    indexes of the templates that end there. A request's path is found by walking its segments,
-    not by trying every template (Magento's spec has hundreds, and every request asks)."""
+    node maps a literal segment to its child, ``None`` to the parameter child, ``re.Pattern`` to the
+    children of partial parameters by pattern, and ``...`` to the indexes of the templates that end
+    there. A request's path is found by walking its segments, not by trying every template
+    (Magento's spec has hundreds, and every request asks)."""
     root: dict = {}
     for index, (template, _) in enumerate(_paths(name)):
         node = root
         for segment in template.split("/")[1:]:
-            node = node.setdefault(_segment_key(segment), {})
+            key = _segment_key(segment)
+            node = (node.setdefault(re.Pattern, {}) if isinstance(key, re.Pattern) else node).setdefault(key, {})
         node.setdefault(..., []).append(index)
     return root
 
@@ -77,8 +79,10 @@ def _matches(node: dict, segments: list[str]) -> list[int]:
         return node.get(..., [])
     head, rest = segments[0], segments[1:]
     found = _matches(node[head], rest) if head in node else []
-    for key, child in node.items():
-        if head and (key is None or (isinstance(key, re.Pattern) and key.match(head))):
+    if head:  # a parameter matches one non-empty segment
+        children = ([node[None]] if None in node else []) + [child for pattern, child in node.get(re.Pattern, {}).items()
+                                                              if pattern.match(head)]
+        for child in children:
             found += _matches(child, rest)
     return found
 
@@ -87,9 +91,9 @@ def _matches(node: dict, segments: list[str]) -> list[int]:
 def _path_index(name: str, method: str, path: str) -> int | None:
     """Which of the spec's paths serves ``method path`` (None: the spec has no such operation); the
     first in the spec's order, as the spec lists them."""
-    paths = _paths(name)
     if not path.startswith("/"):
         return None
+    paths = _paths(name)
     return min((i for i in _matches(_path_tree(name), path.split("/")[1:]) if method.lower() in paths[i][1]),
                default=None)
 
