@@ -73,6 +73,15 @@ def already_processed(con: duckdb.DuckDBPyConnection, digest: str) -> bool:
     return con.execute("select 1 from ops.files where content_hash = ?", [digest]).fetchall() != []
 
 
+def processed_among(con: duckdb.DuckDBPyConnection, digests: list[str]) -> set[str]:
+    """Those of ``digests`` already landed, in one query (an inbox of 800 weekly files asked one
+    by one spent 1.5 s on it)."""
+    if not digests:
+        return set()
+    return {d for (d,) in con.execute("select content_hash from ops.files where content_hash in (select unnest(?))",
+                                      [digests]).fetchall()}
+
+
 def file_record_sql(digest: str, source: str, store: str, path: Path, batch_id: str, rows: int) -> tuple[str, list]:
     """The ops.files insert to run inside the landing transaction."""
     return ("insert or ignore into ops.files values (?, ?, ?, ?, ?, ?, ?)",

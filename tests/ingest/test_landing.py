@@ -79,3 +79,23 @@ def test_what_was_read_before_a_failure_lands_and_the_error_goes_on():
         land_in_groups(con, failing())
     assert [r[2] for r in _raw(con)] == ["a1", "b1", "c1", "no time"]
     assert read_cursor(con, "shop", "orders", "s1") == "p2"  # the next run goes on from there
+
+
+def test_a_groups_one_row_inserts_run_as_one_statement_with_every_row():
+    """Each file of a group records itself in ops.files with a one-row insert: they run as one
+    insert of many rows (one statement, not one per file), every row still there, and a statement
+    of another shape between them keeps its place."""
+    from ingest.landing import _one_statement_per_run
+
+    record = "insert or ignore into ops.files values (?, ?, ?, ?, ?, ?, ?)"
+    stream = _stream()
+    for n, batch in enumerate(stream):
+        batch.extra_sql.append((record, [f"hash{n}", "shop", "s1", f"file{n}", batch.batch_id, n, T1]))
+    stream[1].extra_sql.append(("insert into ops.cursors values (?, ?, ?, ?, ?)", ["x", "y", "z", "c", T1]))
+    statements = _one_statement_per_run([s for b in stream for s in b.extra_sql])
+    assert [sql.count("(?") for sql, _ in statements] == [2, 1, 1]  # hash0+hash1, the cursor, hash2
+    con = _con()
+    land_in_groups(con, stream)
+    assert con.execute("select content_hash, batch_id from ops.files order by 1").fetchall() == [
+        (f"hash{n}", stream[0].batch_id) for n in range(3)]  # the group's batch id names every file
+    assert con.execute("select cursor_value from ops.cursors where source = 'x'").fetchall() == [("c",)]
