@@ -276,11 +276,13 @@ def ingest_spend(settings: Settings) -> list[Landed]:
 
 
 SourceLander = Callable[..., list[Landed]]
-# In this order: the carrier file exchange reads the WMS's packed parcels, tracking its shipped ones.
+# In this order: the ERP's catalogue before the stores' (VTEX's inventory is asked about it), the
+# channel stores' kinds together (the demo serves its stores once for them all), the carrier file
+# exchange after the WMS (it reads the packed parcels), tracking after both (the shipped ones).
 SOURCES: dict[str, SourceLander] = {
-    "channels": ingest_channel_apis,
-    "marketplace": ingest_marketplaces,
     "erp": ingest_erp,
+    "marketplace": ingest_marketplaces,
+    "channels": ingest_channel_apis,
     "channel_catalogue": ingest_channel_catalogue,
     "channel_inventory": ingest_channel_inventory,  # after the ERP: VTEX is asked about its catalogue
     "channel_fulfillments": ingest_channel_fulfillments,
