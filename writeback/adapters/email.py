@@ -59,7 +59,7 @@ class EmailNotifications:
     out among them and sent side by side (one session waits for the server's answer to each of a
     message's four commands: at 1M lines, 20k messages were the push's long pole)."""
 
-    kind, channel, batch_size = "notification", "email", 50
+    kind, channel, batch_size = "notification", "email", 100
 
     def __init__(self, smtp: SmtpSettings, store_id: str = "email"):
         self.smtp, self.store_id = smtp, store_id

@@ -34,7 +34,7 @@ class VtexSkus(RestAdapter):
     the run's lookup for this store, shared by its stock and prices adapters (the prices push
     otherwise asked again for every SKU the stock push had just looked up)."""
 
-    channel, batch_size = "vtex", 50
+    channel, batch_size = "vtex", 100  # one ledger round trip per 100 SKUs (see _RestOrders.batch_size)
     in_flight = CALLS_IN_FLIGHT  # SKUs side by side (one SKU's locations in turn: one id lookup)
 
     def __init__(self, store: ChannelStore, timeout: float = 30.0, sku_ids: dict[str, str | None] | None = None):
