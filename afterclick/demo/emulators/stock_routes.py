@@ -154,15 +154,22 @@ def woocommerce_routes(state: EmulatorState, authorized) -> list[Route]:
                 "regular_price": "" if price is None else f"{price:.2f}",
                 "stock_quantity": quantity, "stock_status": "instock" if (quantity or 0) > 0 else "outofstock"}
 
+    def by_id(product_id) -> str | None:
+        """The SKU of a product id (None: no such product in this catalogue)."""
+        try:
+            return state.inventory.by_number(str(int(product_id) - WOO_ID_OFFSET))
+        except (TypeError, ValueError):
+            return None
+
     async def products(request: Request):
         if (refused := await state.gate(request, authorized(request))) is not None:
             return refused
         q = request.query_params
         per_page, page = min(int(q.get("per_page", 10)), 100), int(q.get("page", 1))
-        skus = state.inventory.skus
-        if include := q.get("include"):
-            ids = {int(i) for i in include.split(",") if i}
-            skus = [s for s in skus if WOO_ID_OFFSET + sku_number(s) in ids]
+        if include := q.get("include"):  # looked up by id, not by a scan of the catalogue
+            skus = sorted({s for i in include.split(",") if i and (s := by_id(i)) is not None}, key=sku_number)
+        else:
+            skus = state.inventory.skus
         chunk = skus[(page - 1) * per_page: page * per_page]
         total_pages = max(1, -(-len(skus) // per_page))
         return JSONResponse([product(s) for s in chunk],
@@ -179,11 +186,10 @@ def woocommerce_routes(state: EmulatorState, authorized) -> list[Route]:
                                  if len(updates) > 100 else "Invalid JSON body.", "data": {"status": 413 if
                                                                                            len(updates) > 100 else 400}},
                                 status_code=413 if len(updates) > 100 else 400)
-        by_id = {WOO_ID_OFFSET + sku_number(s): s for s in state.inventory.skus}
         out, applied = [], []
         for item in updates:
             errors = spec.body_errors("woocommerce", "put", "/products/1", {k: v for k, v in item.items() if k != "id"})
-            sku = by_id.get(item.get("id"))
+            sku = by_id(item.get("id"))
             if errors:
                 out.append({"id": item.get("id"), "error": {"code": "rest_invalid_param", "message": "; ".join(errors),
                                                             "data": {"status": 400}}})
