@@ -30,10 +30,12 @@ DEMO_CREDENTIALS = {  # the emulators' own made-up secrets; real stores read the
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _bound_socket() -> socket.socket:
+    """A socket bound to a free loopback port and kept: a port found free and bound only later by
+    the server can be taken in between (seen in CI, tests on two workers: "address already in use")."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
 
 @contextmanager
@@ -42,11 +44,12 @@ def serve_apps(apps: list) -> Iterator[list[str]]:
     stores take turns on the loop instead of contending for the GIL from a thread each (a
     thread woken by its socket waited up to the interpreter's 5 ms switch interval behind
     another store's, once per request). Yields their base URLs in order."""
-    servers = [uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning",
-                                             access_log=False)) for app in apps]
+    sockets = [_bound_socket() for _ in apps]
+    servers = [uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=sock.getsockname()[1], log_level="warning",
+                                             access_log=False)) for app, sock in zip(apps, sockets)]
 
     async def serve_all() -> None:
-        await asyncio.gather(*(server.serve() for server in servers))
+        await asyncio.gather(*(server.serve(sockets=[sock]) for server, sock in zip(servers, sockets)))
 
     thread = threading.Thread(target=asyncio.run, args=(serve_all(),), daemon=True)
     thread.start()
@@ -63,6 +66,8 @@ def serve_apps(apps: list) -> Iterator[list[str]]:
         for server in servers:
             server.should_exit = True
         thread.join(10)
+        for sock in sockets:
+            sock.close()
 
 
 @contextmanager
