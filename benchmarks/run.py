@@ -3,8 +3,9 @@
 Each size runs in its own subprocess (so peak memory is that size's alone) on a fresh
 state dir: generate → land → dbt build → publish → the pandas baselines → dashboard queries and
 pages → one more day landed, built and published → the same build with every model refreshed
-from scratch → write-back (free and at the APIs' rate limits). Results go to ``benchmarks/results/latest.json`` and a markdown table on stdout and
-in ``benchmarks/results/latest.md``; what each size logged to ``benchmarks/results/<lines>.log``.
+from scratch → write-back (free and at the APIs' rate limits). Results go to
+``benchmarks/results/latest.json`` and a markdown table on stdout and in
+``benchmarks/results/latest.md``; what each size logged to ``benchmarks/results/<lines>.log``.
 
     uv run python -m benchmarks.run                 # 100k and 1M order lines
     uv run python -m benchmarks.run --lines 10000000  # one size

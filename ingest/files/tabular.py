@@ -168,6 +168,9 @@ def read_file(path: Path, spec: FileSpec, known_skus: set[str] | None = None) ->
     def typed(c: str) -> pl.Expr:  # the typed value, beside the value as the file wrote it (pl.col(c))
         return pl.col(f"__typed__ {c}")
 
+    def written(c: str) -> pl.Expr:  # the file wrote a value there (not blank)
+        return pl.col(c).is_not_null() & (pl.col(c).cast(pl.Utf8).str.strip_chars() != "")
+
     def unusable(c: str, kind: str) -> pl.Expr:
         shown = pl.col(c).cast(pl.Utf8).str.slice(0, 40)
         if c in spec.required:
@@ -175,17 +178,19 @@ def read_file(path: Path, spec: FileSpec, known_skus: set[str] | None = None) ->
                     .when(typed(c).is_null()).then(pl.lit(f"{c} unparsable as {kind} (") + shown + pl.lit("); "))
                     .otherwise(pl.lit("")))
         # an optional value that is there but unusable (an impossible date, text in a number) is not dropped silently
-        return (pl.when(typed(c).is_null() & pl.col(c).is_not_null() & (pl.col(c).cast(pl.Utf8).str.strip_chars() != ""))
+        return (pl.when(typed(c).is_null() & written(c))
                 .then(pl.lit(f"{c} unparsable as {kind} (") + shown + pl.lit("); ")).otherwise(pl.lit("")))
     checks = [unusable(c, t) for c, t in spec.columns.items() if c in spec.required or t != "str"]
-    checks += [pl.when(typed(c) < 0).then(pl.lit(f"{c} is negative; ")).otherwise(pl.lit("")) for c in spec.non_negative]
+    checks += [pl.when(typed(c) < 0).then(pl.lit(f"{c} is negative; ")).otherwise(pl.lit(""))
+               for c in spec.non_negative]
     if spec.sku_column and known_skus is not None:
         sku = typed(spec.sku_column)
         checks.append(pl.when((sku.str.strip_chars() != "") & ~sku.is_in(list(known_skus)))
                       .then(pl.lit(f"{spec.sku_column} ") + sku + pl.lit(" is not in the product catalogue; "))
                       .otherwise(pl.lit("")))
     # one query: typing, checks and the reasons (each eager step was a query of its own: ~20 a file)
-    checked = (frame.lazy().with_columns(*[_typed(c, t, spec).alias(f"__typed__ {c}") for c, t in spec.columns.items()])
+    checked = (frame.lazy().with_columns(*[_typed(c, t, spec).alias(f"__typed__ {c}")
+                                           for c, t in spec.columns.items()])
                .with_columns(pl.concat_str(checks).alias("__problem__")).collect())
     bad = checked.filter(pl.col("__problem__") != "")
     if bad.height:
