@@ -71,8 +71,11 @@ def _bulk(con, sql: str, columns: list[str], rows: list[tuple]) -> None:
     con.register("batch", pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)}))
     try:
         con.execute(sql)
-    finally:
-        con.unregister("batch")
+    except duckdb.Error:
+        # not unregistered here: in a transaction the failed statement has aborted it, and the
+        # unregister would fail too and hide this error (the rollback drops the registration)
+        raise
+    con.unregister("batch")
 
 
 def ensure(con: duckdb.DuckDBPyConnection) -> None:
