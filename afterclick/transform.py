@@ -42,9 +42,14 @@ class BuildResult:
 
 
 @contextmanager
-def _dbt_environment(settings: Settings):
+def _dbt_environment(settings: Settings, clv_refit: bool = False):
+    """What dbt reads from the environment. The build's as-of instant and the CLV refit flag are
+    environment variables, not dbt vars: a changed var makes dbt parse the whole project again
+    (~6 s), a changed environment variable only the files that read it (partial parsing)."""
     env = {
         "AFTERCLICK_WAREHOUSE_PATH": str(settings.warehouse_path),
+        "AFTERCLICK_AS_OF": settings.as_of.isoformat(sep=" ") if settings.as_of is not None else "",
+        "AFTERCLICK_CLV_REFIT": "true" if clv_refit else "",
         "AFTERCLICK_DBT_THREADS": str(settings.dbt_threads),
         **{f"AFTERCLICK_DUCKDB_{k.upper()}": v for k, v in warehouse.duckdb_config(settings).items()},
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -90,9 +95,10 @@ def _close_dbt_database() -> None:
 
 def run_dbt(settings: Settings, command: str = "build", select: str | None = None,
             extra_args: list[str] | None = None, dbt_vars: dict | None = None,
-            node_tasks: bool = False) -> BuildResult:
+            node_tasks: bool = False, clv_refit: bool = False) -> BuildResult:
     """Run ``dbt <command>`` in-process; never raises for failing nodes (see ``status``).
-    ``node_tasks``: inside a Prefect flow, show each dbt node as a Prefect task."""
+    ``node_tasks``: inside a Prefect flow, show each dbt node as a Prefect task. ``clv_refit``: fit
+    the CLV models afresh (see int_clv_fit). ``dbt_vars`` changes make dbt parse everything again."""
 
     settings.ensure_dirs()
     args = [command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
@@ -102,14 +108,12 @@ def run_dbt(settings: Settings, command: str = "build", select: str | None = Non
         args += ["--select", select]
     if command == "build" and not settings.dbt_unit_tests:
         args += ["--exclude-resource-type", "unit_test"]
-    if settings.as_of is not None:
-        dbt_vars = {"as_of": settings.as_of.isoformat(sep=" "), **(dbt_vars or {})}
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
     args += extra_args or []
     started_at = datetime.now(UTC).replace(tzinfo=None)
     t0 = time.perf_counter()
-    with _dbt_environment(settings):
+    with _dbt_environment(settings, clv_refit):
         try:
             outcome = _runner(settings, node_tasks).invoke(args)
         finally:

@@ -84,7 +84,7 @@ def transform_step(settings: Settings, select: str | None = None, node_tasks: bo
     ensure_raw_tables(settings)
     log.info("dbt build: starting%s%s", f" ({select})" if select else "", " from scratch" if full_refresh else "")
     result = run_dbt(settings, "build", select=select, node_tasks=node_tasks,
-                     dbt_vars={"clv_refit": True} if refit_clv else None,
+                     clv_refit=refit_clv,
                      extra_args=["--full-refresh"] if full_refresh else None)
     log.info("dbt build: %s, %d models, %d tests passed, %d failed in %.1fs", result.status,
              result.models_built, result.tests_passed, result.tests_failed, result.seconds)

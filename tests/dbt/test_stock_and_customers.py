@@ -188,7 +188,7 @@ def test_clv_is_refitted_when_asked_or_stale_and_otherwise_scored_with_the_last_
     assert (scored["fitted_as_of"] == WORLD_END).all()
     assert scored["p_alive"].to_list() != before["p_alive"].to_list()  # …but everyone scored two days later
 
-    assert run_dbt(wb, "build", select=select, dbt_vars={"clv_refit": True}).status == "success"
+    assert run_dbt(wb, "build", select=select, clv_refit=True).status == "success"
     assert fits()["fitted_as_of"].to_list() == [*earlier, wb.as_of]
     orders = _mart(wb, "select * from intermediate.int_customer_orders where not is_canceled")
     summary = clv.summarise(orders, customer="customer_key", at="placed_at", value="net_sales_rc",
