@@ -149,3 +149,39 @@ def test_the_inventory_source_reads_what_the_demo_channels_were_last_told(settin
         assert ro.sql(f"select _store, count(*), min(available), max(available) from {TABLE} group by 1 "
                       "order by 1").fetchall() == [(s, 5, 11, 11) for s in sorted(LOCATION)]
     assert ingest_source(settings, "channel_inventory", store="vtex-br")[0].rows_landed == 0
+
+
+def test_vtex_sweep_reads_four_skus_side_by_side_and_keeps_the_sku_order():
+    """Each SKU is one or two round trips with nothing else to do meanwhile: the sweep reads
+    VTEX_SWEEP_CALLS of them at once (the barrier passes only when four calls are in flight
+    together), and its readings still come in SKU order. A stand-in for the store answers here:
+    what it answers is the emulator's business, tested above; this is the sweep's concurrency."""
+    import threading
+
+    from ingest.channels.inventory import VTEX_SWEEP_CALLS, _vtex
+
+    skus = [f"SKU-{i:03d}" for i in range(10)]
+    meet = threading.Barrier(VTEX_SWEEP_CALLS, timeout=30)
+    lock, active, peak = threading.Lock(), [0], [0]
+
+    class Store:
+        store_id = "vtex-br"
+
+        def get_or_none(self, path: str):
+            with lock:
+                active[0] += 1
+                peak[0] = max(peak[0], active[0])
+            try:
+                if path.endswith(("SKU-000", "SKU-001", "SKU-002", "SKU-003")):
+                    meet.wait()  # the first four SKUs' id lookups must be in flight together
+                sku = path.rsplit("/", 1)[1]
+                if "stockkeepingunitidbyrefid" in path:
+                    return int(sku.removeprefix("SKU-")) + 100
+                return {"skuId": sku, "balance": [{"warehouseId": "1_1", "totalQuantity": int(sku) - 100}]}
+            finally:
+                with lock:
+                    active[0] -= 1
+
+    readings = list(_vtex(Store(), 0, set(skus)))
+    assert [(r["sku"], r["available"]) for r in readings] == [(sku, i) for i, sku in enumerate(skus)]
+    assert peak[0] == VTEX_SWEEP_CALLS
