@@ -207,7 +207,7 @@ def shopify_schema():
 
 
 @lru_cache(maxsize=256)
-def _graphql_document(query: str):
+def graphql_document(query: str):
     """A query parsed and validated against the schema once (a client sends the same few queries
     page after page): (document, errors)."""
     from graphql import GraphQLError, parse, validate
@@ -224,7 +224,7 @@ def graphql_errors(query: str, variables: dict | None = None) -> list[str]:
     (empty: valid, or no spec to check against)."""
     from graphql import OperationDefinitionNode
     from graphql.execution.values import get_variable_values
-    document_ast, errors = _graphql_document(query)
+    document_ast, errors = graphql_document(query)
     schema = shopify_schema()
     if errors or schema is None:
         return list(errors)
