@@ -173,12 +173,18 @@ def push(
 def emulate(
     stores_file: Annotated[Path, typer.Option(help="Where to write how to reach them: channel_stores and smtp "
                                                    "settings (default: <state>/demo/channels/stores.json).")] = None,
+    store: Annotated[list[str], typer.Option(help="Serve only this store (repeatable; default: every API store).")] = None,
+    processes: Annotated[int, typer.Option(help="Processes to serve the stores from (0: one per store, 1: this "
+                                                "one; default: setting demo_emulator_processes).")] = None,
+    mailbox: Annotated[bool, typer.Option(help="Serve the customers' mailbox too.")] = True,
+    watch_parent: Annotated[bool, typer.Option(hidden=True)] = False,
 ) -> None:
-    """Serve the demo world's outside world in this process until stopped (Ctrl-C): its channel
-    stores (Shopify, VTEX, Magento, WooCommerce emulators) and its customers' mailbox (SMTP). Point
-    AFTERCLICK_CHANNEL_STORES and AFTERCLICK_SMTP__HOST/PORT at them to read and push as to real
-    ones. The stores show their world as of ``as_of`` and keep what they are told."""
-    from afterclick.demo.emulators.server import demo_clock, demo_shopify_bucket, serve_until_stopped
+    """Serve the demo world's outside world until stopped (Ctrl-C): its channel stores (Shopify, VTEX,
+    Magento, WooCommerce emulators), by default each in a process of its own, and its customers'
+    mailbox (SMTP). Point AFTERCLICK_CHANNEL_STORES and AFTERCLICK_SMTP__HOST/PORT at them to read and
+    push as to real ones. The stores show their world as of ``as_of`` and keep what they are told."""
+    from afterclick.demo.emulators.server import (demo_clock, demo_shopify_bucket, serve_until_stopped, store_groups,
+                                                  supervise_until_stopped)
     from afterclick.demo.generate import load_truth
 
     settings = load_settings()
@@ -187,11 +193,22 @@ def emulate(
     inventory = settings.demo_dir / "channels"
     inventory.mkdir(parents=True, exist_ok=True)
     stores_file = stores_file or inventory / "stores.json"
-    world = load_truth(settings)
-    typer.echo(f"serving the demo channel stores and mailbox; how to reach them (with the demo credentials) goes "
-               f"to {stores_file} once they answer. Stop with Ctrl-C.", err=True)
+    mailbox_dir = settings.demo_dir / "mailbox" if mailbox else None
+    groups = store_groups(settings.demo_emulator_processes if processes is None else processes, store or None)
+    if store and (unknown := set(store) - {s for g in groups for s in g}):
+        raise typer.BadParameter(f"no demo API store {', '.join(sorted(unknown))}")
+    if len(groups) > 1:
+        typer.echo(f"serving the demo channel stores from {len(groups)} processes and the mailbox; how to reach them "
+                   f"goes to {stores_file} once they answer. Stop with Ctrl-C.", err=True)
+        supervise_until_stopped(stores_file, groups, mailbox_dir)
+        return
+    world = load_truth(settings, stores=store or None)
+    typer.echo(f"serving the demo channel stores{' ' + ', '.join(store) if store else ''}"
+               f"{' and mailbox' if mailbox else ''}; how to reach them (with the demo "
+               f"credentials) goes to {stores_file} once they answer. Stop with Ctrl-C.", err=True)
     serve_until_stopped(world, stores_file, demo_clock(settings.as_of, world.end),
-                        demo_shopify_bucket(settings.demo_rate_limits), inventory, settings.demo_dir / "mailbox")
+                        demo_shopify_bucket(settings.demo_rate_limits), inventory, mailbox_dir,
+                        stores=store or None, watch_parent=watch_parent)
 
 
 @app.command()

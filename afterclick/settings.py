@@ -242,6 +242,10 @@ class Settings(BaseSettings):
     demo_rate_limits: bool = Field(
         True, description="The demo's channel emulators enforce a channel's read limit (Shopify Plus's cost bucket: "
                           "20,000 points, 1,000 a second); false: none (the benchmarks measure landing without).")
+    demo_emulator_processes: int = Field(
+        0, ge=0, description="Processes `afterclick emulate` serves the demo channel stores from: 0, one per store "
+                             "(each store's API work on a core of its own, as real stores are apart); 1, all in one; "
+                             "n, n processes sharing the stores out.")
     channel_lookback_minutes: float = Field(10.0, description="Re-read this much before the cursor (late updates).")
     channel_parallel_stores: int = Field(
         4, ge=1, description="Channel stores landed side by side (each store has its own API and rate limit; "

@@ -64,10 +64,23 @@ def generate(settings: Settings, orders: int, days: int, seed: int, end: datetim
     return summary
 
 
-def load_truth(settings: Settings) -> World:
-    """Read the ground truth back (tests and emulators use it)."""
+def load_truth(settings: Settings, stores: list[str] | None = None) -> World:
+    """Read the ground truth back (tests and emulators use it); ``stores``: only those stores' orders
+    and what hangs off them (lines, events, shipments and their tracking, returns), read lazily so
+    a process serving one store of a large world never holds the rest."""
     meta = json.loads((settings.demo_dir / "world.json").read_text())
     truth = settings.demo_dir / "truth"
-    frames = {name: pl.read_parquet(truth / f"{name}.parquet") for name in World.TABLES}
+    if stores is None:
+        frames = {name: pl.read_parquet(truth / f"{name}.parquet") for name in World.TABLES}
+    else:
+        frames = {name: pl.scan_parquet(truth / f"{name}.parquet") for name in World.TABLES}
+        orders = frames["orders"].filter(pl.col("store_id").is_in(stores)).collect()
+        of_orders = orders.select("order_id").lazy()
+        frames = {**{name: frames[name].collect() for name in ("stores", "products", "customers")}, "orders": orders,
+                  **{name: frames[name].join(of_orders, on="order_id", how="semi").collect()
+                     for name in ("order_lines", "shipments", "order_events", "returns")}}
+        frames["tracking_events"] = (pl.scan_parquet(truth / "tracking_events.parquet")
+                                     .join(frames["shipments"].lazy().select("tracking_number"), on="tracking_number",
+                                           how="semi").collect())
     return World(start=datetime.fromisoformat(meta["start"]), end=datetime.fromisoformat(meta["end"]),
                  seed=meta["seed"], **frames)

@@ -1,10 +1,13 @@
 """`afterclick emulate`: the demo channel stores and mailbox served by a process of their own, read
 through ``channel_stores`` settings exactly as real stores are, and keeping what they were told."""
 
+import os
 import signal
 import smtplib
 import subprocess
+import time
 from datetime import timedelta
+from pathlib import Path
 
 import polars as pl
 
@@ -78,3 +81,59 @@ def test_a_burst_of_stop_signals_stops_it_cleanly(settings, small_world):
                 proc.kill()
                 raise AssertionError("afterclick emulate hung on a burst of SIGTERMs") from None
         _stopped_cleanly(proc, stores_file)
+
+
+def _children(pid: int) -> list[int]:
+    return [int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()]
+
+
+def _gone(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status")
+    return not status.exists() or "State:\tZ" in status.read_text()
+
+
+def _until(condition, seconds: float = 60.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_each_store_is_served_by_a_process_of_its_own_with_only_its_share_of_the_world(settings, small_world):
+    """Five API stores, five store processes beside the mailbox's, each answering for its store
+    only; a store's share of the world is exactly the world's rows for that store."""
+    world = load_truth(settings)
+    share = load_truth(settings, stores=["vtex-br"])
+    assert share.orders.equals(world.orders.filter(pl.col("store_id") == "vtex-br"))
+    ids = share.orders.select("order_id")
+    for name in ("order_lines", "shipments", "order_events", "returns"):
+        assert getattr(share, name).equals(getattr(world, name).join(ids, on="order_id", how="semi")), name
+    assert share.tracking_events.equals(world.tracking_events.join(share.shipments.select("tracking_number"),
+                                                                   on="tracking_number", how="semi"))
+    stores_file = settings.root / "stores.json"
+    with emulator_process(stores_file, timeout=120) as (proc, reach):
+        stores = reach["channel_stores"]
+        commands = [Path(f"/proc/{c}/cmdline").read_bytes().split(b"\0") for c in _children(proc.pid)]
+        served = sorted(c[c.index(b"--store") + 1].decode() for c in commands if b"--store" in c)
+        assert served == sorted(stores) and len(stores) == 5
+    _stopped_cleanly(proc, stores_file)
+
+
+def test_a_store_process_that_dies_stops_the_rest_and_a_killed_supervisor_leaves_no_store_behind(settings,
+                                                                                                 small_world):
+    stores_file = settings.root / "stores.json"
+    with emulator_process(stores_file, timeout=120) as (proc, _):
+        first = _children(proc.pid)
+        store = next(c for c in first if b"--store" in Path(f"/proc/{c}/cmdline").read_bytes())
+        os.kill(store, signal.SIGKILL)
+        assert _until(lambda: proc.poll() is not None), "the supervisor kept serving without a store"
+        assert proc.returncode != 0
+        assert not stores_file.exists()  # nobody reads a dead address
+        assert all(_until(lambda c=c: _gone(c)) for c in first)
+    with emulator_process(stores_file, timeout=120) as (proc, _):
+        stores = [c for c in _children(proc.pid) if b"--store" in Path(f"/proc/{c}/cmdline").read_bytes()]
+        assert len(stores) == 5
+        proc.kill()  # no chance to stop them: they notice their parent is gone
+        assert all(_until(lambda c=c: _gone(c)) for c in stores), "a store process outlived its supervisor"

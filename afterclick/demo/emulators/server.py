@@ -90,7 +90,7 @@ def demo_shopify_bucket(rate_limits: bool) -> tuple[float, float]:
 @contextmanager
 def serve_channels(world: World, clock: datetime | None = None, requests_per_second: float | dict[str, float] = 0.0,
                    shopify_bucket: tuple[float, float] = PLUS_BUCKET,
-                   inventory_dir: Path | None = None,
+                   inventory_dir: Path | None = None, stores: list[str] | None = None,
                    ) -> Iterator[dict[str, tuple[str, EmulatorState]]]:
     """Every API channel store of the demo world, each on its own port: store_id -> (base URL, state).
 
@@ -98,14 +98,14 @@ def serve_channels(world: World, clock: datetime | None = None, requests_per_sec
     enterprise-sized one so the demo is quick; tests pass Shopify's standard (1000, 50).
     ``requests_per_second``: the rate limit every store enforces (429 beyond it), or one per channel.
     ``inventory_dir``: keep the stock each channel shows in ``<dir>/<store>.json``, and what it was
-    told about orders and prices in ``<dir>/<store>.orders.json``, across runs."""
+    told about orders and prices in ``<dir>/<store>.orders.json``, across runs. ``stores``: only these."""
     clock = clock or world.end
     states = {s.store_id: EmulatorState(s.store_id, world, clock, dict(DEMO_CREDENTIALS[s.channel]),
                                         requests_per_second=requests_per_second.get(s.channel, 0.0)
                                         if isinstance(requests_per_second, dict) else requests_per_second,
                                         inventory_path=inventory_dir / f"{s.store_id}.json" if inventory_dir else None,
                                         book_path=inventory_dir / f"{s.store_id}.orders.json" if inventory_dir else None)
-              for s in STORES if s.channel in APPS}
+              for s in STORES if s.channel in APPS and (stores is None or s.store_id in stores)}
     channel = {s.store_id: s.channel for s in STORES}
     with ExitStack() as stack:
         for state in states.values():  # what the channels were told is kept when they stop
@@ -139,33 +139,116 @@ def demo_store_settings(endpoints: dict[str, tuple[str, EmulatorState]]) -> dict
             for store, (url, state) in endpoints.items()}
 
 
+def _stop_requested() -> list[int]:
+    """SIGTERM and SIGINT recorded in the list returned (not a threading.Event: a second signal
+    arriving inside the first one's handler deadlocked Event.set() on its lock; `uv run` forwards
+    Ctrl-C/SIGTERM, so two arrive at once)."""
+    stop: list[int] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, _: stop.append(signum))
+    return stop
+
+
+def _publish(stores_file: Path, reach: dict) -> None:
+    """Write how to reach what is served: the file appears whole, or not at all (it is the signal
+    that everything answers)."""
+    partial = stores_file.with_name(stores_file.name + ".partial")
+    partial.write_text(json.dumps(reach, indent=1))
+    partial.replace(stores_file)
+
+
 def serve_until_stopped(world: World, stores_file: Path, clock: datetime | None, shopify_bucket: tuple[float, float],
-                        inventory_dir: Path | None, mailbox_dir: Path | None = None) -> None:
-    """Serve the demo channel stores (and, with ``mailbox_dir``, the customers' mailbox) until SIGTERM
-    or SIGINT (``afterclick emulate``). Once everything answers, ``stores_file`` gets the settings to
-    reach them: ``{"channel_stores": {...}, "smtp": {"host", "port"}}`` (the file is the signal that
-    they are up). On the way out the stores keep what they were told. The mailbox runs in a
-    process of its own."""
+                        inventory_dir: Path | None, mailbox_dir: Path | None = None,
+                        stores: list[str] | None = None, watch_parent: bool = False) -> None:
+    """Serve the demo channel stores (``stores``: only these; and, with ``mailbox_dir``, the
+    customers' mailbox) in this process until SIGTERM or SIGINT (``afterclick emulate``). Once
+    everything answers, ``stores_file`` gets the settings to reach them: ``{"channel_stores": {...},
+    "smtp": {"host", "port"}}``. On the way out the stores keep what they were told. The mailbox
+    runs in a process of its own. ``watch_parent``: stop too when the process that started this one
+    is gone (a store process of ``supervise_until_stopped`` killed with its supervisor)."""
     from afterclick.demo.mailbox import mailbox_process
 
-    stop: list[int] = []  # not a threading.Event: a second signal arriving inside the first one's
-    for sig in (signal.SIGTERM, signal.SIGINT):  # Event.set() deadlocked on its lock (`uv run` forwards
-        signal.signal(sig, lambda signum, _: stop.append(signum))  # Ctrl-C/SIGTERM, so two arrive at once)
+    stop, parent = _stop_requested(), os.getppid()
     with ExitStack() as stack:
         endpoints = stack.enter_context(serve_channels(world, clock=clock, shopify_bucket=shopify_bucket,
-                                                       inventory_dir=inventory_dir))
+                                                       inventory_dir=inventory_dir, stores=stores))
         reach = {"channel_stores": demo_store_settings(endpoints)}
         if mailbox_dir is not None:
             host, port = stack.enter_context(mailbox_process(mailbox_dir))
             reach["smtp"] = {"host": host, "port": port}
-        partial = stores_file.with_name(stores_file.name + ".partial")
-        partial.write_text(json.dumps(reach, indent=1))
-        partial.replace(stores_file)  # appears whole, or not at all
+        _publish(stores_file, reach)
         try:
-            while not stop:
+            while not stop and not (watch_parent and os.getppid() != parent):
                 time.sleep(0.2)
         finally:
             stores_file.unlink(missing_ok=True)
+
+
+def store_groups(processes: int, stores: list[str] | None = None) -> list[list[str]]:
+    """The demo's API stores (``stores``: of these) shared out among ``processes`` (0: one each),
+    round robin."""
+    served = [s.store_id for s in STORES if s.channel in APPS and (stores is None or s.store_id in stores)]
+    count = len(served) if processes == 0 else min(processes, len(served))
+    return [served[i::count] for i in range(count)]
+
+
+def supervise_until_stopped(stores_file: Path, groups: list[list[str]], mailbox_dir: Path | None,
+                            timeout: float = 1800.0) -> None:
+    """Serve each group of stores from an ``afterclick emulate --store …`` process of its own (the
+    same environment: state dir, as-of, rate limits), and the mailbox, until SIGTERM or SIGINT; then
+    stop them all (each store keeps what it was told). One process served every store before: at
+    1M lines its one core was the write-back's floor (~100 s of its CPU in a ~125 s push), while
+    each store answers only its own clients, as real ones do. ``stores_file`` as in
+    ``serve_until_stopped``, written once every store answers; a store process that dies stops
+    the rest (the file goes: nobody reads a dead address)."""
+    from afterclick.demo.mailbox import mailbox_process
+
+    stop = _stop_requested()
+    with ExitStack() as stack:
+        children = [stack.enter_context(_emulate_child(stores_file.with_name(f"{stores_file.name}.{n}"), group))
+                    for n, group in enumerate(groups)]
+        deadline, reach = time.monotonic() + timeout, {"channel_stores": {}}
+        for proc, child_file in children:  # they load their share of the world side by side
+            while not child_file.exists():
+                if stop:
+                    return
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"a demo store process did not come up (exit code {proc.poll()})")
+                time.sleep(0.05)
+            reach["channel_stores"].update(json.loads(child_file.read_text())["channel_stores"])
+        if mailbox_dir is not None:
+            host, port = stack.enter_context(mailbox_process(mailbox_dir))
+            reach["smtp"] = {"host": host, "port": port}
+        _publish(stores_file, reach)
+        try:
+            while not stop:
+                if any(proc.poll() is not None for proc, _ in children):
+                    raise RuntimeError("a demo store process died while serving: "
+                                       + ", ".join(f"{g} exit code {p.poll()}" for (p, _), g in zip(children, groups)
+                                                   if p.poll() is not None))
+                time.sleep(0.2)
+        finally:
+            stores_file.unlink(missing_ok=True)
+
+
+@contextmanager
+def _emulate_child(stores_file: Path, stores: list[str]) -> Iterator[tuple[subprocess.Popen, Path]]:
+    """``afterclick emulate`` serving ``stores`` only, in one process, without the mailbox; stopped
+    (SIGTERM: the stores keep what they were told) and waited for on the way out."""
+    stores_file.unlink(missing_ok=True)
+    proc = subprocess.Popen([sys.executable, "-m", "afterclick.cli", "emulate", "--stores-file", str(stores_file),
+                             "--processes", "1", "--no-mailbox", "--watch-parent", *(arg for s in stores for arg in ("--store", s))],
+                            stdout=sys.stderr, start_new_session=True)  # Ctrl-C reaches us; we stop them
+    try:
+        yield proc, stores_file
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+        try:
+            proc.wait(600)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 @contextmanager
