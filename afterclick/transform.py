@@ -45,11 +45,12 @@ class BuildResult:
 def _dbt_environment(settings: Settings, clv_refit: bool = False):
     """What dbt reads from the environment. The build's as-of instant and the CLV refit flag are
     environment variables, not dbt vars: a changed var makes dbt parse the whole project again
-    (~6 s), a changed environment variable only the files that read it (partial parsing)."""
+    (~6 s), a changed environment variable only the files that read it (partial parsing). Named
+    apart from the settings' own AFTERCLICK_AS_OF: settings loaded meanwhile must not see them."""
     env = {
         "AFTERCLICK_WAREHOUSE_PATH": str(settings.warehouse_path),
-        "AFTERCLICK_AS_OF": settings.as_of.isoformat(sep=" ") if settings.as_of is not None else "",
-        "AFTERCLICK_CLV_REFIT": "true" if clv_refit else "",
+        "AFTERCLICK_DBT_AS_OF": settings.as_of.isoformat(sep=" ") if settings.as_of is not None else "",
+        "AFTERCLICK_DBT_CLV_REFIT": "true" if clv_refit else "",
         "AFTERCLICK_DBT_THREADS": str(settings.dbt_threads),
         **{f"AFTERCLICK_DUCKDB_{k.upper()}": v for k, v in warehouse.duckdb_config(settings).items()},
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
