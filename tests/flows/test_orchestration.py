@@ -118,6 +118,6 @@ def test_each_dbt_node_shows_as_its_own_prefect_task_when_node_tasks_are_on(sett
     assert per_node.is_completed()
     tasks = _task_runs(per_node)
     assert {"model stg_shopify__orders", "model stg_shopify__order_lines",
-            "test unique_stg_shopify__orders_order_key"} <= set(tasks)
+            "test primary_key_stg_shopify__orders_order_key"} <= set(tasks)
     assert not any(name.startswith("model ") for name in tasks if "shopify" not in name)  # only the selection
     assert set(tasks.values()) == {"Completed"}
