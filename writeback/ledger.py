@@ -69,12 +69,9 @@ def _bulk(con, sql: str, columns: list[str], rows: list[tuple]) -> None:
     if not rows:
         return
     con.register("batch", pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)}))
-    try:
-        con.execute(sql)
-    except duckdb.Error:
-        # not unregistered here: in a transaction the failed statement has aborted it, and the
-        # unregister would fail too and hide this error (the rollback drops the registration)
-        raise
+    # not unregistered when the statement fails: in a transaction it has aborted it, the unregister
+    # would fail too and hide this error, and the rollback drops the registration
+    con.execute(sql)
     con.unregister("batch")
 
 

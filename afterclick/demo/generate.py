@@ -73,14 +73,13 @@ def load_truth(settings: Settings, stores: list[str] | None = None) -> World:
     if stores is None:
         frames = {name: pl.read_parquet(truth / f"{name}.parquet") for name in World.TABLES}
     else:
-        frames = {name: pl.scan_parquet(truth / f"{name}.parquet") for name in World.TABLES}
-        orders = frames["orders"].filter(pl.col("store_id").is_in(stores)).collect()
+        scans = {name: pl.scan_parquet(truth / f"{name}.parquet") for name in World.TABLES}
+        orders = scans["orders"].filter(pl.col("store_id").is_in(stores)).collect()
         of_orders = orders.select("order_id").lazy()
-        frames = {**{name: frames[name].collect() for name in ("stores", "products", "customers")}, "orders": orders,
-                  **{name: frames[name].join(of_orders, on="order_id", how="semi").collect()
+        frames = {**{name: scans[name].collect() for name in ("stores", "products", "customers")}, "orders": orders,
+                  **{name: scans[name].join(of_orders, on="order_id", how="semi").collect()
                      for name in ("order_lines", "shipments", "order_events", "returns")}}
-        frames["tracking_events"] = (pl.scan_parquet(truth / "tracking_events.parquet")
-                                     .join(frames["shipments"].lazy().select("tracking_number"), on="tracking_number",
-                                           how="semi").collect())
+        frames["tracking_events"] = scans["tracking_events"].join(
+            frames["shipments"].lazy().select("tracking_number"), on="tracking_number", how="semi").collect()
     return World(start=datetime.fromisoformat(meta["start"]), end=datetime.fromisoformat(meta["end"]),
                  seed=meta["seed"], **frames)

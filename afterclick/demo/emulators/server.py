@@ -209,13 +209,10 @@ def supervise_until_stopped(stores_file: Path, groups: list[list[str]], mailbox_
                     for n, group in enumerate(groups)]
         deadline, reach = time.monotonic() + timeout, {"channel_stores": {}}
         for proc, child_file in children:  # they load their share of the world side by side
-            while not child_file.exists():
-                if stop:
-                    return
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"a demo store process did not come up (exit code {proc.poll()})")
-                time.sleep(0.05)
-            reach["channel_stores"].update(json.loads(child_file.read_text())["channel_stores"])
+            answered = _answered(proc, child_file, deadline, stop)
+            if answered is None:
+                return
+            reach["channel_stores"].update(answered["channel_stores"])
         if mailbox_dir is not None:
             host, port = stack.enter_context(mailbox_process(mailbox_dir))
             reach["smtp"] = {"host": host, "port": port}
@@ -233,14 +230,22 @@ def supervise_until_stopped(stores_file: Path, groups: list[list[str]], mailbox_
 
 @contextmanager
 def _emulate_child(stores_file: Path, stores: list[str]) -> Iterator[tuple[subprocess.Popen, Path]]:
-    """``afterclick emulate`` serving ``stores`` only, in one process, without the mailbox; stopped
-    (SIGTERM: the stores keep what they were told) and waited for on the way out."""
+    """``afterclick emulate`` serving ``stores`` only, in one process, without the mailbox, in a
+    session of its own (Ctrl-C reaches the supervisor, which stops it)."""
     stores_file.unlink(missing_ok=True)
-    proc = subprocess.Popen([sys.executable, "-m", "afterclick.cli", "emulate", "--stores-file", str(stores_file),
-                             "--processes", "1", "--no-mailbox", "--watch-parent", *(arg for s in stores for arg in ("--store", s))],
-                            stdout=sys.stderr, start_new_session=True)  # Ctrl-C reaches us; we stop them
-    try:
+    with _emulate(["--stores-file", str(stores_file), "--processes", "1", "--no-mailbox", "--watch-parent",
+                   *(arg for s in stores for arg in ("--store", s))], new_session=True) as proc:
         yield proc, stores_file
+
+
+@contextmanager
+def _emulate(args: list[str], env: dict | None = None, new_session: bool = False) -> Iterator[subprocess.Popen]:
+    """``afterclick emulate <args>`` in a child process; on the way out stopped with SIGTERM (the
+    stores keep what they were told) and waited for (killed if it does not stop in 10 minutes)."""
+    proc = subprocess.Popen([sys.executable, "-m", "afterclick.cli", "emulate", *args], env=env, stdout=sys.stderr,
+                            start_new_session=new_session)
+    try:
+        yield proc
     finally:
         if proc.poll() is None:
             proc.terminate()
@@ -251,6 +256,19 @@ def _emulate_child(stores_file: Path, stores: list[str]) -> Iterator[tuple[subpr
             proc.wait()
 
 
+def _answered(proc: subprocess.Popen, stores_file: Path, deadline: float, stop: list[int] | None = None
+              ) -> dict | None:
+    """What ``proc`` wrote to ``stores_file`` (written whole once everything it serves answers);
+    None if a stop was requested meanwhile. Raises if it died or missed ``deadline``."""
+    while not stores_file.exists():
+        if stop:
+            return None
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the demo emulators did not come up (exit code {proc.poll()})")
+        time.sleep(0.05)
+    return json.loads(stores_file.read_text())
+
+
 @contextmanager
 def emulator_process(stores_file: Path, as_of: datetime | None = None, timeout: float = 1800.0
                      ) -> Iterator[tuple[subprocess.Popen, dict]]:
@@ -259,15 +277,5 @@ def emulator_process(stores_file: Path, as_of: datetime | None = None, timeout: 
     the way out it is stopped with SIGTERM (the stores keep what they were told) and waited for.
     ``timeout``: how long it may take to come up (loading a 10M world takes minutes)."""
     env = {**os.environ, **({"AFTERCLICK_AS_OF": as_of.isoformat()} if as_of else {})}
-    proc = subprocess.Popen([sys.executable, "-m", "afterclick.cli", "emulate", "--stores-file", str(stores_file)],
-                            env=env, stdout=sys.stderr)
-    try:
-        deadline = time.monotonic() + timeout
-        while not stores_file.exists():  # written whole once everything answers
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the demo emulators did not come up (exit code {proc.poll()})")
-            time.sleep(0.1)
-        yield proc, json.loads(stores_file.read_text())
-    finally:
-        proc.terminate()
-        proc.wait(600)
+    with _emulate(["--stores-file", str(stores_file)], env=env) as proc:
+        yield proc, _answered(proc, stores_file, time.monotonic() + timeout)

@@ -101,21 +101,13 @@ def app(state: EmulatorState, bucket: CostBucket | None = None) -> Starlette:
     return Starlette(routes=[Route("/admin/api/2025-01/graphql.json", graphql, methods=["POST"])])
 
 
-def _parsed(query: str):
-    """The query as the spec check parsed it (cached there: a client sends the same few queries page
-    after page). Parsing is most of the emulator's work for a write-back's aliased mutations, each
-    document new: ~24 ms for 100 fields, and it was parsed a second time here."""
-    document, _ = spec.graphql_document(query)
-    return document
-
-
 def _root_fields(query: str, variables: dict) -> list[tuple[str, str, dict]]:
     """(response key, field name, arguments) of each root field: a client may alias many
     mutations into one request."""
     from graphql import OperationDefinitionNode
     from graphql.utilities import value_from_ast_untyped
     out = []
-    for op in _parsed(query).definitions:
+    for op in spec.graphql_document(query)[0].definitions:  # parsed once, by the spec check
         if isinstance(op, OperationDefinitionNode):
             for field in op.selection_set.selections:
                 args = {a.name.value: value_from_ast_untyped(a.value, variables) for a in field.arguments}
