@@ -7,7 +7,7 @@ PYTHON ?= python3
 export UV_PYTHON_PREFERENCE := only-system
 export UV_LINK_MODE := copy
 
-.PHONY: setup demo run dashboard test test-fast browser-deps bench clean help
+.PHONY: setup demo run dashboard docs docs-serve test test-fast browser-deps bench clean help
 
 help:  ## list the verbs
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -34,7 +34,13 @@ browser-deps:  ## Debian's Chromium for the real-browser dashboard test (install
 	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
 	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver; }
 
-test: setup browser-deps  ## the whole test suite (what CI runs), one pytest-xdist worker per core
+docs: setup  ## build the documentation site strictly into site/ (any warning fails; reference pages generated)
+	NO_MKDOCS_2_WARNING=1 $(UV) run mkdocs build --strict  # not --quiet: it hides the warnings strict counts
+
+docs-serve: setup  ## serve the documentation site on http://127.0.0.1:8000 with live reload
+	$(UV) run mkdocs serve --dev-addr 127.0.0.1:8000
+
+test: setup browser-deps docs  ## the docs build, then the whole test suite (what CI runs), one pytest-xdist worker per core
 	$(UV) run pytest -n auto --dist worksteal
 
 test-fast: setup  ## the tests without Prefect server or browser
@@ -44,4 +50,4 @@ bench: setup  ## the benchmark suite (see benchmarks/README.md)
 	$(UV) run python -m benchmarks.run
 
 clean:  ## remove the state dir and build output (not the lock or the code)
-	rm -rf .afterclick dbt/target dbt/logs
+	rm -rf .afterclick dbt/target dbt/logs site

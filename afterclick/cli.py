@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -19,6 +21,13 @@ from afterclick.settings import load_settings
 
 app = typer.Typer(help="afterclick: what happens after the click. Data platform for e-commerce operations.",
                   no_args_is_help=True, add_completion=False)
+
+# Exit codes (docs/operations/running.md, "Exit codes"); 0: done, 2 also: a usage error.
+EXIT_FAILED = 1  # the run, build or query failed (or the writer lock stayed taken)
+EXIT_NOTHING_YET = 2  # no serving snapshot to read yet
+EXIT_PARTIAL = 3  # a run in which some sources failed: the others landed, built and published
+EXIT_REFUSED = 4  # ad-hoc SQL that is not a read (readers are read-only)
+EXIT_TIMED_OUT = 5  # ad-hoc SQL stopped at the reader time limit
 
 
 def _echo_json(data: dict) -> None:
@@ -47,44 +56,82 @@ def generate(
     typer.echo(f"ground truth: {summary['path']}/truth   source files: {settings.landing_dir}")
 
 
+@contextmanager
+def _holding_writer(settings, purpose: str) -> Iterator[None]:
+    """The writer lock for a command; when it stays taken, say by whom and exit (no traceback)."""
+    from afterclick import warehouse
+
+    held = ExitStack()
+    try:
+        held.enter_context(warehouse.writer(settings, purpose=purpose))
+    except warehouse.WarehouseBusy as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(EXIT_FAILED) from None
+    with held:
+        yield
+
+
+def _report_pipeline_run(settings, summary: dict) -> None:
+    """What a pipeline run did; a run in which sources failed names them on stderr and exits EXIT_PARTIAL."""
+    from afterclick.runs import failed_sources
+
+    ingest = summary["ingest"]
+    typer.echo(f"landed {ingest['rows_landed']:,} rows ({ingest['rows_quarantined']:,} quarantined); "
+               f"dbt built {summary['transform']['models_built']} models, "
+               f"{summary['transform']['tests_failed']} tests failed; published snapshot "
+               f"{summary['publish']['version']} in {summary['seconds']}s")
+    typer.echo(f"serving snapshot: {settings.serving_path}")
+    if failed := failed_sources(summary):
+        typer.echo(f"run partial: {len(failed)} source{'s' if len(failed) > 1 else ''} failed "
+                   f"({', '.join(failed)}); the other sources landed, the build ran and the snapshot was "
+                   "published (recorded in ops.runs as partial)", err=True)
+        for source, error in failed.items():
+            typer.echo(f"  {source}: {error}", err=True)
+        raise typer.Exit(EXIT_PARTIAL)
+
+
 @app.command()
 def run(
     select: Annotated[str, typer.Option(help="dbt selector for a partial build.")] = None,
     plain: Annotated[bool, typer.Option(help="Run the steps without Prefect (no server start-up).")] = False,
 ) -> None:
-    """Run the pipeline once: ingest every source, dbt build, publish the serving snapshot."""
-    settings = load_settings()
-    if plain:
-        import logging
+    """Run the pipeline once: ingest every source, dbt build, publish the serving snapshot. Exits 3 when
+    some sources failed (the others are landed, built and published), 1 when the run failed."""
+    from afterclick.transform import BuildFailed
+    from afterclick.warehouse import WarehouseBusy
 
-        from flows.steps import run_pipeline
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-        summary = run_pipeline(settings, select)
-    else:
-        from afterclick.prefect_env import configure_prefect
-        configure_prefect(settings)
-        from flows.pipeline import pipeline_flow
-        summary = pipeline_flow(state_dir=str(settings.root), select=select)
-    ingest = summary["ingest"]
-    typer.echo(f"landed {ingest['rows_landed']:,} rows ({ingest['rows_quarantined']:,} quarantined); "
-               f"dbt built {summary['transform']['models_built']} models, "
-               f"{summary['transform']['tests_failed']} tests failed; published in {summary['seconds']}s")
-    for source, error in ingest["errors"].items():
-        typer.echo(f"  ingest error in {source}: {error}", err=True)
-    typer.echo(f"serving snapshot: {settings.serving_path}")
+    settings = load_settings()
+    try:
+        if plain:
+            import logging
+
+            from flows.steps import run_pipeline
+            logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+            summary = run_pipeline(settings, select)
+        else:
+            from afterclick.prefect_env import configure_prefect
+            configure_prefect(settings)
+            from flows.pipeline import pipeline_flow
+            summary = pipeline_flow(state_dir=str(settings.root), select=select)
+    except (WarehouseBusy, BuildFailed) as exc:
+        typer.echo(f"pipeline run failed: {exc}\n(the run is recorded: see `afterclick status`)", err=True)
+        raise typer.Exit(EXIT_FAILED) from None
+    _report_pipeline_run(settings, summary)
 
 
 @app.command()
 def serve(
-    once: Annotated[bool, typer.Option(help="Run the pipeline once through the server and exit (for cron).")] = False,
+    once: Annotated[bool, typer.Option(help="Run the pipeline once through the server and exit (for cron); "
+                                            "exits 3 when some sources failed.")] = False,
 ) -> None:
     """Start (or reuse) a local Prefect server and run every flow on its schedule from settings."""
     from flows.serve import serve_forever
 
-    summary = serve_forever(load_settings(), once=once)
+    settings = load_settings()
+    summary = serve_forever(settings, once=once)
     if summary:
-        typer.echo(f"pipeline run: landed {summary['ingest']['rows_landed']:,} rows, "
-                   f"published snapshot {summary['publish']['version']}")
+        typer.echo("pipeline run through the Prefect server:")
+        _report_pipeline_run(settings, summary)
 
 
 @app.command()
@@ -118,18 +165,17 @@ def build(
     """dbt build on what the warehouse holds now (no ingest), then publish the serving snapshot."""
     import logging
 
-    from afterclick import warehouse
     from afterclick.transform import BuildFailed
     from flows.steps import publish_step, transform_step
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings = load_settings()
-    with warehouse.writer(settings, purpose="afterclick build"):
+    with _holding_writer(settings, "afterclick build"):
         try:
             built = transform_step(settings, select, full_refresh=full_refresh)
         except BuildFailed as exc:
             typer.echo(f"{exc}\nif a model's columns changed, run `afterclick build --full-refresh`", err=True)
-            raise typer.Exit(1) from None
+            raise typer.Exit(EXIT_FAILED) from None
         published = publish_step(settings) if publish_after else None
     typer.echo(f"dbt built {built['models_built']} models{' from scratch' if full_refresh else ''}, "
                f"{built['tests_passed']} tests passed in {built['seconds']}s"
@@ -142,7 +188,7 @@ def publish() -> None:
     from afterclick import warehouse
 
     settings = load_settings()
-    with warehouse.writer(settings, purpose="afterclick publish"):
+    with _holding_writer(settings, "afterclick publish"):
         meta = warehouse.publish(settings)
     typer.echo(f"published {len(meta['tables'])} tables to {meta['path']} in {meta['seconds']}s")
 
@@ -159,7 +205,7 @@ def push(
     from writeback.run import report_lines
 
     settings = load_settings()
-    with warehouse.writer(settings, purpose="afterclick push"):
+    with _holding_writer(settings, "afterclick push"):
         report = push_changes(settings, kinds=kind, dry_run=dry_run)
         for line in report_lines(report):
             typer.echo(line)
@@ -216,7 +262,12 @@ def sql(
     query: Annotated[str, typer.Argument(help="SQL to run against the serving snapshot (read-only).")],
     format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
 ) -> None:
-    """Ad-hoc SQL against the serving snapshot, opened read-only (marts resolve unqualified)."""
+    """Ad-hoc SQL against the serving snapshot (marts resolve unqualified, ops tables as ops.<name>).
+    Reads only: SELECT (also DESCRIBE, SHOW, SUMMARIZE) and EXPLAIN, within the reader limits
+    (settings reader.memory_limit, reader.threads, reader.query_timeout_seconds)."""
+    import duckdb
+    import polars as pl
+
     from afterclick import warehouse
 
     settings = load_settings()
@@ -224,16 +275,21 @@ def sql(
         con = warehouse.read_serving(settings)
     except FileNotFoundError as exc:
         typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_NOTHING_YET) from None
     try:
-        rel = con.sql(query)
-        if rel is None:
-            typer.echo("ok")
-            return
-        frame = rel.pl()
-    except Exception as exc:  # noqa: BLE001 - show DuckDB's message, not a traceback
+        frame = warehouse.run_read(con, query, timeout=settings.reader.query_timeout_seconds,
+                                   fetch=lambda result: pl.from_arrow(result.to_arrow_table()))
+    except warehouse.ReadOnlyRefused as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(EXIT_REFUSED) from None
+    except warehouse.QueryTimedOut as exc:
+        typer.echo(f"query stopped after {exc.seconds:g} s, the time limit of ad-hoc queries; to allow longer, "
+                   "set AFTERCLICK_READER__QUERY_TIMEOUT_SECONDS (or query_timeout_seconds under [reader] "
+                   "in afterclick.toml)", err=True)
+        raise typer.Exit(EXIT_TIMED_OUT) from None
+    except (duckdb.Error, ValueError) as exc:  # show DuckDB's message, not a traceback
         typer.echo(f"query failed: {exc}", err=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(EXIT_FAILED) from None
     finally:
         con.close()
     if format == "csv":
@@ -241,46 +297,40 @@ def sql(
     elif format == "json":
         typer.echo(frame.write_json())
     else:
-        import polars as pl
         with pl.Config(tbl_rows=200, tbl_cols=40, fmt_str_lengths=60, tbl_hide_dataframe_shape=True):
             typer.echo(frame)
 
 
 @app.command()
 def status() -> None:
-    """What was loaded, built, published and run, and when (from the warehouse's own records)."""
-    import duckdb
+    """Who is writing the warehouse now, and what was loaded, built, published and run, and when (from the
+    published snapshot's records and the run journal: status never opens the warehouse a pipeline writes).
+    Also the write-back changes in doubt and the quarantine totals."""
+    from afterclick.status import report
 
-    from afterclick import warehouse
+    if not report(load_settings(), typer.echo):
+        typer.echo("\nno serving snapshot yet, so nothing more to report: run `afterclick run` first", err=True)
+        raise typer.Exit(EXIT_NOTHING_YET)
 
-    settings = load_settings()
-    try:
-        con = warehouse.connect_read_only(settings.warehouse_path)
-    except (duckdb.IOException, duckdb.CatalogException) as exc:
-        if not settings.serving_path.exists():
-            typer.echo(f"nothing to report yet ({exc.__class__.__name__}): run `afterclick run` first", err=True)
-            raise typer.Exit(2) from None
-        con = warehouse.read_serving(settings)
-        typer.echo("(the warehouse is being written; showing the published snapshot's records)")
-    queries = {
-        "last loads per source": """select source, entity, store, count(*) as batches, sum(rows_landed) as rows_landed,
-                 sum(rows_quarantined) as quarantined, max(finished_at) as last_loaded_at, any_value(cursor_value order by finished_at desc) as cursor
-                 from ops.loads group by all order by source, entity, store""",
-        "last builds": "select command, status, started_at, finished_at, models_built, tests_passed, tests_failed from ops.builds order by started_at desc limit 5",
-        "last run of every flow": """select flow, status, started_at, finished_at,
-                 summary->>'$.ingest.rows_landed' as rows_landed, summary->>'$.ingest.rows_quarantined' as quarantined,
-                 summary->>'$.transform.models_built' as models_built, summary->>'$.transform.tests_failed' as tests_failed,
-                 summary->>'$.writeback.pushed' as pushed, summary->>'$.writeback.failed' as to_retry,
-                 summary->>'$.writeback.dead' as dead, summary->>'$.seconds' as seconds, error
-                 from ops.runs qualify row_number() over (partition by flow order by started_at desc) = 1
-                 order by flow""",
-    }
-    for title, query in queries.items():
-        typer.echo(f"\n{title}:")
-        typer.echo(con.sql(query).pl().to_pandas().to_string(index=False, max_colwidth=40))
-    if settings.serving_path.exists():
-        typer.echo(f"\nserving snapshot: {settings.serving_path} version {warehouse.snapshot_version(settings)}")
-    con.close()
+
+EVERY_INTERFACE = ("0.0.0.0", "::")
+
+
+def dashboard_command(settings, port: int, headless: bool) -> list[str]:
+    """The ``streamlit run`` command line of the dashboards: listening on ``settings.dashboard_address``
+    only (loopback unless the user exposes them)."""
+    app_path = Path(__file__).resolve().parents[1] / "dashboards" / "app.py"
+    return [sys.executable, "-m", "streamlit", "run", str(app_path),
+            "--server.address", settings.dashboard_address.strip(), "--server.port", str(port),
+            "--server.headless", str(headless).lower(), "--browser.gatherUsageStats", "false"]
+
+
+def dashboard_url(address: str, port: int) -> str:
+    """Where to open the dashboards: their address, or this machine's name when they listen on every interface."""
+    import socket
+
+    host = socket.gethostname() if address.strip() in EVERY_INTERFACE else address.strip()
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 @app.command()
@@ -290,13 +340,51 @@ def dashboard(
 ) -> None:
     """Start the Streamlit dashboards over the serving snapshot and print their URL."""
     settings = load_settings()
-    app_path = Path(__file__).resolve().parents[1] / "dashboards" / "app.py"
+    if not settings.dashboard_address.strip():
+        raise typer.BadParameter("dashboard_address is empty: set 127.0.0.1 (this machine only) or 0.0.0.0 "
+                                 "(every interface)", param_hint="AFTERCLICK_DASHBOARD_ADDRESS")
     env = {**os.environ, "AFTERCLICK_STATE_DIR": str(settings.root), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    typer.echo(f"dashboards: http://localhost:{port}  (reading {settings.serving_path}; Ctrl-C stops)")
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app_path), "--server.port", str(port),
-           "--server.headless", str(headless).lower(), "--browser.gatherUsageStats", "false"]
+    typer.echo(f"dashboards: {dashboard_url(settings.dashboard_address, port)}  "
+               f"(reading {settings.serving_path}; Ctrl-C stops)")
+    if settings.dashboard_address.strip() in EVERY_INTERFACE and not settings.dashboard_login:
+        typer.echo("dashboards: listening on every interface without a login (dashboard_login is off)", err=True)
+    cmd = dashboard_command(settings, port, headless)
     sys.stdout.flush()
     os.execve(sys.executable, cmd, env)  # become the server: signals (Ctrl-C, terminate) reach it directly
+
+
+@app.command()
+def docs(
+    port: Annotated[int, typer.Option(help="Port to serve on (0: any free port).")] = 8580,
+) -> None:
+    """Serve dbt's documentation of the models (lineage, columns, tests) as of the last build, and
+    print its URL. It is generated with every build into <state>/dbt/docs; the warehouse is not opened."""
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from afterclick.transform import docs_dir
+
+    settings = load_settings()
+    folder = docs_dir(settings)
+    if not (folder / "index.html").exists():
+        typer.echo(f"no model documentation in {folder} yet: it is generated by every build "
+                   "(`afterclick run` or `afterclick build`; setting dbt_docs)", err=True)
+        raise typer.Exit(2)
+
+    class QuietHandler(SimpleHTTPRequestHandler):
+        def log_message(self, format, *args):  # noqa: A002 - the stdlib's name; one line per request is noise
+            pass
+
+    server = ThreadingHTTPServer((settings.dashboard_address, port), partial(QuietHandler, directory=str(folder)))
+    host = "127.0.0.1" if settings.dashboard_address in ("0.0.0.0", "") else settings.dashboard_address
+    typer.echo(f"model documentation: http://{host}:{server.server_port}/  (serving {folder}; Ctrl-C stops)")
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 @app.command()

@@ -34,17 +34,28 @@ class DuckDBSettings(BaseModel):
     temp_directory: Path | None = Field(None, description="Where DuckDB spills; default: <state_dir>/tmp.")
 
 
+class ReaderSettings(BaseModel):
+    """Limits of every reader of the serving snapshot (ad-hoc SQL, dashboards, status): one query
+    cannot exhaust the machine that also runs the writer."""
+
+    memory_limit: str = Field("2GB", description="Most memory one reader connection may use (e.g. '2GB', '10%').")
+    threads: int = Field(2, ge=1, description="Worker threads of one reader connection.")
+    query_timeout_seconds: float = Field(
+        120.0, gt=0, description="An ad-hoc query running longer than this is interrupted.")
+
+
 class DemoSettings(BaseModel):
     """Size and seed of the embedded demo world."""
 
-    orders: int = 20_000
-    days: int = 365
-    seed: int = 42
+    orders: int = Field(20_000, description="Orders `afterclick generate` simulates (its --orders wins).")
+    days: int = Field(365, description="Days of history of the demo world.")
+    seed: int = Field(42, description="Random seed: the same seed and end give the same world.")
 
 
 class PrefectSettings(BaseModel):
     api_url: str | None = Field(None, description="A Prefect server to use; default: a temporary local one.")
-    startup_timeout_seconds: int = 180
+    startup_timeout_seconds: int = Field(180, description="How long `afterclick run` waits for its temporary "
+                                                          "Prefect server to start.")
     server_port: int = Field(4200, description="Port of the local server `afterclick serve` starts.")
 
 
@@ -52,7 +63,7 @@ class MarketplaceSource(BaseModel):
     """A marketplace whose order exports are dropped in <landing>/marketplace/<store>/inbox."""
 
     mapping: str = Field(description="Column mapping name in ingest/files/marketplace.py (MAPPINGS).")
-    enabled: bool = True
+    enabled: bool = Field(True, description="false: this marketplace's inbox is not read.")
 
 
 # Request pacing per channel when a store sets none: below each API's documented limits (VTEX
@@ -67,14 +78,24 @@ class ChannelStoreSettings(BaseModel):
     "https://shop.myshopify.com", "credentials": {"token": "…"}}}'."""
 
     channel: str = Field(description="shopify | vtex | magento | woocommerce")
-    base_url: str
+    base_url: str = Field(description="Root of the store's API, without the API path (e.g. "
+                                      "https://shop.myshopify.com, https://account.vtexcommercestable.com.br, "
+                                      "https://shop.example.com for Magento and WooCommerce).")
     credentials: dict[str, SecretStr] = Field(
         default_factory=dict,
         description="shopify: token; vtex: app_key, app_token; magento: token; woocommerce: key, secret.")
-    enabled: bool = True
+    enabled: bool = Field(True, description="false: the store is neither read nor pushed to.")
     requests_per_second: float | None = Field(
         None, description="Most requests a second afterclick sends this store (0: no cap). Unset: the channel's "
                           "default (vtex 40, magento 20, woocommerce 10; Shopify is paced by its cost bucket).")
+    vtex_feed: bool = Field(
+        False, description="vtex: also read the store's orders feed (GET /api/orders/feed) to catch orders changed "
+                           "more than 30 days after they were created; needs the feed configured for the app key "
+                           "(FromOrders, disableSingleFire true). Items are committed once their orders landed.")
+    vtex_relist_days: int = Field(
+        120, ge=0, description="vtex without the feed: the first run of each UTC day also re-lists the orders "
+                               "created in this many days (beyond the 30 read every run) and lands those that "
+                               "changed; 0: never.")
 
     @property
     def rate(self) -> float:
@@ -90,7 +111,9 @@ class ErpTable(BaseModel):
 
     table: str = Field(description="Table (or view) name in the ERP database.")
     key: list[str] = Field(description="Columns identifying one record.")
-    incremental_column: str | None = "updated_at"
+    incremental_column: str | None = Field(
+        "updated_at", description="Column the table is read incrementally by (an update timestamp or a growing id); "
+                                  "none: the whole table every run.")
 
 
 class ErpSettings(BaseModel):
@@ -99,14 +122,15 @@ class ErpSettings(BaseModel):
     url: SecretStr | None = Field(
         None, description="SQLAlchemy URL (e.g. postgresql+psycopg://user:pw@host/erp); secret: it may hold a "
                           "password. Default: sqlite:///<state>/demo/erp.sqlite when the demo world exists.")
-    chunk_rows: int = 50_000
-    tables: dict[str, ErpTable] = {
+    chunk_rows: int = Field(50_000, description="Rows read and landed per transaction; the table's cursor "
+                                                "advances with each chunk's commit.")
+    tables: dict[str, ErpTable] = Field(default_factory=lambda: {
         "invoices": ErpTable(table="invoices", key=["invoice_id"]),
         "products": ErpTable(table="products", key=["sku"]),
         "price_lists": ErpTable(table="price_lists", key=["price_list", "sku"]),
         "purchase_orders": ErpTable(table="purchase_orders", key=["po_number"]),
         "customer_credit": ErpTable(table="customer_credit", key=["customer_ref"]),
-    }
+    }, description="ERP tables to land, by name: each in raw.erp__<name>.")
 
 
 class CarrierFileFormat(BaseModel):
@@ -127,34 +151,36 @@ class CarrierFileFormat(BaseModel):
                                  "occurred_at": "FECHA", "raw_status": "ESTADO", "message": "INCIDENCIA",
                                  "location": "OFICINA"},
         description="Our field -> column of the carrier's status-and-incidents file.")
-    separator: str = ";"
-    encoding: str = "utf8"
-    date_format: str = "%d/%m/%Y %H:%M"
+    separator: str = Field(";", description="Column separator of all three files.")
+    encoding: str = Field("utf8", description="Text encoding of all three files (e.g. utf8, latin1).")
+    date_format: str = Field("%d/%m/%Y %H:%M", description="strftime format of the dates in the files.")
     timezone: str = Field("Europe/Madrid", description="Times in the files are local to this zone.")
-    shipments_file: str = "expediciones_{stamp}.txt"
-    labels_glob: str = "etiquetas_*.txt"
-    status_glob: str = "estados_*.txt"
+    shipments_file: str = Field("expediciones_{stamp}.txt", description="Name of each shipments file written to "
+                                                                        "the outbox; {stamp} is the time written.")
+    labels_glob: str = Field("etiquetas_*.txt", description="Names of the label tool's files in the inbox.")
+    status_glob: str = Field("estados_*.txt", description="Names of the carrier's status-and-incidents files in "
+                                                          "the inbox.")
 
 
 class TrackingApiSettings(BaseModel):
     """A multi-carrier tracking service polled for every parcel not followed through files."""
 
     url: str | None = Field(None, description="Base URL; default: the demo world's local emulator.")
-    token: SecretStr | None = None
-    batch_size: int = 40
+    token: SecretStr | None = Field(None, description="The service's API token (sent as the 17token header).")
+    batch_size: int = Field(40, description="Tracking numbers asked per call.")
     max_age_days: int = Field(60, description="Parcels shipped longer ago are no longer polled.")
 
 
 class SmtpSettings(BaseModel):
     host: str | None = Field(None, description="SMTP server for customer messages; unset = no messages are sent "
                                                "(on the demo world, a local demo mailbox is used).")
-    port: int = 25
-    starttls: bool = False
-    username: str | None = None
-    password: SecretStr | None = None
-    sender: str = "orders@afterclick.invalid"
-    sender_name: str = "afterclick"
-    timeout_seconds: float = 30.0
+    port: int = Field(25, description="Port of the SMTP server.")
+    starttls: bool = Field(False, description="Upgrade the connection with STARTTLS before logging in.")
+    username: str | None = Field(None, description="Login name; unset: no login.")
+    password: SecretStr | None = Field(None, description="Login password (put it in the environment).")
+    sender: str = Field("orders@afterclick.invalid", description="From address of customer messages and alerts.")
+    sender_name: str = Field("afterclick", description="Display name of the From address.")
+    timeout_seconds: float = Field(30.0, description="Timeout of each SMTP operation.")
     connections: int = Field(4, ge=1, description="SMTP sessions customer messages are sent over side by side "
                                                   "(lower it if the server limits connections per client).")
 
@@ -179,13 +205,16 @@ class WritebackSettings(BaseModel):
 class ScheduleSettings(BaseModel):
     """When ``afterclick serve`` runs each flow (cron, in ``timezone``); empty string = not scheduled."""
 
-    timezone: str = "Europe/Madrid"
-    channels: str = "*/5 * * * *"  # channel ingest
-    tracking: str = "*/15 * * * *"  # carrier tracking
-    inventory: str = "20 * * * *"  # what the channels show as stock (a sweep of each store's catalogue)
-    back_office: str = "0 * * * *"  # ERP / WMS / carrier files / spend
-    pipeline: str = "30 2 * * *"  # the full pipeline nightly (dbt build incl. the LTV refit)
-    transform: str = "*/10 * * * *"  # dbt build + publish, so the snapshot stays fresh
+    timezone: str = Field("Europe/Madrid", description="Time zone the cron schedules are read in.")
+    channels: str = Field("*/5 * * * *", description="Channel ingest (orders, customers, refunds) and "
+                                                       "marketplace exports.")
+    tracking: str = Field("*/15 * * * *", description="Carrier tracking (the tracking API).")
+    inventory: str = Field("20 * * * *", description="What the channels show as stock, their catalogues, locations "
+                                                     "and fulfillments (a sweep of each store).")
+    back_office: str = Field("0 * * * *", description="ERP, WMS, carrier files, marketing spend.")
+    pipeline: str = Field("30 2 * * *", description="The whole pipeline, nightly: every source, dbt build with the "
+                                                    "CLV refit, write-back, publish.")
+    transform: str = Field("*/10 * * * *", description="dbt build + publish, so the snapshot stays fresh.")
     transform_select: str = Field(
         "", description="dbt selection the scheduled transform builds (e.g. '+rpt_stuck_orders +wb_stock'); empty: "
                         "the whole project. The nightly pipeline always builds everything.")
@@ -207,13 +236,17 @@ class Settings(BaseSettings):
     )
 
     state_dir: Path = Field(Path(".afterclick"), description="Root of everything afterclick writes.")
-    dbt_threads: int = 2
+    dbt_threads: int = Field(2, description="dbt's threads: models and tests built side by side.")
     dbt_unit_tests: bool = Field(
         False, description="Run dbt's unit tests in every build. They check the models' SQL on fixed inputs, not "
                            "the data, so builds leave them to the test suite (as dbt advises for production).")
     dbt_node_tasks: bool = Field(
         True, description="Inside Prefect flows, run dbt through prefect-dbt so every dbt node shows as its own "
                           "Prefect task; false: one task for the whole build (about 3x quicker on a small machine).")
+    dbt_docs: bool = Field(
+        True, description="After every successful dbt build, generate dbt's documentation of the models (lineage, "
+                          "columns) into <state_dir>/dbt/docs, served by `afterclick docs` (1-2.5 s a build "
+                          "on a small demo world).")
     lock_timeout_seconds: float = Field(
         600.0, description="How long a second writer waits for the warehouse lock before failing."
     )
@@ -221,6 +254,17 @@ class Settings(BaseSettings):
     dashboard_login: bool = Field(
         False, description="Dashboards ask for a login (Streamlit's OIDC st.login; configure the provider under "
                             "[auth] in .streamlit/secrets.toml).")
+    dashboard_address: str = Field(
+        "127.0.0.1", description="Interface the dashboards listen on: 127.0.0.1 (this machine only) by default; "
+                                 "0.0.0.0 exposes them on every interface (put a login or a proxy in front).")
+    reader: ReaderSettings = ReaderSettings()
+    future_tolerance_hours: float = Field(
+        24.0, ge=0, description="A landed timestamp later than now plus this is quarantined: no real system "
+                                "can send it (a clock or time-zone error, or a typo such as 2099).")
+    file_reject_bad_share: float = Field(
+        0.5, ge=0, le=1, description="A file whose share of bad rows passes this is rejected as a whole (moved "
+                                     "to rejected/ with a summary in ops.quarantine) instead of landing its "
+                                     "good rows.")
     as_of: datetime | None = Field(
         None, description="Compute the marts (stuck orders, SLA clocks, closing) as of this UTC instant instead of "
                           "now: for replaying a past demo world or a backfill. The demo's channel emulators "
@@ -229,13 +273,15 @@ class Settings(BaseSettings):
     demo: DemoSettings = DemoSettings()
     prefect: PrefectSettings = PrefectSettings()
     schedules: ScheduleSettings = ScheduleSettings()
-    marketplaces: dict[str, MarketplaceSource] = {
+    marketplaces: dict[str, MarketplaceSource] = Field(default_factory=lambda: {
         "amazon-es": MarketplaceSource(mapping="amazon_all_orders"),
         "miravia-es": MarketplaceSource(mapping="miravia_orders"),
-    }
+    }, description="Marketplaces whose order exports are read, by store id (a store of the dbt seed stores).")
     retries: int = Field(3, description="Retries of a source that failed for a transient reason.")
     retry_backoff_seconds: float = Field(10.0, description="First retry delay; doubles each retry.")
-    channel_stores: dict[str, ChannelStoreSettings] = Field(default_factory=dict)
+    channel_stores: dict[str, ChannelStoreSettings] = Field(
+        default_factory=dict, description="Sales-channel stores read and pushed to through their APIs, by store id "
+                                          "(a store of the dbt seed stores). None: the demo world's stores.")
     demo_channels: bool = Field(
         True, description="With no channel_stores configured and a generated demo world, read its channel "
                           "stores through the local API emulators (real HTTP).")
@@ -250,7 +296,8 @@ class Settings(BaseSettings):
     channel_parallel_stores: int = Field(
         4, ge=1, description="Channel stores landed side by side (each store has its own API and rate limit; "
                              "a landing is bound by round trips, so a second store uses the wait).")
-    http_timeout_seconds: float = 30.0
+    http_timeout_seconds: float = Field(30.0, description="Timeout of every HTTP call to a channel store or the "
+                                                          "tracking API (a timeout is retried).")
     disabled_sources: list[str] = Field(default_factory=list, description="Source kinds not to ingest.")
     file_min_age_seconds: float = Field(
         2.0, description="A dropped file is read only once untouched this long (still-growing files wait)."

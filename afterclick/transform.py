@@ -4,12 +4,19 @@ dbt reads the warehouse path and resources from environment variables that this 
 sets from afterclick's settings (see ``dbt/profiles.yml``). The profile sets
 ``keep_open: true`` (one database handle for the run, not one per node) and this module closes
 that handle when dbt returns, so the DuckDB file is free again. Call it while holding the writer lock.
+
+After a successful build, dbt's documentation of the project (``dbt docs generate``: lineage,
+columns, and the catalog of what the warehouse holds) is generated while the build still holds the
+warehouse, and copied to ``<state>/dbt/docs``: ``afterclick docs`` serves that folder, so no reader
+ever opens the warehouse for it.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import shutil
 import time
 import uuid
 from contextlib import contextmanager
@@ -21,6 +28,10 @@ from afterclick import warehouse
 from afterclick.settings import Settings
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt"
+# what `dbt docs generate` writes that its index.html reads; copied in this order, the page last
+DOCS_FILES = ("manifest.json", "catalog.json", "index.html")
+
+log = logging.getLogger(__name__)
 
 
 class BuildFailed(RuntimeError):
@@ -39,6 +50,7 @@ class BuildResult:
     unit_tests_passed: int = 0
     errors: list[str] = field(default_factory=list)
     node_timings: dict[str, float] = field(default_factory=dict)
+    docs_seconds: float | None = None  # dbt docs generated after the build (None: not generated)
 
 
 @contextmanager
@@ -94,6 +106,60 @@ def _close_dbt_database() -> None:
         env.close()
 
 
+def docs_dir(settings: Settings) -> Path:
+    """Where the last build's dbt documentation is kept for readers (``afterclick docs``)."""
+    return settings.root / "dbt" / "docs"
+
+
+def _dbt_paths(settings: Settings, log_folder: str = "dbt") -> list[str]:
+    return ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+            "--target-path", str(settings.dbt_target_dir), "--log-path", str(settings.logs_dir / log_folder),
+            "--quiet"]
+
+
+def _generate_docs(settings: Settings) -> float | None:
+    """``dbt docs generate`` on the build that just ran (its manifest, no second compile; the catalog
+    read through the database handle the build still holds), then each file copied into
+    ``docs_dir`` under a temporary name and renamed over the old one. A failure is logged and
+    leaves the previous documentation in place: it never fails the build."""
+    from dbt.cli.main import dbtRunner
+
+    t0 = time.perf_counter()
+    try:
+        # logged apart: <logs>/dbt/dbt.log keeps the builds' own story
+        outcome = dbtRunner().invoke(["docs", "generate", "--no-compile", *_dbt_paths(settings, "dbt-docs")])
+        if not outcome.success:
+            raise RuntimeError(outcome.exception or "dbt docs generate reported a failure")
+        target = docs_dir(settings)
+        target.mkdir(parents=True, exist_ok=True)
+        for name in DOCS_FILES:
+            part = target / f".{name}.part"
+            shutil.copyfile(settings.dbt_target_dir / name, part)
+            os.replace(part, target / name)
+    except Exception as exc:  # noqa: BLE001 - the documentation is a by-product: the build stands
+        log.warning("dbt docs not generated (the last ones stay in %s): %s", docs_dir(settings), exc)
+        return None
+    return round(time.perf_counter() - t0, 2)
+
+
+FAILING_ROWS_SHOWN = 3  # rows of a failing data test named in its error (the keys it found)
+
+
+def _failing_rows(con, sql: str) -> str:
+    """``; found: (key_value=..., rows_with_it=2) ...``: the first rows a failing data test returns,
+    e.g. the keys a primary_key test found twice. A value that looks like an email address is
+    masked (customer addresses never reach logs); a query that cannot run adds nothing."""
+    try:
+        cursor = con.execute(f"select * from ({sql}) as failing limit {FAILING_ROWS_SHOWN}")
+        names = [d[0] for d in cursor.description]
+        rows = cursor.fetchall()
+    except Exception:  # noqa: BLE001 - naming the rows is a courtesy: the failure stands as dbt said
+        return ""
+    shown = ("(" + ", ".join(f"{n}={'<email>' if '@' in str(v) else v}" for n, v in zip(names, row)) + ")"
+             for row in rows)
+    return ("; found: " + " ".join(shown))[:400] if rows else ""
+
+
 def run_dbt(settings: Settings, command: str = "build", select: str | None = None,
             extra_args: list[str] | None = None, dbt_vars: dict | None = None,
             node_tasks: bool = False, clv_refit: bool = False) -> BuildResult:
@@ -102,9 +168,7 @@ def run_dbt(settings: Settings, command: str = "build", select: str | None = Non
     the CLV models afresh (see int_clv_fit). ``dbt_vars`` changes make dbt parse everything again."""
 
     settings.ensure_dirs()
-    args = [command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-            "--target-path", str(settings.dbt_target_dir), "--log-path", str(settings.logs_dir / "dbt"),
-            "--quiet"]
+    args = [command, *_dbt_paths(settings)]
     if select:
         args += ["--select", select]
     if command == "build" and not settings.dbt_unit_tests:
@@ -114,16 +178,21 @@ def run_dbt(settings: Settings, command: str = "build", select: str | None = Non
     args += extra_args or []
     started_at = datetime.now(UTC).replace(tzinfo=None)
     t0 = time.perf_counter()
+    docs_seconds = None
     with _dbt_environment(settings, clv_refit):
         try:
             outcome = _runner(settings, node_tasks).invoke(args)
+            seconds = round(time.perf_counter() - t0, 2)
+            if command == "build" and outcome.success and settings.dbt_docs:
+                docs_seconds = _generate_docs(settings)
         finally:
             _close_dbt_database()
     result = BuildResult(build_id=uuid.uuid4().hex[:16], command=" ".join([command] + (["-s", select] if select else [])),
                          status="success" if outcome.success else "failed",
-                         seconds=round(time.perf_counter() - t0, 2))
+                         seconds=seconds, docs_seconds=docs_seconds)
     if outcome.exception is not None:
         result.errors.append(f"dbt could not run: {outcome.exception}")
+    failing: list[tuple[int, str]] = []  # (error index, the failing test's SQL)
     for node in getattr(outcome.result, "results", None) or []:
         kind = node.node.resource_type
         status = str(node.status)
@@ -138,8 +207,12 @@ def run_dbt(settings: Settings, command: str = "build", select: str | None = Non
             if kind in ("test", "unit_test"):
                 result.tests_failed += 1
             result.errors.append(f"{kind} {node.node.name}: {status}: {(node.message or '').strip()[:500]}")
+            if kind == "test" and status == "fail" and getattr(node.node, "compiled_code", None):
+                failing.append((len(result.errors) - 1, node.node.compiled_code))
     con = warehouse.connect(settings)
     try:
+        for index, sql in failing:  # name what the failing test found: its first rows (the keys)
+            result.errors[index] += _failing_rows(con, sql)
         con.execute(
             "insert into ops.builds values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [result.build_id, result.command, result.status, started_at, datetime.now(UTC).replace(tzinfo=None),

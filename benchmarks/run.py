@@ -148,8 +148,6 @@ def measure(lines: int, days: int, size_free: bool = True, skip: frozenset = fro
     # 18 one at a time: the demo stores shared one emulator process, and side by side only added
     # contention for its one core (1M lines: 124 s one at a time, 131-150 s four at a time). Each
     # store has a process of its own now: 73.6 s four at a time, 78.0 s one at a time (measured apart)
-    import duckdb
-
     from afterclick import warehouse
     from afterclick.settings import load_settings
     from afterclick.transform import run_dbt
@@ -190,7 +188,7 @@ def measure(lines: int, days: int, size_free: bool = True, skip: frozenset = fro
     from benchmarks import baselines
     out["baselines"] = baselines.measure(str(settings.warehouse_path), build.node_timings)
     done("baselines")
-    con = duckdb.connect(str(settings.serving_path), read_only=True)
+    con = warehouse.read_serving(settings)  # as the dashboards read it: a reader connection, the reader limits
     hi = con.sql("select max(placed_date) from fct_orders").fetchall()[0][0]
     lo = hi.fromordinal(hi.toordinal() - 89)
     out["queries"] = {}
@@ -389,8 +387,8 @@ def page_timings(runs: int = 3) -> dict:
     """Each dashboard page rendered by Streamlit's AppTest on the snapshot, caches cleared before
     every run (a cold render: every query hits DuckDB): median seconds per page. One app session
     switches from page to page, as a user does; its first render (imports, the app's set-up) is
-    not timed. Until session 17 each run had a fresh AppTest whose untimed first render filled the
-    caches, so the overview (timed as that app's second render) was measured warm."""
+    not timed. Before commit 4806039 (2026-12-03) each run had a fresh AppTest whose untimed first
+    render filled the caches, so the overview (timed as that app's second render) was measured warm."""
     import logging
 
     import streamlit as st
@@ -406,7 +404,7 @@ def page_timings(runs: int = 3) -> dict:
         for _ in range(runs):
             st.cache_data.clear()
             t0 = time.perf_counter()
-            at.switch_page(f"pages/{page}.py")
+            at.switch_page(f"views/{page}.py")
             at.run()
             timings.append(time.perf_counter() - t0)
             assert not at.exception, (page, at.exception)

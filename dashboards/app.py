@@ -9,32 +9,40 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `streamlit run` does not add the repo root
 
-from afterclick.settings import load_settings  # noqa: E402
-from dashboards import data  # noqa: E402
+from dashboards import data, ui  # noqa: E402
 
-PAGES = Path(__file__).parent / "pages"
+# The page scripts live in views/, not pages/: a pages/ folder beside this script would switch
+# Streamlit to its legacy multipage mode, where a page's URL runs the page without this script.
+VIEWS = Path(__file__).parent / "views"
+PAGES = {  # script (its name is the page's URL path) -> title, icon; the first is the home page
+    "overview": ("Overview", ":material/dashboard:"),
+    "order_cycle": ("Order cycle", ":material/autorenew:"),
+    "delivery": ("Delivery", ":material/local_shipping:"),
+    "stock": ("Stock", ":material/inventory_2:"),
+    "customers": ("Customers", ":material/group:"),
+    "writeback": ("Write-back", ":material/sync_alt:"),
+    "runs": ("Runs", ":material/history:"),
+}
+HOME = next(iter(PAGES))
 
 st.set_page_config(page_title="afterclick", page_icon=":material/inventory_2:", layout="wide")
+
+if ui.login_required():
+    # not logged in: every page's address leads to the login screen, never to the page's script
+    st.navigation([st.Page(ui.login_screen, title=title, url_path=name, default=name == HOME)
+                   for name, (title, _) in PAGES.items()], position="hidden").run()
+    st.stop()
 
 info = data.snapshot_info()
 if info is None:
     st.title("afterclick")
     st.info("No serving snapshot yet. Run `afterclick run` (or `make demo`) and reload this page.")
     st.stop()
-if load_settings().dashboard_login and not st.user.is_logged_in:
-    st.title("afterclick")
-    st.button("Log in", on_click=st.login)
-    st.stop()
 
-navigation = st.navigation([
-    st.Page(PAGES / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
-    st.Page(PAGES / "order_cycle.py", title="Order cycle", icon=":material/autorenew:"),
-    st.Page(PAGES / "delivery.py", title="Delivery", icon=":material/local_shipping:"),
-    st.Page(PAGES / "stock.py", title="Stock", icon=":material/inventory_2:"),
-    st.Page(PAGES / "customers.py", title="Customers", icon=":material/group:"),
-    st.Page(PAGES / "writeback.py", title="Write-back", icon=":material/sync_alt:"),
-    st.Page(PAGES / "runs.py", title="Runs", icon=":material/history:"),
-])
+navigation = st.navigation([st.Page(VIEWS / f"{name}.py", title=title, icon=icon, default=name == HOME)
+                            for name, (title, icon) in PAGES.items()])
 navigation.run()
 # under the page's filters: which snapshot the numbers come from, and when it was built
 st.sidebar.caption(f"Snapshot {info['version']}  \npublished {info['published_at']:%Y-%m-%d %H:%M:%S %Z}")
+if st.user.get("is_logged_in"):
+    st.sidebar.button("Log out", on_click=st.logout, key="logout")

@@ -1,9 +1,10 @@
 """Read-only access to the serving snapshot for the dashboards.
 
-Each query opens a short-lived read-only connection to ``serving.duckdb`` (so a publish,
-which renames a new file over it, is never blocked), and results are cached under the
-snapshot's identity (inode + mtime): the next interaction after a publish sees new data.
-Filter values reach SQL only as bound parameters.
+Each query opens a short-lived reader connection to ``serving.duckdb`` (``warehouse.connect_reader``:
+read-only, no other file, the reader limits; so a publish, which renames a new file over it, is never
+blocked) and runs through ``warehouse.run_read`` (reads only, within the reader time limit). Results
+are cached under the snapshot's identity (inode + mtime): the next interaction after a publish sees
+new data. Filter values reach SQL only as bound parameters.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import streamlit as st
 
+from afterclick import warehouse
 from afterclick.settings import load_settings
 
 
@@ -33,8 +34,10 @@ def snapshot_key() -> str | None:
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def _query(sql: str, params: tuple, key: str) -> pd.DataFrame:
-    with duckdb.connect(str(serving_path()), read_only=True) as con:
-        return con.execute(sql, list(params)).df()
+    settings = load_settings()
+    with warehouse.connect_reader(settings) as con:
+        return warehouse.run_read(con, sql, params, timeout=settings.reader.query_timeout_seconds,
+                                  fetch=lambda result: result.df())
 
 
 def query(sql: str, params: tuple | list = ()) -> pd.DataFrame:

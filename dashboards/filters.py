@@ -3,13 +3,17 @@
 The sidebar holds the date range (with a comparison period: the same number of days just before),
 channels, warehouses and carriers. Each page applies the ones its data has, through ``where``,
 which returns placeholders and parameters: filter values never become SQL text.
+
+The default period is the 30 days up to the newest data, but never past the day the snapshot's
+marts are computed as of: a bad timestamp far in the future (an order dated 2099) does not move it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+import pandas as pd
 import streamlit as st
 
 from dashboards import data
@@ -70,10 +74,23 @@ def _multiselect(label: str, key: str, options: list[str], placeholder: str) -> 
     return picked
 
 
+def as_of_day() -> date:
+    """The day the snapshot's marts are computed as of (the build's as-of instant, kept as the as-of
+    day of ``dim_dates``); today (UTC) for a snapshot without the calendar."""
+    if data.table_exists("dim_dates"):
+        day = data.query("select max(date_day) as d from dim_dates where is_as_of_day")["d"][0]
+        if pd.notna(day):
+            return pd.Timestamp(day).date()
+    return datetime.now(UTC).date()
+
+
 def global_filters() -> Filters:
-    bounds = data.query("select min(placed_date) as lo, max(placed_date) as hi from fct_orders")
-    hi = bounds["hi"][0].date() if bounds["hi"][0] is not None else date.today()
-    lo_all = bounds["lo"][0].date() if bounds["lo"][0] is not None else hi
+    as_of = as_of_day()
+    # the newest data up to the as-of day: an order dated later is a bad timestamp, not news
+    bounds = data.query("select min(placed_date) as lo, max(case when placed_date <= ? then placed_date end) as hi "
+                        "from fct_orders", [as_of])
+    hi = bounds["hi"][0].date() if pd.notna(bounds["hi"][0]) else as_of
+    lo_all = min(bounds["lo"][0].date(), hi) if pd.notna(bounds["lo"][0]) else hi
     default_start = max(lo_all, hi - timedelta(days=29))
     qp = st.query_params
     start = min(max(_parse_date(qp.get("start"), default_start), lo_all), hi)

@@ -1,5 +1,5 @@
-"""Small building blocks the pages share: a page's required marts, tables with a CSV download,
-metrics with the change against the comparison period, masked emails."""
+"""Small building blocks the pages share: the login every page requires, a page's required marts,
+tables with a CSV download, metrics with the change against the comparison period, masked emails."""
 
 from __future__ import annotations
 
@@ -11,6 +11,31 @@ import streamlit as st
 
 from afterclick.settings import load_settings
 from dashboards import data
+
+
+def login_required() -> bool:
+    """True while the visitor must still log in: ``dashboard_login`` is on and st.user is not logged in."""
+    return load_settings().dashboard_login and st.user.get("is_logged_in") is not True
+
+
+def login_screen() -> None:
+    """The login (or, with no provider configured, why there is none), then stop: nothing below runs."""
+    st.title("afterclick")
+    if "is_logged_in" in st.user:  # Streamlit sets it only when an [auth] provider is configured
+        st.caption("The dashboards require a login.")
+        st.button("Log in", on_click=st.login, type="primary", key="login")
+    else:
+        st.error("The dashboards require a login (`dashboard_login` is on), but no login provider is "
+                 "configured: add an `[auth]` section to `.streamlit/secrets.toml` in the directory "
+                 "`afterclick dashboard` is started from (see the security docs).")
+    st.stop()
+
+
+def require_login() -> None:
+    """First line of every page: with ``dashboard_login`` on, a visitor who is not logged in sees the
+    login, never the page, whichever way the page was reached (app.py's navigation checks first too)."""
+    if login_required():
+        login_screen()
 
 
 def require(*tables: str, what: str) -> None:

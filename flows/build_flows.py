@@ -16,7 +16,7 @@ from flows.writer_slot import writer_slot
 def transform_flow(select: str | None = None, state_dir: str | None = None, publish: bool = True) -> dict:
     """Build the warehouse with dbt (``select``: a partial build) and publish the snapshot."""
     settings = load_settings(**({"state_dir": state_dir} if state_dir else {}))
-    with writer_slot(settings, "transform"), runs.recorded(settings, "transform") as summary:
+    with runs.recorded(settings, "transform", hold=lambda: writer_slot(settings, "transform")) as summary:
         build = task(transform_step, name="dbt-build", cache_policy=NO_CACHE)
         summary["transform"] = build(settings, select, settings.dbt_node_tasks)
     if publish:  # after the run record, so the snapshot carries it
@@ -29,6 +29,6 @@ def transform_flow(select: str | None = None, state_dir: str | None = None, publ
 def publish_flow(state_dir: str | None = None) -> dict:
     """Publish the serving snapshot from the warehouse as it is."""
     settings = load_settings(**({"state_dir": state_dir} if state_dir else {}))
-    with writer_slot(settings, "publish"), runs.recorded(settings, "publish") as summary:
+    with runs.recorded(settings, "publish", hold=lambda: writer_slot(settings, "publish")) as summary:
         summary["publish"] = task(publish_step, name="publish", cache_policy=NO_CACHE)(settings)
     return summary

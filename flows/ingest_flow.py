@@ -22,7 +22,7 @@ def ingest_flow(kind: str, store: str | None = None, state_dir: str | None = Non
     """Land one source kind, or one ``store`` of it (``since``: re-land a window, idempotently)."""
     settings = load_settings(**({"state_dir": state_dir} if state_dir else {}))
     name = f"ingest-{kind}" + (f"-{store}" if store else "")
-    with writer_slot(settings, name), runs.recorded(settings, name) as summary:
+    with runs.recorded(settings, name, hold=lambda: writer_slot(settings, name)) as summary:
         summary["ingest"] = task(ingest_source_step, name=name, cache_policy=NO_CACHE,
                                  **task_retry_options(settings))(settings, kind, since, store)
     return summary

@@ -7,12 +7,13 @@ warehouse writer slot for the run.
 
 from __future__ import annotations
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, runtime, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from afterclick import runs
 from afterclick.settings import load_settings
-from flows.notify import notify_on_failure
+from flows.notify import notify_on_failure, notify_partial
 from flows.retries import task_retry_options
 from flows.steps import run_pipeline, summary_markdown
 from flows.writer_slot import writer_slot
@@ -34,4 +35,8 @@ def pipeline_flow(state_dir: str | None = None, select: str | None = None) -> di
                            node_tasks=settings.dbt_node_tasks)
     create_markdown_artifact(markdown=summary_markdown(summary), key="pipeline-summary",
                              description="What the pipeline run landed, built and published")
+    if failed := runs.failed_sources(summary):  # the run is recorded as partial; the caller decides the exit
+        get_run_logger().error("pipeline run partial: %d source(s) failed (%s); the others landed and the "
+                               "snapshot was published", len(failed), ", ".join(failed))
+        notify_partial(settings, "pipeline", runtime.flow_run.name or "", failed)
     return summary

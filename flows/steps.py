@@ -2,13 +2,13 @@
 
 ``run_pipeline`` holds the writer lock, runs ingest → transform → write-back → publish through a
 ``call(name, fn, *args)`` hook (a plain call, or a Prefect task), and records the run in
-``ops.runs`` whether it succeeds or fails.
+``ops.runs`` whether it succeeds, fails or lands only some sources (``partial``); a run that never
+got the writer is recorded in the run journal (see afterclick/runs.py).
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
@@ -137,27 +137,19 @@ def plain_call(name: str, fn: Callable, *args):
 
 def run_pipeline(settings: Settings, select: str | None = None, call: StepCaller = plain_call,
                  hold: Callable[[], AbstractContextManager] | None = None, node_tasks: bool = False) -> dict:
-    """Ingest → transform → publish while holding the writer (``hold``: default the file lock);
-    the run is recorded in ops.runs whether it succeeds or fails."""
-    started = time.perf_counter()
-    with (hold or (lambda: warehouse.writer(settings, purpose="pipeline")))():
-        run_id, started_at = runs.start_run()
-        summary: dict = {}
-        try:
-            summary["ingest"] = ingest_step(settings, call)
-            summary["transform"] = call("transform", transform_step, settings, select, node_tasks, True)
-            if settings.writeback.kinds:
-                summary["writeback"] = call("writeback", writeback_step, settings)
-            # record the run before publishing, so the snapshot carries the run that built it
-            runs.finish_run(settings, run_id, "pipeline", started_at, "success", summary)
-            summary["publish"] = call("publish", publish_step, settings)
-        except BaseException as exc:
-            summary["seconds"] = round(time.perf_counter() - started, 2)
-            runs.finish_run(settings, run_id, "pipeline", started_at, "failed", summary,
-                            f"{type(exc).__name__}: {exc}")
-            raise
-        summary["seconds"] = round(time.perf_counter() - started, 2)
-        runs.finish_run(settings, run_id, "pipeline", started_at, "success", summary)
+    """Ingest → transform → publish while holding the writer (``hold``: default the file lock).
+    The run is recorded whether it succeeds, fails (also when it never gets the writer) or some
+    sources fail (``partial``: ``runs.failed_sources(summary)`` names them)."""
+    hold = hold or (lambda: warehouse.writer(settings, purpose="pipeline"))
+    with runs.run_record(settings, "pipeline", hold) as run:
+        summary = run.summary
+        summary["ingest"] = ingest_step(settings, call)
+        summary["transform"] = call("transform", transform_step, settings, select, node_tasks, True)
+        if settings.writeback.kinds:
+            summary["writeback"] = call("writeback", writeback_step, settings)
+        # record the run before publishing, so the snapshot carries the run that built it
+        run.save()
+        summary["publish"] = call("publish", publish_step, settings)
     return summary
 
 

@@ -23,7 +23,7 @@ def writeback_flow(kind: str, store: str | None = None, state_dir: str | None = 
     """Push one kind of change to every target, or to ``store`` only."""
     settings = load_settings(**({"state_dir": state_dir} if state_dir else {}))
     name = f"writeback-{kind}" + (f"-{store}" if store else "")
-    with writer_slot(settings, name), runs.recorded(settings, name) as summary:
+    with runs.recorded(settings, name, hold=lambda: writer_slot(settings, name)) as summary:
         summary["writeback"] = task(writeback_step, name=name, cache_policy=NO_CACHE)(settings, [kind], store)
     create_markdown_artifact(markdown=summary_markdown(summary), key=name.replace("_", "-").lower(),
                              description=f"What the {name} run pushed, per target")

@@ -4,7 +4,8 @@ Every configured table lands in ``raw.erp__<name>``. A table with an ``increment
 (an update timestamp or a growing id) is read from the last value landed onwards, in chunks,
 ordered by that column; the cursor advances only with the commit of each chunk. Rows at the
 cursor value itself are read again (the next row may share it) and skipped by the landing's
-key, so a re-run lands nothing twice. A table without one is read whole on every run and
+key, so a re-run lands nothing twice. A row whose incremental value is a time in the future is
+quarantined (ingest.bad_input) and the cursor stays before it. A table without one is read whole on every run and
 only new or changed rows land. Values land as the database returns them (``raw`` keeps the
 source's truth); staging casts. Nothing here knows which database engine it is talking to.
 """
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 
 from afterclick.settings import ErpTable
+from ingest.bad_input import beyond_credible_time
 from ingest.errors import TransientSourceError
 from ingest.landing import Batch, Landed, land_batch, read_cursor
 
@@ -73,8 +75,13 @@ def read_table(con: duckdb.DuckDBPyConnection, engine: sa.Engine, name: str, cfg
         columns = list(result.keys())
         for rows in result.partitions(chunk_rows):
             frame = _frame(rows, columns)
-            next_cursor = _cursor_text(rows[-1][columns.index(inc)]) if inc else None
-            landed.append(land_batch(con, Batch(SOURCE, name, "", frame, key=key, cursor_value=next_cursor)))
+            # a row stamped in the future is quarantined at landing (no ERP can have changed it then);
+            # the cursor stays before it, so the rows changed in between are still read
+            credible = [r[columns.index(inc)] for r in rows if inc and not beyond_credible_time(r[columns.index(inc)])]
+            next_cursor = _cursor_text(credible[-1]) if credible else cursor if inc else None
+            landed.append(land_batch(con, Batch(SOURCE, name, "", frame, key=key, cursor_value=next_cursor,
+                                                event_times=(inc,) if inc else ())))
+            cursor = next_cursor
     if not landed:  # nothing new: still record that the table was read
         landed.append(land_batch(con, Batch(SOURCE, name, "", pl.DataFrame(), key=key, cursor_value=cursor)))
     return landed

@@ -19,7 +19,7 @@ from pydantic import SecretStr
 
 from afterclick import warehouse
 from afterclick.settings import Settings
-from ingest import erp
+from ingest import bad_input, erp
 from ingest.carriers import files as carrier_files
 from ingest.carriers import tracking_api
 from ingest.channels.connector import RAW_COLUMNS as CHANNEL_RAW_COLUMNS
@@ -128,7 +128,8 @@ def channel_stores(settings: Settings, store: str | None = None, keep_demo_state
     """The configured channel stores (or just ``store``); on the embedded default, the demo world's
     stores served by the local emulators (``keep_demo_state``: showing the stock, prices and
     fulfillments the write-back set)."""
-    stores = [ChannelStore(store_id, cfg.channel, cfg.base_url, cfg.credentials, cfg.rate)
+    stores = [ChannelStore(store_id, cfg.channel, cfg.base_url, cfg.credentials, cfg.rate,
+                           {"feed": cfg.vtex_feed, "relist_days": cfg.vtex_relist_days} if cfg.channel == "vtex" else {})
               for store_id, cfg in settings.channel_stores.items() if cfg.enabled]
     if stores or not settings.demo_channels or not demo_world_exists(settings):
         yield _only(stores, store, "channel")
@@ -349,7 +350,8 @@ def ingest_source(settings: Settings, kind: str, since: datetime | None = None,
     if since is not None and kind not in BACKFILL_SOURCES:
         raise ValueError(f"source {kind!r} cannot re-land a window (those that can: {', '.join(BACKFILL_SOURCES)})")
     options = {**({"since": since} if since else {}), **({"store": store} if store else {})}
-    return SOURCES[kind](settings, **options)
+    with bad_input.rules_of(settings):  # the settings' limits on future times and bad files
+        return SOURCES[kind](settings, **options)
 
 
 def ingest_all(settings: Settings) -> IngestReport:

@@ -3,7 +3,8 @@
 Every parcel the warehouse has packed for a carrier that works by file exchange goes into
 exactly one shipments file, written to ``<landing>/carriers/<carrier>/outbox/``: one line per
 parcel with its reference (our ``shipment_id``), order, recipient, address, weight, parcels and
-service. The label tool answers with a labels file (reference → tracking number) in the
+service. Free text (recipient, address, city, …) is written so it cannot break the file nor run in a
+spreadsheet (``safe_text``). The label tool answers with a labels file (reference → tracking number) in the
 carrier's inbox, which ``ingest.carriers.files`` lands.
 
 Exactly once: the file is first written as ``<name>.part`` (a name the label tool ignores),
@@ -47,6 +48,22 @@ order by shipment_id
 """
 
 
+# a value starting with one of these is run as a formula by a spreadsheet opening the file
+FORMULA_START = r"^[=+\-@\t\r]"
+
+
+def safe_text(frame: pl.DataFrame, separator: str) -> pl.DataFrame:
+    """Every text column as a label tool and a spreadsheet can take it: line breaks and the separator
+    become spaces (one line per parcel and one column per field, even for a tool that splits lines
+    naively), and a value a spreadsheet would run as a formula (starting with = + - @ or a tab) gets
+    a leading ' (OWASP's advice against CSV injection). Numbers (weight, parcels) are left as they are."""
+    def safe(column: str) -> pl.Expr:
+        one_line = pl.col(column).str.replace_all(r"\r\n|[\r\n]", " ").str.replace_all(separator, " ", literal=True)
+        return (pl.when(one_line.str.contains(FORMULA_START)).then(pl.concat_str([pl.lit("'"), one_line]))
+                .otherwise(one_line).alias(column))
+    return frame.with_columns([safe(c) for c, dtype in frame.schema.items() if dtype == pl.String])
+
+
 @dataclass
 class ShipmentsFile:
     carrier: str
@@ -84,7 +101,8 @@ def write_shipments_file(con: duckdb.DuckDBPyConnection, landing: Path, carrier:
     now = now or datetime.now(UTC).replace(tzinfo=None)
     final = folder / fmt.shipments_file.format(stamp=now.strftime("%Y%m%d%H%M%S%f"))
     part = final.with_name(final.name + ".part")
-    body = pending.select([pl.col(ours).alias(theirs) for ours, theirs in fmt.shipments_columns.items()])
+    body = safe_text(pending.select([pl.col(ours).alias(theirs) for ours, theirs in fmt.shipments_columns.items()]),
+                     fmt.separator)
     with open(part, "w", encoding=fmt.encoding, newline="") as fh:
         body.write_csv(fh, separator=fmt.separator)
     con.execute("begin transaction")

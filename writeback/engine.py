@@ -6,17 +6,22 @@ committed, the adapter is called, the outcomes are settled (confirmed / retry / 
 attempt is recorded. A run that finds ``pending`` rows (a crash between call and confirmation)
 first reads the target back: what the target already holds is confirmed without pushing again;
 what it does not hold is pushed; a target that cannot be read back (email) leaves them
-``unknown`` rather than risk a duplicate. One failing target never stops the others.
+``unknown`` rather than risk a duplicate. Such a target is therefore pushed change by change (the
+adapter's ``start``), each change's progress journaled as it goes (``ops.writeback_in_flight``,
+see writeback/ledger.py), so a crash leaves in doubt only the changes in flight, not the batch.
+One failing target never stops the others.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 import duckdb
 
@@ -74,19 +79,24 @@ def desired(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, list[Change]
                        f"order by writeback_key").fetchall()
     out: dict[str, list[Change]] = {}
     for key, store_id, channel, *values in rows:
-        payload = dict(zip(columns, values))
+        # money is DECIMAL in the warehouse; payloads carry JSON numbers (cents are exact in a float's repr)
+        payload = {c: float(v) if isinstance(v, Decimal) else v for c, v in zip(columns, values)}
         target = EMAIL_TARGET if kind == "notification" else store_id
         out.setdefault(target, []).append(Change(kind, target, EMAIL_TARGET if kind == "notification" else channel,
                                                  key, payload))
     return out
 
 
+IN_DOUBT = "interrupted between sending and confirming; not sent again to avoid a duplicate"
+
+
 def _recover(con, adapter: Adapter, pending: list[Change], now: datetime, report: TargetReport) -> list[Change]:
     """Resolve what a crash left pending; returns the changes that still need pushing."""
+    if _one_by_one(adapter):
+        return _recover_from_journal(con, adapter, pending, now, report)
     held = adapter.read_back(pending)
     if held is None:
-        ledger.resolve(con, pending, "unknown", now, "interrupted between sending and confirming; "
-                                                     "not sent again to avoid a duplicate")
+        ledger.resolve(con, pending, "unknown", now, IN_DOUBT)
         report.unknown += len(pending)
         return []
     applied = [c for c in pending if held.get(c.key) == c.payload]
@@ -95,11 +105,31 @@ def _recover(con, adapter: Adapter, pending: list[Change], now: datetime, report
     return [c for c in pending if held.get(c.key) != c.payload]
 
 
+def _recover_from_journal(con, adapter: Adapter, pending: list[Change], now: datetime,
+                          report: TargetReport) -> list[Change]:
+    """A target that cannot be read back, pushed change by change: its journal tells what the crash
+    interrupted. Answered and accepted: confirmed; answered with a failure, or never started: pushed
+    again; being sent (or pending without a journal): unknown, not sent again."""
+    got = ledger.in_flight(con, adapter.kind, adapter.store_id)
+    accepted = [c for c in pending if got.get(c.key) == "confirmed"]
+    in_doubt = [c for c in pending if got.get(c.key) in (None, "sending")]
+    ledger.resolve_from_journal(con, adapter.kind, adapter.store_id, accepted, in_doubt, now, IN_DOUBT)
+    report.recovered += len(accepted)
+    report.unknown += len(in_doubt)
+    return [c for c in pending if got.get(c.key) in ("queued", "failed")]
+
+
+def _one_by_one(adapter: Adapter) -> bool:
+    """A target that cannot be read back is pushed change by change (the adapter's ``start``)."""
+    return getattr(adapter, "start", None) is not None
+
+
 def push_target(con, adapter: Adapter, changes: list[Change], now: datetime, *, dry_run: bool = False,
                 max_attempts: int = 5, backoff_seconds: float = 60.0,
                 after_call: Callable[[list[Change]], None] | None = None, ensure_ledger: bool = True) -> TargetReport:
     """Push one target's changes. ``after_call`` runs between the call and the confirmation
-    (the reliability drills inject a crash there)."""
+    (the reliability drills inject a crash there), with each batch (change by change: with each
+    group of changes answered)."""
     if ensure_ledger:  # push() has (its targets run side by side, and DDL from two of them would conflict)
         ledger.ensure(con)
     started = time.perf_counter()
@@ -113,23 +143,53 @@ def push_target(con, adapter: Adapter, changes: list[Change], now: datetime, *, 
         return report
     if todo and (prepare := getattr(adapter, "prepare", None)) is not None:
         prepare(todo)  # e.g. Shopify: resolve the run's SKUs at once, the cheapest way for their number
+    one_by_one = _one_by_one(adapter)
     for start in range(0, len(todo), adapter.batch_size):
         batch = todo[start:start + adapter.batch_size]
-        ledger.mark_pending(con, batch, now)
-        outcomes = adapter.push(batch)
-        if after_call is not None:
-            after_call(batch)
-        ledger.settle(con, outcomes, now, max_attempts, backoff_seconds)
-        for o in outcomes:
-            if o.ok:
-                report.pushed += 1
-            elif o.permanent or o.change.attempts + 1 >= max_attempts:
-                report.dead += 1
-                log.warning("%s %s %s: gave up: %s", adapter.kind, adapter.store_id, o.change.key, o.error)
-            else:
-                report.failed += 1
+        ledger.mark_pending(con, batch, now, journal=one_by_one)
+        if one_by_one:
+            outcomes = _push_each(con, adapter, batch, now, after_call)
+        else:
+            outcomes = adapter.push(batch)
+            if after_call is not None:
+                after_call(batch)
+        ledger.settle(con, outcomes, now, max_attempts, backoff_seconds, journal=one_by_one)
+        _count(report, adapter, outcomes, max_attempts)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def _push_each(con, adapter: Adapter, batch: list[Change], now: datetime,
+               after_call: Callable[[list[Change]], None] | None) -> list[Outcome]:
+    """A batch for a target that cannot be read back (email), change by change, at most
+    ``adapter.window`` in flight: each is journaled ``sending`` before it is started and its answer
+    as soon as it comes, so a crash leaves only the changes in flight in doubt, not the batch. Each
+    round journals every answer that came in while the previous round was committing and the
+    changes that take their places, in one commit (a commit per change would pace the sending)."""
+    waiting, running, outcomes = deque(batch), set(), []
+    while waiting or running:
+        done: set = set()
+        if running:
+            done, running = wait(running, return_when=FIRST_COMPLETED)
+        answered = [f.result() for f in done]
+        if answered and after_call is not None:
+            after_call([o.change for o in answered])
+        starting = [waiting.popleft() for _ in range(min(len(waiting), adapter.window - len(running)))]
+        ledger.journal_round(con, answered, starting, now)
+        running |= {adapter.start(c) for c in starting}
+        outcomes += answered
+    return outcomes
+
+
+def _count(report: TargetReport, adapter: Adapter, outcomes: list[Outcome], max_attempts: int) -> None:
+    for o in outcomes:
+        if o.ok:
+            report.pushed += 1
+        elif o.permanent or o.change.attempts + 1 >= max_attempts:
+            report.dead += 1
+            log.warning("%s %s %s: gave up: %s", adapter.kind, adapter.store_id, o.change.key, o.error)
+        else:
+            report.failed += 1
 
 
 def push(con, adapters: Callable[[str, str, str], Adapter | None], kinds: list[str], now: datetime, *,

@@ -15,7 +15,7 @@ with unioned as (
 
 select
     unioned.*,
-    round(cast(unioned.amount as {{ dbt.type_float() }}) * rates.rate_to_eur, 2) as amount_rc
+    {{ money_at_rate('unioned.amount', 'rates.rate_to_eur') }} as amount_rc
 from unioned
 left join {{ ref('currency_rates') }} as rates
     on unioned.currency = rates.currency

@@ -18,8 +18,9 @@ import orjson
 import polars as pl
 from pydantic import SecretStr
 
+from ingest.bad_input import beyond_credible_time
 from ingest.channels.http import ChannelClient
-from ingest.channels.readers import READERS, entities
+from ingest.channels.readers import READERS, AcknowledgedPage, entities
 from ingest.errors import BadSourceData
 from ingest.landing import Batch, Landed, Rejected, ensure_raw_table, land_batch, land_in_groups, read_cursor
 
@@ -34,6 +35,7 @@ class ChannelStore:
     base_url: str
     credentials: dict[str, SecretStr] = field(default_factory=dict)
     requests_per_second: float = 0.0  # pacing of every request to the store (0: none)
+    reader_options: dict = field(default_factory=dict)  # keyword options of its readers (VTEX: feed, relist_days)
 
     def client(self, timeout: float = 30.0) -> ChannelClient:
         secret = {k: v.get_secret_value() for k, v in self.credentials.items()}
@@ -84,7 +86,8 @@ def page_batch(store: ChannelStore, page: list[dict], cursor: datetime | None,
                                      reason=f"{entity} record without {id_field if oid is None else updated_field}"))
             continue
         rows.append({"id": str(oid), "updated_at": updated, "payload": orjson.dumps(order).decode()})
-        cursor = max(cursor, updated) if cursor else updated
+        if not beyond_credible_time(updated):  # a future stamp is quarantined at landing: the cursor stays
+            cursor = max(cursor, updated) if cursor else updated
     frame = pl.DataFrame(rows, schema={"id": pl.Utf8, "updated_at": pl.Datetime("us"), "payload": pl.Utf8})
     batch = Batch(store.channel, entity, store.store_id, frame, key=("id", "updated_at"), rejected=rejected,
                   cursor_value=cursor.isoformat() if cursor else None)
@@ -114,14 +117,23 @@ def _ingest_entity(con: duckdb.DuckDBPyConnection, store: ChannelStore, entity: 
     client = store.client(timeout)
     landed: list[Landed] = []
 
+    acknowledgements = {}  # batch id -> what tells the source its page landed (VTEX feed commits)
+
     def batches() -> Iterator[Batch]:
         nonlocal cursor
-        for page in reader(client, since):
+        for page in reader(client, since, **store.reader_options):
             batch, cursor = page_batch(store, page, cursor, entity)
+            if isinstance(page, AcknowledgedPage):
+                acknowledgements[batch.batch_id] = page.acknowledge
             yield batch
 
-    try:
-        landed += land_in_groups(con, batches())  # pages land a group at a time, the cursor with them
+    def acknowledge(group: list[Batch], _: Landed) -> None:
+        for batch in group:
+            if batch.batch_id in acknowledgements:
+                acknowledgements.pop(batch.batch_id)()
+
+    try:  # pages land a group at a time, the cursor with them
+        landed += land_in_groups(con, batches(), on_landed=acknowledge)
     except BadSourceData as exc:  # a page that stays unreadable: kept with the reason; the cursor stays
         land_batch(con, Batch(store.channel, entity, store.store_id, pl.DataFrame(), key=(),
                               rejected=[Rejected(payload=exc.payload, reason=str(exc))]))

@@ -122,6 +122,8 @@ class ChannelClient:
             if not 200 <= response.status_code < 300:
                 raise HTTPStatusError(self.store_id, method, path, response)
             try:
+                if method != "GET" and not response.content.strip():
+                    return response, None  # a write answered with no body (VTEX's feed commit: 200 OK)
                 return response, orjson.loads(response.content)
             except orjson.JSONDecodeError as exc:
                 raise _Malformed(f"{path}: body is not valid JSON ({exc.msg} at {exc.pos})",

@@ -6,7 +6,8 @@ filters follow each API: Shopify by UPDATED_AT with its cursor, WooCommerce by m
 and Magento by an ``updated_at`` gteq filter, both moving the filter forward page by page
 (keyset paging: a change while we page cannot make us skip an order), VTEX by creation-date
 windows (its list has no change filter; creation dates do not move) keeping the orders whose
-``lastChange`` is newer.
+``lastChange`` is newer, plus VTEX's orders feed or a daily re-list for the orders changed long
+after they were created (see ``vtex_pages``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from ingest.channels.http import ChannelClient, shopify_graphql
+from ingest.channels.http import ChannelClient, HTTPStatusError, shopify_graphql
 from ingest.channels.paging import woocommerce_list
 
 log = logging.getLogger("afterclick.ingest")
@@ -105,11 +106,18 @@ def _keyset(fetch, updated_of, since: datetime, overlap: timedelta) -> Iterator[
             page += 1
 
 
-def _api_time(value) -> datetime | None:
+def api_time(value) -> datetime | None:
+    """An API timestamp as naive UTC, in any ISO 8601 spelling the channels use: ``Z``, ``+00:00``
+    or another offset (``-03:00``), up to 7 fraction digits (VTEX's .NET ticks), none, a space for
+    the ``T``. One without an offset is taken as UTC (the readers ask for UTC: WooCommerce's
+    ``_gmt`` fields; Magento and VTEX keep UTC). None when absent or unreadable."""
+    if not isinstance(value, str) or not value.strip():
+        return None
     try:
-        return datetime.fromisoformat(str(value).replace("Z", "").replace(" ", "T"))
+        parsed = datetime.fromisoformat(value.strip())
     except ValueError:
         return None
+    return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
 
 
 def woocommerce_pages(client: ChannelClient, since: datetime, page_size: int = 100) -> Iterator[Page]:
@@ -119,15 +127,16 @@ def woocommerce_pages(client: ChannelClient, since: datetime, page_size: int = 1
             "modified_after": after.isoformat(), "page": page, "per_page": page_size,
             "orderby": "modified", "order": "asc"})
         return body, page < int(response.headers.get("x-wp-totalpages", "1"))
-    yield from _keyset(fetch, lambda o: _api_time(o.get("date_modified_gmt")), since, timedelta(seconds=1))
+    yield from _keyset(fetch, lambda o: api_time(o.get("date_modified_gmt")), since, timedelta(seconds=1))
 
 
 def woocommerce_refund_pages(client: ChannelClient, since: datetime, page_size: int = 100) -> Iterator[Page]:
     """The refunds of the orders changed since ``since`` that list any: the order's ``refunds``
     summary has no date, ``GET /orders/{id}/refunds`` has (each refund is tagged with its
-    ``order_id``, which the URL carried)."""
+    ``order_id``, which the URL carried). An order without ``id`` (the spec requires none) cannot
+    be asked for its refunds: the orders reader quarantines it."""
     for orders in woocommerce_pages(client, since, page_size):
-        refunded = [o["id"] for o in orders if isinstance(o, dict) and o.get("refunds")]
+        refunded = [o["id"] for o in orders if isinstance(o, dict) and o.get("refunds") and o.get("id") is not None]
         yield [{**refund, "order_id": oid} for oid in refunded
                for refund in client.request("GET", f"/wp-json/wc/v3/orders/{oid}/refunds")[1]]
 
@@ -153,20 +162,41 @@ def magento_pages(client: ChannelClient, since: datetime, page_size: int = 100,
             "searchCriteria[pageSize]": page_size, "searchCriteria[currentPage]": page})
         items = body.get("items") or []
         return items, page * page_size < int(body.get("total_count", 0))
-    yield from _keyset(fetch, lambda o: _api_time(o.get("updated_at")), since, timedelta(0))
+    yield from _keyset(fetch, lambda o: api_time(o.get("updated_at")), since, timedelta(0))
 
 
 VTEX_MAX_PAGES = 30  # VTEX lists at most 30 pages of one query
 VTEX_DETAIL_CALLS = 4  # order details asked side by side (the client's rate limit still holds)
+VTEX_FEED_LOT = 10  # the most feed items VTEX hands out per request (its ``maxlot`` limit)
+VTEX_RELIST_DAYS = 120  # default re-list window, in days of creation (ChannelStoreSettings.vtex_relist_days)
+
+
+class AcknowledgedPage(list):
+    """A page whose source must be told once it has landed (``acknowledge()``): VTEX feed items
+    are committed only after their orders are in raw, so a crash in between delivers them again
+    (at least once; landing skips the versions it already has)."""
+
+    def __init__(self, records: list[dict], acknowledge):
+        super().__init__(records)
+        self.acknowledge = acknowledge
 
 
 def vtex_pages(client: ChannelClient, since: datetime, page_size: int = 100, until: datetime | None = None,
-               creation_lookback: timedelta = timedelta(days=30)) -> Iterator[Page]:
+               creation_lookback: timedelta = timedelta(days=30), feed: bool = False,
+               relist_days: int = VTEX_RELIST_DAYS) -> Iterator[Page]:
     """Orders created from ``since - creation_lookback`` on; details fetched for those whose
-    lastChange is after ``since``. VTEX lists at most 30 pages of a query, so a creation-date range
-    holding more is split in halves until each part fits (oldest first): nothing beyond page 30 is
-    lost, and a first load from the epoch asks a few dozen questions, not one a week since 2000.
-    A page's details are asked ``VTEX_DETAIL_CALLS`` at a time, answers kept in list order."""
+    lastChange is after ``since`` (a list item without ``lastChange``, as VTEX's own list shows
+    them, is fetched and its detail's ``lastChange`` decides). VTEX lists at most 30 pages of a
+    query, so a creation-date range holding more is split in halves until each part fits (oldest
+    first): nothing beyond page 30 is lost, and a first load from the epoch asks a few dozen
+    questions, not one a week since 2000. A page's details are asked ``VTEX_DETAIL_CALLS`` at a
+    time, answers kept in list order.
+
+    The list cannot filter by change, so an order changed long after it was created is caught by
+    ``feed``: VTEX's orders feed (the store's feed must be configured), read to its end, each
+    lot's orders fetched in detail and its items committed once they landed. Without the feed,
+    the first run of each UTC day (its window ``since``..``until`` crosses midnight) also
+    re-lists the orders created in the ``relist_days`` before (0: never)."""
     until = until or datetime.now(UTC).replace(tzinfo=None)
 
     def listing(start: datetime, end: datetime, page: int) -> dict:
@@ -175,9 +205,62 @@ def vtex_pages(client: ChannelClient, since: datetime, page_size: int = 100, unt
             "page": page, "per_page": page_size, "orderBy": "creationDate,asc"})
         return body
 
-    ranges = [(since - creation_lookback, until + timedelta(days=1))]
+    first_created = since - creation_lookback
+    ranges = [(first_created, until + timedelta(days=1))]
+    relist_from = until - timedelta(days=relist_days)
+    if not feed and relist_days > 0 and since.date() < until.date() and relist_from < first_created:
+        log.info("%s: re-listing the orders created %s - %s (daily)", client.store_id, relist_from, first_created)
+        ranges.append((relist_from, first_created))  # read first (ranges are popped from the end)
     with ThreadPoolExecutor(VTEX_DETAIL_CALLS, thread_name_prefix=f"vtex-{client.store_id}") as pool:
         yield from _vtex_ranges(client, since, ranges, listing, pool)
+        if feed:
+            yield from _vtex_feed(client, pool)
+
+
+def _vtex_order(client: ChannelClient, order_id: str) -> dict:
+    return client.request("GET", f"/api/oms/pvt/orders/{order_id}")[1]
+
+
+def _vtex_changed(client: ChannelClient, listed: list[dict], since: datetime, pool: ThreadPoolExecutor) -> Page:
+    """The details of the listed orders changed after ``since``: by the list's ``lastChange`` where
+    it shows one, else by the detail's (an unreadable one is kept: landing quarantines it)."""
+    def maybe_changed(item: dict) -> bool:
+        listed_change = api_time(item.get("lastChange"))
+        return listed_change is None or listed_change > since
+
+    details = pool.map(partial(_vtex_order, client), [o["orderId"] for o in listed if maybe_changed(o)])
+    return [d for d in details if not isinstance(d, dict) or (t := api_time(d.get("lastChange"))) is None or t > since]
+
+
+def _vtex_feed(client: ChannelClient, pool: ThreadPoolExecutor) -> Iterator[Page]:
+    """VTEX's orders feed (``GET /api/orders/feed``), lot by lot until it is empty (or hands out
+    only items already seen in this run: their visibility timeout ran out before landing): each
+    lot's orders in detail, as an ``AcknowledgedPage`` that commits the lot's handles
+    (``POST /api/orders/feed``) once landed."""
+    seen: set[str] = set()
+    while True:
+        try:
+            _, items = client.request("GET", "/api/orders/feed", params={"maxlot": VTEX_FEED_LOT})
+        except HTTPStatusError as exc:
+            if exc.response.status_code == 404:
+                raise ValueError(f"{client.store_id}: vtex_feed is on but the store has no orders feed for this app "
+                                 "key (GET /api/orders/feed answered 404): configure the feed "
+                                 "(POST /api/orders/feed/config) or turn vtex_feed off") from None
+            raise
+        items = [i for i in items or [] if isinstance(i, dict)]
+        fresh = [i for i in items if i.get("eventId", i.get("handle")) not in seen]
+        if not fresh:
+            return
+        seen.update(i.get("eventId", i.get("handle")) for i in fresh)
+        order_ids = list(dict.fromkeys(i["orderId"] for i in items if i.get("orderId")))
+        handles = [i["handle"] for i in items if i.get("handle")]
+        yield AcknowledgedPage(list(pool.map(partial(_vtex_order, client), order_ids)),
+                               partial(_vtex_commit, client, handles))
+
+
+def _vtex_commit(client: ChannelClient, handles: list[str]) -> None:
+    if handles:
+        client.request("POST", "/api/orders/feed", json={"handles": handles})
 
 
 def _vtex_ranges(client: ChannelClient, since: datetime, ranges: list, listing, pool: ThreadPoolExecutor
@@ -192,8 +275,7 @@ def _vtex_ranges(client: ChannelClient, since: datetime, ranges: list, listing, 
             continue
         page = 1
         while True:
-            changed = [o["orderId"] for o in body["list"] if datetime.fromisoformat(o["lastChange"].rstrip("Z")) > since]
-            yield list(pool.map(lambda oid: client.request("GET", f"/api/oms/pvt/orders/{oid}")[1], changed))
+            yield _vtex_changed(client, body["list"], since, pool)
             pages = int(body["paging"]["pages"])  # from the newest answer: orders created meanwhile are counted
             if page >= min(pages, VTEX_MAX_PAGES):
                 break

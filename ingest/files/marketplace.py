@@ -4,12 +4,16 @@ A mapping names, for each canonical column, the export's column, plus the file's
 separator and date format (day-first or month-first is the mapping's choice). Rows
 land in ``raw.marketplace__order_lines`` (one row per line per export: the same order
 appears again in a later export with its newer status, and staging keeps the latest).
-A row whose required fields are missing or unparsable is quarantined with the reason;
-a file whose required columns are missing is rejected whole.
+A row whose required fields are missing or unparsable, or whose time lies in the future, is
+quarantined with the reason, and so is a last line cut short (no line end: the file looks
+truncated); a file whose required columns are missing, whose header is unusable (a column twice,
+ingest.files.header) or whose share of bad rows passes ``file_reject_bad_share`` is rejected whole.
+Blank lines are no rows.
 """
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -17,8 +21,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from ingest.bad_input import file_rejected_summary, rules
+from ingest.files.header import FileRejected, usable_columns, without_blank_rows
 from ingest.inbox import Inbox, already_processed, content_hash, file_record_sql, move_to, ready_files
-from ingest.landing import Batch, Landed, Rejected, ensure_raw_table, land_batch
+from ingest.landing import (Batch, Landed, Rejected, ensure_raw_table, land_batch, refused_for_its_data,
+                            split_future_times)
 
 SOURCE, ENTITY = "marketplace", "order_lines"
 # Canonical columns of raw.marketplace__order_lines (besides load metadata).
@@ -72,10 +79,6 @@ MAPPINGS: dict[str, Mapping] = {
 }
 
 
-class FileRejected(ValueError):
-    """The whole file cannot be read with its mapping."""
-
-
 def _parse_dates(col: pl.Expr, formats: tuple[str, ...]) -> pl.Expr:
     parsed = [col.str.strptime(pl.Datetime("us", "UTC") if "%z" in f else pl.Datetime("us"), f, strict=False)
               for f in formats]
@@ -85,23 +88,31 @@ def _parse_dates(col: pl.Expr, formats: tuple[str, ...]) -> pl.Expr:
 
 
 def read_export(path: Path, mapping: Mapping) -> tuple[pl.DataFrame, list[Rejected]]:
-    """Parse one export into canonical rows and the rows that could not be parsed."""
+    """Parse one export into canonical rows and the rows that could not be parsed. The header is
+    read as a row of its own and checked (ingest.files.header); rows without any value are skipped;
+    a CSV whose last line has no line end was cut short: that line is quarantined, not landed."""
+    truncated: list[Rejected] = []
     try:
         if path.suffix.lower() == ".xlsx":
-            raw = pl.read_excel(path, infer_schema_length=0)
+            raw = pl.read_excel(path, infer_schema_length=0, has_header=False)
         else:
-            raw = pl.read_csv(path, separator=mapping.separator, infer_schema_length=0, encoding=mapping.encoding,
-                              truncate_ragged_lines=False)
+            data, truncated = _complete_lines(path, mapping)
+            raw = pl.read_csv(io.BytesIO(data), separator=mapping.separator, infer_schema_length=0, has_header=False,
+                              encoding=mapping.encoding, truncate_ragged_lines=False)
     except Exception as exc:  # noqa: BLE001 - any read failure rejects the file with its reason
         raise FileRejected(f"cannot read {path.name} as {mapping.name}: {exc}") from exc
-    missing = [mapping.columns[c] for c in REQUIRED if mapping.columns.get(c) not in raw.columns]
+    if raw.is_empty():
+        raise FileRejected(f"{path.name} is empty")
+    names = [(n or "").removeprefix("\ufeff") for n in raw.row(0)]
+    raw = usable_columns(path.name, raw.slice(1), names, {src: canon for canon, src in mapping.columns.items()})
+    missing = [mapping.columns[c] for c in REQUIRED if c not in raw.columns]
     if missing:
         raise FileRejected(f"{path.name} lacks required column(s) {missing} of mapping {mapping.name}")
-    present = {canon: src for canon, src in mapping.columns.items() if src in raw.columns}
-    frame = raw.with_row_index("source_row", offset=2).select(
-        "source_row", *[pl.col(src).str.strip_chars().alias(canon) for canon, src in present.items()],
+    present = [canon for canon in mapping.columns if canon in raw.columns]
+    frame = without_blank_rows(raw.with_row_index("source_row", offset=2).select(
+        pl.col("source_row").cast(pl.UInt32), *[pl.col(canon).str.strip_chars() for canon in present],
         *[pl.lit(None, pl.Utf8).alias(c) for c in OPTIONAL if c not in present],
-    )
+    ))
     typed = frame.with_columns(
         _parse_dates(pl.col("placed_at"), mapping.date_formats).alias("placed_at"),
         _parse_dates(pl.col("updated_at"), mapping.date_formats).alias("updated_at"),
@@ -124,7 +135,23 @@ def read_export(path: Path, mapping: Mapping) -> tuple[pl.DataFrame, list[Reject
     ]
     good = typed.filter(pl.col("_problem") == "").drop("_problem").with_columns(
         pl.lit(path.name).alias("source_file"))
-    return good, rejected
+    return good, rejected + truncated
+
+
+def _complete_lines(path: Path, mapping: Mapping) -> tuple[bytes, list[Rejected]]:
+    """The export up to its last line end, and its last line when that has none: a writer that
+    stopped mid-line leaves a row that may parse and still be wrong (13 for 131.74)."""
+    data = path.read_bytes()
+    if data.endswith(b"\n") or b"\n" not in data:
+        return data, []
+    cut = data.rindex(b"\n") + 1
+    data, last = data[:cut], data[cut:]
+    if not last.strip(b" \t\r" + mapping.separator.encode()):
+        return data, []  # a blank last line: nothing was cut
+    row = data.count(b"\n") + 1
+    return data, [Rejected(payload=last.decode("utf-8", errors="replace")[:2000],  # polars reads UTF-8 only
+                           reason=f"{path.name} row {row}: the file looks truncated (its last line has no line end, "
+                                  "the writer stopped mid-line): this row was not landed", key=None)]
 
 
 @dataclass(frozen=True)
@@ -156,18 +183,38 @@ def ingest_marketplace_store(con: duckdb.DuckDBPyConnection, store: MarketplaceS
         if path not in backfill and already_processed(con, digest):  # landed before a crash stopped the move
             move_to(path, inbox.archive)
             continue
+
+        def reject(reason: str) -> None:  # noqa: B023 - used within this iteration only
+            land_batch(con, Batch(SOURCE, ENTITY, store.store_id, pl.DataFrame(), key=(),
+                                  rejected=[Rejected(payload=str(path.name), reason=reason, key=path.name)]))
+            if path not in backfill:
+                move_to(path, inbox.rejected)
+
         try:
             good, rejected = read_export(path, mapping)
         except FileRejected as exc:
-            batch = Batch(SOURCE, ENTITY, store.store_id, pl.DataFrame(), key=(),
-                          rejected=[Rejected(payload=str(path.name), reason=str(exc))])
-            land_batch(con, batch)
-            move_to(path, inbox.rejected)
+            reject(str(exc))
             continue
-        batch = Batch(SOURCE, ENTITY, store.store_id, good, key=("order_id", "sku", "updated_at", "source_row"),
-                      rejected=rejected, cursor_value=path.name)
-        landed = land_batch(con, batch, extra_sql=[
-            file_record_sql(digest, SOURCE, store.store_id, path, batch.batch_id, good.height)])
+        except OSError:
+            raise  # the inbox itself is unreadable: not this file's fault
+        except Exception as exc:  # noqa: BLE001 - whatever else a file makes the reader stumble on rejects it
+            reject(f"cannot read {path.name}: {type(exc).__name__}: {exc}"[:2000])
+            continue
+        batch = split_future_times(Batch(SOURCE, ENTITY, store.store_id, good,
+                                         key=("order_id", "sku", "updated_at", "source_row"),
+                                         rejected=rejected, cursor_value=path.name))
+        read = batch.records.height + len(batch.rejected)
+        if rules().rejects_file(len(batch.rejected), read):
+            reject(file_rejected_summary(path.name, len(batch.rejected), read, [r.reason for r in batch.rejected]))
+            continue
+        try:
+            landed = land_batch(con, batch, extra_sql=[
+                file_record_sql(digest, SOURCE, store.store_id, path, batch.batch_id, batch.records.height)])
+        except Exception as exc:
+            if not refused_for_its_data(exc):
+                raise
+            reject(f"{path.name} could not be landed: {type(exc).__name__}: {exc}"[:2000])
+            continue
         if path not in backfill:
             move_to(path, inbox.archive)
         results.append(landed)

@@ -6,11 +6,14 @@ file gives the good rows typed, plus every row that could not be used with its r
 
 A file is corrupt as a whole, moved to ``rejected/`` and recorded in ``ops.quarantine``, when
 it is empty, truncated (its last line has no line end: the writer stopped mid-line), not
-valid text in its encoding, unreadable as CSV, or lacks a required column. A single bad
-row (a required value missing, any value unparsable as its type such as an impossible date, a
-negative quantity, an unknown SKU, a JSON line that does not parse, a different row reusing a
-key) is quarantined with its line number and the rest of the file lands. Extra columns land
-(the raw table grows a column).
+valid text in its encoding, unreadable as CSV, lacks a required column, has a column twice, a
+column named like the loader's bookkeeping or a nameless column with values (ingest.files.header),
+more bad rows than ``file_reject_bad_share`` allows (one summary row then), or is refused by the
+database (its group lands without it). A single bad row (a required value missing, any value
+unparsable as its type such as an impossible date, a negative quantity, an unknown SKU, a time
+in the future, a JSON line that does not parse, a different row reusing a key) is quarantined
+with its line number and the rest of the file lands. Blank lines (only separators or blanks) are
+no rows. Extra columns land (the raw table grows a column).
 """
 
 from __future__ import annotations
@@ -26,15 +29,14 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from ingest.bad_input import file_rejected_summary, rules
+from ingest.files.header import FileRejected, usable_columns, without_blank_rows
 from ingest.inbox import Inbox, content_hash, file_record_sql, move_to, processed_among, ready_files
-from ingest.landing import Batch, Landed, Rejected, land_in_groups
+from ingest.landing import Batch, Landed, Rejected, land_in_groups, split_future_times
 
 DUCK_TYPES = {"str": "varchar", "int": "bigint", "float": "double", "datetime": "timestamp", "date": "date"}
 JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
-
-
-class FileRejected(ValueError):
-    """The whole file cannot be used."""
+__all__ = ["FileRejected", "FileSpec", "ingest_inbox", "read_file"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,10 @@ class FileSpec:
         return {**{c: DUCK_TYPES[t] for c, t in self.columns.items()}, "source_file": "varchar",
                 "source_row": "bigint"}
 
+    def expected_names(self) -> dict[str, str]:
+        """Column as the file spells it -> canonical column (a canonical name is its own spelling)."""
+        return {**{c: c for c in self.columns}, **self.rename}
+
 
 def _text(path: Path, spec: FileSpec) -> str:
     data = path.read_bytes()
@@ -68,7 +74,7 @@ def _text(path: Path, spec: FileSpec) -> str:
     if not data.endswith(b"\n"):
         raise FileRejected(f"{path.name} is truncated: its last line has no line end")
     try:
-        return data.decode(spec.encoding)
+        return data.decode(spec.encoding).removeprefix("\ufeff")  # a byte order mark is no part of the text
     except UnicodeDecodeError as exc:
         raise FileRejected(f"{path.name} is not valid {spec.encoding} text (byte {data[exc.start]:#04x} "
                            f"at offset {exc.start})") from exc
@@ -96,38 +102,49 @@ def _json_lines_at_once(text: str, float_columns: set[str]) -> pl.DataFrame | No
             dtype.is_nested() or (dtype == pl.Float64 and name not in float_columns)
             for name, dtype in frame.schema.items()):
         return None
-    return frame.select(pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias("source_row"),
-                        *[pl.col(c).cast(pl.Utf8) for c in frame.columns])
+    return frame.select(pl.col(c).cast(pl.Utf8) for c in frame.columns)
 
 
-def _json_lines(path: Path, text: str, float_columns: set[str] = frozenset()) -> tuple[pl.DataFrame, list[Rejected]]:
+def _json_lines(path: Path, text: str, float_columns: set[str] = frozenset(),
+                expected: dict[str, str] | None = None) -> tuple[pl.DataFrame, list[Rejected]]:
+    """The file's records (one text column per key, the keys checked as a header's names are, see
+    ingest.files.header) numbered by line, and its bad lines."""
     if (frame := _json_lines_at_once(text, float_columns)) is not None:
-        return frame, []
-    rows, bad = [], []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-            if not isinstance(record, dict):
-                raise ValueError("not an object")
-        except ValueError as exc:
-            bad.append(Rejected(payload=line[:2000], reason=f"{path.name} line {number}: not a JSON object ({exc})"))
-            continue
-        rows.append({"source_row": number, **{k: _json_text(v) for k, v in record.items()}})
-    if not rows:
-        return pl.DataFrame({"source_row": []}, schema={"source_row": pl.Int64}), bad
-    columns = list(dict.fromkeys(k for r in rows for k in r))
-    return pl.DataFrame(rows, schema={c: pl.Int64 if c == "source_row" else pl.Utf8 for c in columns}), bad
+        numbers, bad = pl.int_range(1, frame.height + 1, dtype=pl.Int64, eager=True), []
+    else:
+        rows, lines, bad = [], [], []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                if not isinstance(record, dict):
+                    raise ValueError("not an object")
+            except ValueError as exc:
+                bad.append(Rejected(payload=line[:2000], reason=f"{path.name} line {number}: not a JSON object ({exc})"))
+                continue
+            rows.append({k: _json_text(v) for k, v in record.items()})
+            lines.append(number)
+        columns = list(dict.fromkeys(k for r in rows for k in r))
+        frame = pl.DataFrame(rows, schema={c: pl.Utf8 for c in columns}) if rows else pl.DataFrame()
+        numbers = pl.Series(lines, dtype=pl.Int64)
+    frame = usable_columns(path.name, frame, frame.columns, expected or {})
+    return frame.select(numbers.alias("source_row"), *frame.columns), bad
 
 
 def _csv(path: Path, text: str, spec: FileSpec) -> pl.DataFrame:
+    """The file's rows as text under its checked column names (see ingest.files.header), numbered
+    by line; rows without any value are skipped. The header is read as a row of its own, so names
+    that polars would make unique (a column twice) are seen as the file wrote them."""
     try:
-        frame = pl.read_csv(io.StringIO(text), separator=spec.separator, infer_schema_length=0,
+        frame = pl.read_csv(io.StringIO(text), separator=spec.separator, infer_schema_length=0, has_header=False,
                             truncate_ragged_lines=False)
     except Exception as exc:  # noqa: BLE001 - any parse failure rejects the file with its reason
         raise FileRejected(f"cannot read {path.name} as CSV: {exc}") from exc
-    return frame.with_row_index("source_row", offset=2).with_columns(pl.col("source_row").cast(pl.Int64))
+    names = list(frame.row(0))
+    frame = usable_columns(path.name, frame.slice(1), names, spec.expected_names())
+    frame = frame.with_row_index("source_row", offset=2).with_columns(pl.col("source_row").cast(pl.Int64))
+    return without_blank_rows(frame)
 
 
 def _typed(col: str, kind: str, spec: FileSpec) -> pl.Expr:
@@ -154,10 +171,10 @@ def read_file(path: Path, spec: FileSpec, known_skus: set[str] | None = None) ->
     text = _text(path, spec)
     if path.suffix.lower() in JSON_SUFFIXES:
         floats = {c for c, kind in spec.columns.items() if kind == "float"}
-        frame, rejected = _json_lines(path, text, floats | {src for src, c in spec.rename.items() if c in floats})
+        frame, rejected = _json_lines(path, text, floats | {src for src, c in spec.rename.items() if c in floats},
+                                      spec.expected_names())
     else:
         frame, rejected = _csv(path, text, spec), []
-    frame = frame.rename({k: v for k, v in spec.rename.items() if k in frame.columns})
     missing = [c for c in spec.required if c not in frame.columns]
     if missing and (frame.height or not rejected):
         raise FileRejected(f"{path.name} lacks required column(s) {missing} (has {[c for c in frame.columns if c != 'source_row']})")
@@ -213,12 +230,21 @@ def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Inbox, source: str, stor
     file is landed once even if the process dies before moving it; it then moves to
     ``archive/``. Consecutive files of one kind share a transaction (``land_in_groups``: the
     same rows land as one by one, far fewer commits). A corrupt file, or one no spec matches,
-    moves to ``rejected/`` with its reason in ``ops.quarantine``. A duplicate (same content
-    under another name) is archived unread.
+    moves to ``rejected/`` with its reason in ``ops.quarantine``; so does a file whose share of
+    bad rows passes ``file_reject_bad_share`` (one summary row), and one the database refuses
+    to land (its group lands without it). A duplicate (same content under another name) is
+    archived unread.
     """
     inbox.ensure()
     paths: dict[str, tuple[Path, Path]] = {}  # batch id -> (file, where it goes once its group committed)
     seen: set[str] = set()  # content hashes read in this run (their group may not have committed yet)
+
+    def rejection(path: Path, entity: str, reason: str, batch_id: str | None = None) -> Batch:
+        batch = Batch(source, entity, store, pl.DataFrame(), key=(),
+                      rejected=[Rejected(payload=path.name, reason=reason, key=path.name)])
+        batch.batch_id = batch_id or batch.batch_id
+        paths[batch.batch_id] = (path, inbox.rejected)
+        return batch
 
     def batches() -> Iterator[Batch]:
         digests = {path: content_hash(path) for path in ready_files(inbox, min_age_seconds)}
@@ -235,15 +261,22 @@ def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Inbox, source: str, stor
                                        f"(expected {', '.join(s.pattern for s in specs)})")
                 good, rejected = read_file(path, spec, known_skus)
             except FileRejected as exc:
-                entity = spec.entity if spec else "files"
-                batch = Batch(source, entity, store, pl.DataFrame(), key=(),
-                              rejected=[Rejected(payload=path.name, reason=str(exc), key=path.name)])
-                paths[batch.batch_id] = (path, inbox.rejected)
-                yield batch
+                yield rejection(path, spec.entity if spec else "files", str(exc))
                 continue
-            batch = Batch(source, spec.entity, store, good, key=spec.key or ("source_file", "source_row"),
-                          rejected=rejected, cursor_value=path.name)
-            batch.extra_sql.append(file_record_sql(digest, source, store, path, batch.batch_id, good.height))
+            except OSError:
+                raise  # the inbox itself is unreadable: not this file's fault
+            except Exception as exc:  # noqa: BLE001 - whatever else a file makes the reader stumble on rejects it
+                yield rejection(path, spec.entity, f"cannot read {path.name}: {type(exc).__name__}: {exc}"[:2000])
+                continue
+            batch = split_future_times(Batch(source, spec.entity, store, good,
+                                             key=spec.key or ("source_file", "source_row"),
+                                             rejected=rejected, cursor_value=path.name))
+            read = batch.records.height + len(batch.rejected)
+            if rules().rejects_file(len(batch.rejected), read):
+                yield rejection(path, spec.entity, file_rejected_summary(
+                    path.name, len(batch.rejected), read, [r.reason for r in batch.rejected]))
+                continue
+            batch.extra_sql.append(file_record_sql(digest, source, store, path, batch.batch_id, batch.records.height))
             paths[batch.batch_id] = (path, inbox.archive)
             yield batch
 
@@ -251,4 +284,9 @@ def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Inbox, source: str, stor
         for batch in group:
             move_to(*paths.pop(batch.batch_id))
 
-    return land_in_groups(con, batches(), on_landed=file_away)
+    def refused(batch: Batch, exc: Exception) -> Batch:
+        path = paths[batch.batch_id][0]
+        return rejection(path, batch.entity, f"{path.name} could not be landed: {type(exc).__name__}: {exc}"[:2000],
+                         batch_id=batch.batch_id)
+
+    return land_in_groups(con, batches(), on_landed=file_away, on_refused=refused)

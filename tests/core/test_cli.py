@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from afterclick import warehouse
-from afterclick.cli import app
+from afterclick.cli import EXIT_REFUSED, app
 
 runner = CliRunner()
 
@@ -38,8 +38,8 @@ def test_sql_answers_as_csv_and_json(snapshot):
 
 def test_sql_refuses_to_write(snapshot):
     result = runner.invoke(app, ["sql", "drop table fct_orders"])
-    assert result.exit_code == 1
-    assert "read-only" in result.output
+    assert result.exit_code == EXIT_REFUSED
+    assert "DROP" in result.output and "read-only" in result.output
     with warehouse.read_serving(snapshot) as con:
         assert con.sql("select count(*) from fct_orders").fetchall() == [(3,)]
 

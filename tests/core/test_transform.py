@@ -9,7 +9,7 @@ import sys
 
 import duckdb
 
-from conftest import WORLD_END
+from tests.conftest import WORLD_END
 
 
 def test_the_warehouse_is_free_for_another_process_once_dbt_returns(built):

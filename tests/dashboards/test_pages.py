@@ -1,33 +1,24 @@
 """Every dashboard page on the built demo world: it renders, its filters change the numbers they
 should (checked against the snapshot itself), an absent mart gives a friendly message, emails are
-masked, user text never reaches SQL as SQL, and a publish while the app is open shows the new data."""
+masked, user text never reaches SQL as SQL, a publish while the app is open shows the new data, and
+orders dated after the snapshot's as-of day never set the default period."""
 
 from __future__ import annotations
 
 import os
 import shutil
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from afterclick import runs, warehouse
+from afterclick import warehouse
+from tests.conftest import WORLD_END
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboards" / "app.py")
 PAGES = ("overview", "order_cycle", "delivery", "stock", "customers", "writeback", "runs")
-
-
-@pytest.fixture(scope="session")
-def snapshot(built):
-    settings, first, second = built
-    for build in (first, second):  # the world's two builds, recorded as transform runs
-        run_id, started_at = runs.start_run()
-        runs.finish_run(settings, run_id, "transform", started_at, "success",
-                        {"transform": {"models_built": build.models_built, "tests_failed": build.tests_failed},
-                         "seconds": build.seconds})
-    warehouse.publish(settings)
-    return settings
 
 
 @pytest.fixture
@@ -38,7 +29,7 @@ def app(snapshot, built_env):
             at.query_params[key] = value
         at.run()
         if page != "overview":
-            at.switch_page(f"pages/{page}.py").run()
+            at.switch_page(f"views/{page}.py").run()
         assert not at.exception, at.exception
         return at
     return open_page
@@ -152,6 +143,29 @@ def test_a_publish_while_open_shows_the_new_snapshot(app, snapshot, tmp_path):
         warehouse.publish(snapshot)
 
 
+def test_orders_dated_after_the_as_of_day_do_not_move_the_default_period(snapshot, settings):
+    """The snapshot (computed as of the world's end) gets an order dated the day after its as-of day
+    and one dated 2099: the default period still ends at the newest order up to the as-of day, on
+    every page that has the period."""
+    shutil.copy(snapshot.serving_path, settings.serving_path)  # a private copy: the shared one stays clean
+    with duckdb.connect(str(settings.serving_path)) as con:
+        [(as_of,)] = con.execute("select date_day from dim_dates where is_as_of_day").fetchall()
+        [(newest,)] = con.execute("select max(placed_date) from fct_orders").fetchall()
+        for late in (as_of + timedelta(days=1), date(2099, 6, 1)):
+            con.execute("insert into fct_orders select * replace (order_key || ? as order_key, "
+                        "cast(? as date) as placed_date, cast(? as timestamp) as placed_at) "
+                        "from fct_orders order by order_key limit 1", [f"-{late:%Y}", late, late])
+        assert con.execute("select max(placed_date) from fct_orders").fetchall() == [(date(2099, 6, 1),)]
+    assert as_of == WORLD_END.date() and newest <= as_of
+    for page in ("overview", "customers"):
+        at = AppTest.from_file(APP, default_timeout=60).run()
+        if page != "overview":
+            at.switch_page(f"views/{page}.py").run()
+        assert not at.exception, at.exception
+        assert at.date_input(key="dates").value == (newest - timedelta(days=29), newest), page
+        assert at.query_params["end"] in (newest.isoformat(), [newest.isoformat()]), page
+
+
 def test_pages_whose_marts_are_absent_say_so(settings):
     """A snapshot with only the orders marts: the other pages explain instead of failing."""
     path = settings.serving_path
@@ -163,7 +177,22 @@ def test_pages_whose_marts_are_absent_say_so(settings):
         con.execute("create table rpt_orders_daily (placed_date date, channel varchar, orders int, revenue_rc double)")
     for page in PAGES[1:]:
         at = AppTest.from_file(APP, default_timeout=60).run()
-        at.switch_page(f"pages/{page}.py").run()
+        at.switch_page(f"views/{page}.py").run()
         assert not at.exception, (page, at.exception)
         assert any(says in at.info[0].value for says in ("not built yet", "No write-back has run yet",
                                                           "No run recorded yet")), page
+
+
+def test_the_runs_page_counts_a_partial_run_with_the_failed_ones(snapshot, settings):
+    """A run some of whose sources failed is recorded as partial: the Runs page counts its flow among
+    those whose last run did not succeed and lists it with its error."""
+    shutil.copy(snapshot.serving_path, settings.serving_path)  # a private copy: the shared one stays clean
+    with duckdb.connect(str(settings.serving_path)) as con:
+        con.execute("insert into ops.runs values ('partial-1', 'pipeline', 'partial', now()::timestamp, "
+                    "now()::timestamp, '{}', '1 source failed: erp (OperationalError: no such file)')")
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("views/runs.py").run()
+    assert not at.exception, at.exception
+    assert _metric(at, "Whose last run failed or was partial") == "1"
+    listed = at.dataframe[-1].value
+    assert list(listed["status"]) == ["partial"] and "erp" in listed["error"].iloc[0]

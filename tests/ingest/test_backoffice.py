@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from datetime import date, timedelta
 
 import polars as pl
 import pytest
@@ -40,11 +41,12 @@ def test_erp_reads_incrementally_new_and_changed_rows_only(settings, small_world
 
     with sqlite3.connect(settings.demo_dir / "erp.sqlite") as db:  # the ERP books a new invoice and corrects one
         last = db.execute("select max(updated_at) from invoices").fetchone()[0]
+        # a day after the last change (a year later would lie in the future: quarantined at landing)
+        later = last.replace(last[:10], (date.fromisoformat(last[:10]) + timedelta(days=1)).isoformat(), 1)
         db.execute("insert into invoices select 'INV-NEW', 'F-NEW', order_ref, store_id, kind, issued_at, net, tax, "
-                   "total, currency, ? from invoices limit 1", [last.replace(last[:4], str(int(last[:4]) + 1), 1)])
+                   "total, currency, ? from invoices limit 1", [later])
         db.execute("update invoices set total = total + 1, updated_at = ? where invoice_id = "
-                   "(select min(invoice_id) from invoices where invoice_id <> 'INV-NEW')",
-                   [last.replace(last[:4], str(int(last[:4]) + 1), 1)])
+                   "(select min(invoice_id) from invoices where invoice_id <> 'INV-NEW')", [later])
     with warehouse.connect(settings) as con:
         again = erp.ingest_erp(con, _erp_url(settings), settings.erp.tables)
         assert {x.table: x.rows_landed for x in again if x.rows_landed} == {"raw.erp__invoices": 2}
@@ -81,7 +83,11 @@ def test_a_wms_folder_processes_exactly_the_good_files_once(settings, small_worl
             '"occurred_at":"2026-10-01T10:00:00Z"}\n'
             '{"order_key":"s:1","shipment_id":"S1","warehouse_id":"wh-test","stage":"packed",'
             '"occurred_at":"2026-10-01T11:00:00Z","weight_kg":"-2"}\n'
-            'not json at all\n')
+            'not json at all\n'  # two bad rows of five: below the share that rejects the file whole
+            '{"order_key":"s:1","shipment_id":"S1","warehouse_id":"wh-test","stage":"shipped",'
+            '"occurred_at":"2026-10-01T12:00:00Z"}\n'
+            '{"order_key":"s:2","shipment_id":"S2","warehouse_id":"wh-test","stage":"picked",'
+            '"occurred_at":"2026-10-01T12:00:00Z"}\n')
     (folder / "fulfilment_1.jsonl").write_text(good)
     (folder / "fulfilment_1_copy.jsonl").write_text(good)  # the same content under another name
     (folder / "returns_bad_encoding.csv").write_bytes(
@@ -96,11 +102,11 @@ def test_a_wms_folder_processes_exactly_the_good_files_once(settings, small_worl
     with warehouse.connect(settings) as con:
         landed = wms.ingest_warehouse(con, settings.landing_dir, "wh-test", min_age_seconds=60)
         assert sorted((x.table, x.rows_landed, x.rows_quarantined) for x in landed) == [  # a rejected file counts once
-            ("raw.wms__fulfilment_events", 1, 2), ("raw.wms__returns_received", 0, 1),
+            ("raw.wms__fulfilment_events", 3, 2), ("raw.wms__returns_received", 0, 1),
             ("raw.wms__stock_movements", 0, 1), ("raw.wms__stock_snapshots", 0, 1), ("raw.wms__stock_snapshots", 1, 0)]
         reasons = [r for (r,) in _rows(con, "select reason from ops.quarantine order by reason")]
         assert wms.ingest_warehouse(con, settings.landing_dir, "wh-test", min_age_seconds=60) == []
-        assert _rows(con, "select count(*) from raw.wms__fulfilment_events where _store = 'wh-test'")[0][0] == 1
+        assert _rows(con, "select count(*) from raw.wms__fulfilment_events where _store = 'wh-test'")[0][0] == 3
     assert any("line 3: not a JSON object" in r for r in reasons)
     assert any("weight_kg is negative" in r for r in reasons)
     assert any("returns_bad_encoding.csv is not valid utf8" in r for r in reasons)

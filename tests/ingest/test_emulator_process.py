@@ -18,6 +18,8 @@ from afterclick.demo.mailbox import messages
 from afterclick.settings import ChannelStoreSettings
 from ingest.run import ingest_channel_apis
 from tests.conftest import WORLD_END
+from tests.ingest.emulated_stores import children as _children
+from tests.ingest.emulated_stores import gone as _gone
 
 
 def _stopped_cleanly(proc, stores_file) -> None:
@@ -81,15 +83,6 @@ def test_a_burst_of_stop_signals_stops_it_cleanly(settings, small_world):
                 proc.kill()
                 raise AssertionError("afterclick emulate hung on a burst of SIGTERMs") from None
         _stopped_cleanly(proc, stores_file)
-
-
-def _children(pid: int) -> list[int]:
-    return [int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()]
-
-
-def _gone(pid: int) -> bool:
-    status = Path(f"/proc/{pid}/status")
-    return not status.exists() or "State:\tZ" in status.read_text()
 
 
 def _until(condition, seconds: float = 60.0) -> bool:

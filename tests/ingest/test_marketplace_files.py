@@ -53,12 +53,15 @@ def test_bad_rows_are_quarantined_with_the_reason_and_the_rest_lands(settings):
     (inbox / "orders.csv").write_text(header
                                       + "MV1;02/10/2026 10:56;03/10/2026 09:00;enviado;SKU-1;2;10,50\n"
                                       + "MV2;31/02/2026 10:56;03/10/2026 09:00;enviado;SKU-2;1;5\n"
-                                      + "MV3;02/10/2026 10:56;03/10/2026 09:00;enviado;SKU-3;-1;5\n")
+                                      + "MV3;02/10/2026 10:56;03/10/2026 09:00;enviado;SKU-3;-1;5\n"
+                                      # two bad rows of five: below the share that rejects the file whole
+                                      + "MV4;02/10/2026 10:56;03/10/2026 09:00;enviado;SKU-4;1;5\n"
+                                      + "MV5;02/10/2026 10:56;03/10/2026 09:00;enviado;SKU-5;1;5\n")
     with warehouse.connect(settings) as con:
         [landed] = ingest_marketplace_store(con, store)
-        rows = con.sql("select order_id, placed_at, item_price from raw.marketplace__order_lines").fetchall()
+        rows = con.sql("select order_id, placed_at, item_price from raw.marketplace__order_lines order by 1").fetchall()
         reasons = dict(con.sql("select record_key, reason from ops.quarantine order by 1").fetchall())
-    assert (landed.rows_landed, landed.rows_quarantined) == (1, 2)
+    assert (landed.rows_landed, landed.rows_quarantined) == (3, 2)
     assert rows[0][0] == "MV1" and rows[0][1].day == 2 and rows[0][1].month == 10 and rows[0][2] == 21.0
     assert "placed_at missing or unparsable" in reasons["MV2"]
     assert "quantity must be positive" in reasons["MV3"]

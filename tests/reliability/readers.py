@@ -3,8 +3,9 @@
 
 Until the stop file appears it opens the serving snapshot read-only (as the dashboards and
 ``afterclick sql`` do), checks that every table holds the rows the snapshot says it published,
-runs a mart query, and closes. It writes how many reads it made, the versions it saw and every
-error."""
+runs a mart query, and closes; then it reports the status as ``afterclick status`` does (which
+must not get in the writer's way either). It writes how many reads it made, the versions it saw
+and every error."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from afterclick import warehouse
 from afterclick.settings import load_settings
+from afterclick.status import report
 
 
 def read_once(settings) -> str:
@@ -25,6 +27,7 @@ def read_once(settings) -> str:
             if found != rows:
                 raise AssertionError(f"{version}: {name} has {found} rows, the snapshot says {rows}")
         con.execute("select store_id, count(*), sum(net_sales_rc) from fct_orders group by 1").fetchall()
+    assert report(settings, lambda line: None)
     return version
 
 

@@ -6,6 +6,8 @@ The catalogue: a channel page that stays malformed JSON; a CSV in the wrong enco
 missing required columns; a file with extra columns (lands, the column is kept); a different row
 reusing a key (and a row repeated whole, which lands once); an impossible date; a negative
 quantity; an unknown SKU; a JSON line that does not parse; a marketplace export with bad rows; a
+time dated 2099; thousands of blank lines; a column twice; a file mostly bad (rejected whole with
+one summary row); a marketplace export cut mid-line; a
 big file (AFTERCLICK_DRILL_BIG_FILE_MB, 20 MB here by default, 200 MB recorded in the README)."""
 
 from __future__ import annotations
@@ -49,7 +51,16 @@ def _drop_bad_night(settings, sku: str) -> Path:
         f"{sku},wh-x,receipt,5,PO-1,2026-10-02 10:00:00,L-77\n"
         f"{sku},wh-x,receipt,5,PO-2,2026-02-30 10:00:00,L-78\n"  # impossible date
         "NOPE-404,wh-x,receipt,5,PO-3,2026-10-02 11:00:00,L-79\n"  # unknown SKU
-        f"{sku},wh-x,adjustment,many,ADJ-1,2026-10-02 12:00:00,\n")  # not a number
+        f"{sku},wh-x,adjustment,many,ADJ-1,2026-10-02 12:00:00,\n"  # not a number
+        f"{sku},wh-x,receipt,5,PO-4,2099-10-02 10:00:00,L-80\n"  # a time no system can send
+        # good rows enough to keep the file below the share of bad rows that rejects it whole
+        + "".join(f"{sku},wh-x,receipt,1,PO-G{i},2026-10-03 10:00:00,\n" for i in range(4))
+        + ",,,,,,\n" * 1000 + "   \n" * 1000)  # blank lines: no rows, nothing quarantined
+    (inbox / "returns_twice.csv").write_text(  # a column twice: rejected whole
+        f"order_key,sku,Quantity,quantity,received_at\ns:1,{sku},1,1,2026-10-02 10:00:00\n")
+    (inbox / "stock_snapshot_mostly_bad.csv").write_text(  # 9 rows of 10 bad: rejected whole, one summary row
+        "sku,warehouse_id,on_hand,snapshot_at\n" + f"{sku},wh-x,1,2026-10-04 00:00:00\n"
+        + "".join(f"{sku},wh-x,x,2026-10-04 0{i}:00:00\n" for i in range(1, 10)))
     fulfilment = ('{"order_key":"s:1","shipment_id":"DRILL-1","warehouse_id":"wh-x","stage":"picked",'
                   '"occurred_at":"2026-10-01T10:00:00Z","carrier":"correos"}\n')
     (inbox / "fulfilment_drill.jsonl").write_text(
@@ -62,6 +73,11 @@ def _drop_bad_night(settings, sku: str) -> Path:
         "Número de pedido;Fecha de creación;Fecha de actualización;Estado;SKU del vendedor;Cantidad;Precio unitario\n"
         f"MVD1;02/10/2026 10:56;03/10/2026 09:00;enviado;{sku};2;10,50\n"
         f"MVD2;31/02/2026 10:56;03/10/2026 09:00;enviado;{sku};1;5\n")
+    (market / "drill_cut.csv").write_text(  # the writer stopped inside 131,74: the cut row is named, not landed
+        "Número de pedido;Fecha de creación;Fecha de actualización;Estado;SKU del vendedor;Cantidad;Precio unitario\n"
+        f"MVC1;02/10/2026 10:56;03/10/2026 09:00;enviado;{sku};1;10,50\n"
+        f"MVC2;02/10/2026 10:56;03/10/2026 09:00;enviado;{sku};1;20,50\n"
+        f"MVC3;02/10/2026 10:56;03/10/2026 09:00;enviado;{sku};1;13")
     _old(inbox)
     _old(market)
     return inbox
@@ -106,6 +122,10 @@ def test_a_bad_night_quarantines_each_bad_record_with_its_reason_and_the_rest_la
         "duplicate key": "fulfilment_drill.jsonl row 3: duplicate key (shipment_id=DRILL-1, stage=picked",
         "bad JSON line": "fulfilment_drill.jsonl line 4: not a JSON object",
         "marketplace date": "placed_at missing or unparsable",
+        "future time": "movements_drill.csv row 6: moved_at 2099-10-02 10:00:00 lies in the future",
+        "column twice": "returns_twice.csv: column 'quantity' appears twice (as 'Quantity' and 'quantity')",
+        "mostly bad": "stock_snapshot_mostly_bad.csv rejected: 9 of 10 rows bad",
+        "truncated export": "drill_cut.csv row 4: the file looks truncated",
     }
     for what, reason in expected.items():
         assert sum(reason in r for r in reasons) == 1, f"{what}: no quarantine row says {reason!r}"
@@ -122,11 +142,11 @@ def test_a_bad_night_quarantines_each_bad_record_with_its_reason_and_the_rest_la
         channel = _channel(store)
         if channel in landed and store != "woo-pt":
             assert landed[channel].get(store) == n, store
-    assert dict(drill_rows) == {"fulfilment_drill.jsonl": 1, "movements_drill.csv": 1, "stock_snapshot_drill.csv": 1}
+    assert dict(drill_rows) == {"fulfilment_drill.jsonl": 1, "movements_drill.csv": 5, "stock_snapshot_drill.csv": 1}
     assert lot == [("L-77",)]  # the extra column was kept
     assert market == [("MVD1",)]
     assert sorted(p.name for p in (inbox.parent / "rejected").iterdir()) == [
-        "returns_latin1.csv", "stock_snapshot_no_sku.csv"]
+        "returns_latin1.csv", "returns_twice.csv", "stock_snapshot_mostly_bad.csv", "stock_snapshot_no_sku.csv"]
 
 
 def _channel(store_id: str) -> str:

@@ -1,13 +1,18 @@
 """Drill: SIGKILL the pipeline at a random point of one of its steps (landing, dbt build, write-back
-or publish: seed % 4 picks the step, the seed the instant within it), then run it again. The
-second run completes; raw has no duplicate and no gap; the marts equal those of an uninterrupted
-run; the serving snapshot is always a whole version; no channel and no customer receives a change
-twice.
+or publish: seed % 4 picks the step, the seed the instant within it; in the write-back, the number
+of order and price changes the stores have acknowledged, counted in their journals), then run it
+again. The second run completes; raw has no duplicate and no gap; the marts equal those of an
+uninterrupted run; the serving snapshot is always a whole version; no channel and no customer
+receives a change twice.
 
-The channels and the mail server live in this test's process, like real ones outside ours: a
-killed pipeline does not take what they were told with it. Seeds: ``AFTERCLICK_DRILL_KILL_SEEDS``
-(CI: seed 2, a kill during the write-back; the full drill, seeds 0-19, is run by hand, see the
-README). Requests are not paced here (the pacing has its own tests).
+The channel stores are ``afterclick emulate`` processes (a supervisor and a process per store),
+keeping what they are told in ``<state>/demo/channels``; the same instant the pipeline is killed,
+they are killed too (SIGKILL: no clean stop, what they hold is what they journaled), then started
+again, and the next run finishes the push against them. Every change the ledger calls confirmed
+must then be held by its store, once. The mail server lives in this test's process, like a real
+one outside ours. Seeds: ``AFTERCLICK_DRILL_KILL_SEEDS`` (CI: seed 2, a kill during the
+write-back; the full drill, seeds 0-19, is run by hand, see the README). Requests are not paced
+here (the pacing has its own tests).
 """
 
 from __future__ import annotations
@@ -28,11 +33,14 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from afterclick.demo.catalog import STORE_BY_ID
+from afterclick.demo.emulators.base import EmulatorState
+from afterclick.demo.emulators.server import emulator_process, store_groups
+from afterclick.demo.emulators.shown import order_status, saved_state, tracking_numbers
 from afterclick.demo.generate import generate, load_truth
 from afterclick.demo.mailbox import messages, serve_mailbox
 from afterclick.settings import load_settings
 from tests.conftest import SMALL_WORLD, WORLD_END
+from tests.ingest.emulated_stores import kill_emulators
 
 pytestmark = pytest.mark.slow
 SEEDS = [int(s) for s in os.environ.get("AFTERCLICK_DRILL_KILL_SEEDS", "2").split(",") if s]
@@ -56,27 +64,51 @@ def template(tmp_path_factory):
 
 
 class Outside:
-    """The channels and the mail server one pipeline talks to, in this process."""
+    """The channel stores and the mail server one pipeline talks to: the stores in ``afterclick
+    emulate`` processes on the run's state dir (``kill_stores`` kills them, ``restart_stores``
+    starts them again), the mail server in this process."""
 
     def __init__(self, state_dir: Path):
-        from afterclick.demo.emulators.server import serve_channels
-        self._channels = serve_channels(load_truth(load_settings(state_dir=state_dir)))
+        self.state_dir = state_dir
+        self.stores_file = state_dir.parent / "stores.json"
         self._mail = serve_mailbox(state_dir.parent / "mailbox")
         self.mailbox = state_dir.parent / "mailbox"
 
+    def _start_stores(self) -> None:
+        self._stores = emulator_process(self.stores_file, WORLD_END, timeout=300, state_dir=self.state_dir,
+                                        mailbox=False)
+        self.proc, reach = self._stores.__enter__()
+        self.channel_stores = reach["channel_stores"]
+
     def __enter__(self):
-        self.endpoints = self._channels.__enter__()
         self.smtp = self._mail.__enter__()
+        self._start_stores()
         return self
 
     def __exit__(self, *exc):
+        if self._stores is not None:
+            self._stores.__exit__(*exc)  # a clean stop: the stores fold what they hold into their files
         self._mail.__exit__(*exc)
-        self._channels.__exit__(*exc)
+
+    def kill_stores(self) -> None:
+        """SIGKILL the store processes (supervisor and stores: none stops cleanly)."""
+        kill_emulators(self.proc)
+        self._stores.__exit__(None, None, None)
+        self._stores = None
+
+    def restart_stores(self) -> None:
+        """Start the stores again on what they journaled (at new addresses: ``env`` gives them)."""
+        self._start_stores()
+
+    def journaled(self) -> int:
+        """The changes to their orders and prices the stores acknowledged since they were last
+        stopped cleanly: the lines of their order books' journals. (The stock, pushed first, has a
+        journal of its own: counting it would put most kills among the stock changes.)"""
+        channels = self.state_dir / "demo" / "channels"
+        return sum(path.read_bytes().count(b"\n") for path in channels.glob("*.orders.json.log"))
 
     def env(self, state_dir: Path) -> dict:
-        stores = {sid: {"channel": STORE_BY_ID[sid].channel, "base_url": url, "credentials": state.credentials,
-                        "requests_per_second": 0}
-                  for sid, (url, state) in self.endpoints.items()}
+        stores = self.channel_stores
         env = {k: v for k, v in os.environ.items() if not k.startswith("AFTERCLICK_")}
         return {**env, "AFTERCLICK_STATE_DIR": str(state_dir), "AFTERCLICK_AS_OF": WORLD_END.isoformat(),
                 "AFTERCLICK_FILE_MIN_AGE_SECONDS": "0", "AFTERCLICK_CHANNEL_STORES": json.dumps(stores),
@@ -88,28 +120,69 @@ class Outside:
                 # test_channel_catalogue, test_channel_entities).
                 "AFTERCLICK_DISABLED_SOURCES": '["channel_catalogue", "channel_inventory", "channel_fulfillments"]'}
 
-    def duplicates(self) -> list[str]:
-        """Every change a channel or a customer received twice."""
-        found = []
-        for sid, (_, state) in self.endpoints.items():
-            channel = STORE_BY_ID[sid].channel
-            for order_id, pushed in state.book.orders.items():
-                received = _received(channel, pushed)
-                found += [f"{sid} order {order_id}: {what} x{n}" for what, n in Counter(received).items() if n > 1]
-        ids = Counter(m["Message-ID"] for m in messages(self.mailbox))
-        return found + [f"email {mid} x{n}" for mid, n in ids.items() if n > 1]
+
+def _stores_as_left(state_dir: Path) -> dict[str, EmulatorState]:
+    """Each store as its processes left it in ``<state>/demo/channels`` (read once they stopped)."""
+    world = load_truth(load_settings(state_dir=state_dir))
+    return {sid: saved_state(world, sid, state_dir / "demo" / "channels") for sid in store_groups(1)[0]}
+
+
+def _duplicates(stores: dict[str, EmulatorState], mailbox: Path) -> list[str]:
+    """Every change a channel or a customer received twice."""
+    found = []
+    for sid, state in stores.items():
+        for order_id, pushed in state.book.orders.items():
+            received = _received(state.channel, pushed)
+            found += [f"{sid} order {order_id}: {what} x{n}" for what, n in Counter(received).items() if n > 1]
+    ids = Counter(m["Message-ID"] for m in messages(mailbox))
+    return found + [f"email {mid} x{n}" for mid, n in ids.items() if n > 1]
 
 
 def _received(channel: str, pushed: dict) -> list[str]:
-    """What an order was sent that must arrive once: fulfillments / invoices / shipments by their
-    tracking numbers, notes by their text."""
+    """What an order was sent that must arrive once: its fulfillment / shipment (one an order:
+    later parcels join it), each parcel's tracking number or invoice, each status comment, each
+    note. (Shopify's tags are a set: a tag cannot be held twice.)"""
     if channel == "shopify":
-        return [t["number"] for f in pushed.get("fulfillments", []) for t in f["trackingInfo"]]
+        return (["fulfillment"] * len(pushed.get("fulfillments", []))
+                + [f"tracking {t['number']}" for f in pushed.get("fulfillments", []) for t in f["trackingInfo"]])
     if channel == "vtex":
-        return [i.get("trackingNumber") or i.get("invoiceNumber") for i in pushed.get("invoices", [])]
+        return [f"invoice {i['invoiceNumber']}" for i in pushed.get("invoices", [])]
     if channel == "magento":
-        return [t["track_number"] for s in pushed.get("shipments", []) for t in s["tracks"]]
-    return [n["note"] for n in pushed.get("notes", [])]
+        return (["shipment"] * len(pushed.get("shipments", []))
+                + [f"track {t['track_number']}" for s in pushed.get("shipments", []) for t in s["tracks"]]
+                + [f"comment {c.get('status')}: {c.get('comment')}" for c in pushed.get("comments", [])])
+    return [f"note {n['note']}" for n in pushed.get("notes", [])]
+
+
+def _confirmed(warehouse: Path) -> list[tuple[str, str, str, dict]]:
+    """(kind, store, channel, payload) of every change the ledger says a channel store holds."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute("select kind, store_id, channel, payload from ops.writeback_ledger "
+                           "where status = 'confirmed' and kind in ('stock', 'prices', 'tracking', 'status') "
+                           "order by all").fetchall()
+    return [(kind, store, channel, json.loads(payload)) for kind, store, channel, payload in rows]
+
+
+def _holds(state: EmulatorState, kind: str, channel: str, p: dict) -> bool:
+    """Whether the store holds the change, read from what it keeps (not through the write-back)."""
+    if kind == "stock":
+        return state.inventory.get(p["sku"], p["location_id"] or "") == p["quantity"]
+    if kind == "prices":
+        held = state.book.prices.get(p["sku"], {}).get("b2c" if p["segment"] == "b2c" else "Wholesale")
+        return held is not None and abs(held - p["price"]) < 0.005
+    order_id = str(p["channel_order_id"])
+    if kind == "tracking":
+        return p["tracking_number"] in tracking_numbers(state, channel, order_id)
+    tagged = (channel != "shopify"
+              or f"afterclick:{p['afterclick_status']}" in state.book.orders.get(order_id, {}).get("tags", []))
+    return tagged and order_status(state, channel, order_id) == p["channel_status"]
+
+
+def _not_held(stores: dict[str, EmulatorState], warehouse: Path) -> tuple[int, list[str]]:
+    """(changes the ledger calls confirmed, those of them their store does not hold)."""
+    confirmed = _confirmed(warehouse)
+    return len(confirmed), [f"{kind} {store}: {p}" for kind, store, channel, p in confirmed
+                            if not _holds(stores[store], kind, channel, p)]
 
 
 def _start(outside: Outside, state_dir: Path, log: Path) -> subprocess.Popen:
@@ -219,13 +292,18 @@ def uninterrupted(template, tmp_path_factory):
     shutil.copytree(template, state)
     with Outside(state) as outside:
         starts = _complete_run(outside, state, state.parent / "run.log")
-        assert outside.duplicates() == []
+        journaled = outside.journaled()  # what the write-back told the stores of orders and prices, in changes
+    assert journaled > 0
     assert list(starts) == ["landing", "dbt build", "write-back", "publish", "end"], starts
     warehouse = state / "warehouse.duckdb"
+    stores = _stores_as_left(state)
+    assert _duplicates(stores, outside.mailbox) == []
+    confirmed, not_held = _not_held(stores, warehouse)
+    assert confirmed > 0 and not_held == []  # (and the drill's check of what the stores hold checks out)
     names = list(starts)
     lengths = {step: (starts[after][0] - starts[step][0], starts[after][1] - starts[step][1])
                for step, after in zip(names, names[1:])}
-    return {"marts": _marts(warehouse), "raw": _raw_counts(warehouse), "steps": lengths}
+    return {"marts": _marts(warehouse), "raw": _raw_counts(warehouse), "steps": lengths, "journaled": journaled}
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -240,7 +318,13 @@ def test_a_pipeline_killed_anywhere_is_completed_by_the_next_run(seed, template,
         tail = Tail(log)
         proc = _start(outside, state, log)
         _wait_for_line(proc, tail, marker)
-        if lines > 20:  # a step that logs its requests: kill after a random one of them (speed does not matter)
+        if step == "write-back":  # after a random one of the order and price changes the stores acknowledge
+            at = random.Random(seed).randrange(1, int(uninterrupted["journaled"] * 0.9))
+            where = f"after order or price change {at} of {uninterrupted['journaled']} the stores acknowledged"
+            while outside.journaled() < at:
+                assert proc.poll() is None, f"seed {seed}: the run ended before the kill {where}"
+                time.sleep(0.01)
+        elif lines > 20:  # a step that logs its requests: kill after a random one of them (speed does not matter)
             at = tail.lines + random.Random(seed).randrange(int(lines * 0.9))
             where = f"after line {at - tail.lines} of {lines} of {step}"
             while tail.lines < at:
@@ -255,15 +339,22 @@ def test_a_pipeline_killed_anywhere_is_completed_by_the_next_run(seed, template,
                 raise AssertionError(f"seed {seed}: the run ended before the kill {where}")
             except subprocess.TimeoutExpired:
                 pass
+        proc.send_signal(signal.SIGSTOP)  # frozen first: it sees nothing of the stores' end
+        outside.kill_stores()
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
         phase = _phase(tail())
-        print(f"seed {seed}: killed {where} (the log says: during {phase})")
+        print(f"seed {seed}: killed the pipeline and the stores {where} (the log says: during {phase})")
         assert _snapshot_is_whole(state / "serving.duckdb"), f"broken snapshot after a kill during {phase}"
 
+        outside.restart_stores()
         _complete_run(outside, state, log)
-        assert outside.duplicates() == [], f"received twice after a kill during {phase}"
     warehouse = state / "warehouse.duckdb"
+    stores = _stores_as_left(state)
+    assert _duplicates(stores, outside.mailbox) == [], f"received twice after a kill during {phase}"
+    confirmed, not_held = _not_held(stores, warehouse)
+    assert not_held == [], f"the ledger confirms changes their store does not hold after a kill during {phase}"
+    print(f"seed {seed}: every one of the {confirmed} changes the ledger confirms is held by its store, once")
     assert _raw_problems(warehouse) == []
     assert _raw_counts(warehouse) == uninterrupted["raw"]  # no gap, no duplicate
     marts = _marts(warehouse)

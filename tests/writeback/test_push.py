@@ -11,7 +11,7 @@ import pytest
 
 from afterclick import warehouse
 from afterclick.demo.mailbox import messages, serve_mailbox
-from pushing import NOW, ledger, push, stores
+from pushing import NOW, RecordingSmtp, ledger, push, stores
 from writeback import engine
 from writeback.run import adapter_factory
 
@@ -180,31 +180,11 @@ def test_a_batch_of_messages_is_shared_among_the_smtp_connections_and_each_sent_
     """With ``smtp.connections`` = 3 a batch goes out over three sessions side by side (the server
     sees three client ports); every message arrives once, a refused recipient is that message's
     own permanent failure, and the outcomes come back in the batch's order."""
-    from aiosmtpd.controller import Controller
-
-    from afterclick.demo.mailbox import _free_port
     from writeback.adapters.email import EmailNotifications
     from writeback.ledger import Change
 
-    class Recording:
-        def __init__(self):
-            self.got: list[tuple[int, str]] = []  # (client port, recipient)
-
-        async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
-            if address.startswith("nobody"):
-                return "550 no such user"
-            envelope.rcpt_tos.append(address)
-            return "250 OK"
-
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802
-            self.got += [(session.peer[1], to) for to in envelope.rcpt_tos]
-            return "250 Message accepted for delivery"
-
-    handler = Recording()
-    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    try:
-        smtp = settings.smtp.model_copy(update={"host": "127.0.0.1", "port": controller.port, "connections": 3})
+    with RecordingSmtp(refuse=lambda address: address.startswith("nobody")) as server:
+        smtp = server.smtp(settings, connections=3)
         changes = [Change("notification", "email", "email", f"n{i}", {
             "kind": "shipping_confirmation", "order_key": f"o{i}", "shipment_id": f"s{i}", "store_id": "shop",
             "customer_email": ("nobody" if i == 7 else f"c{i}") + "@example.com", "order_number": f"#{i}", "locale": "es",
@@ -215,14 +195,12 @@ def test_a_batch_of_messages_is_shared_among_the_smtp_connections_and_each_sent_
             outcomes = adapter.push(changes)
         finally:
             adapter.close()
-    finally:
-        controller.stop()
     assert [o.change.key for o in outcomes] == [c.key for c in changes]
     assert [o.ok for o in outcomes] == [i != 7 for i in range(20)] and outcomes[7].permanent
-    recipients = Counter(to for _, to in handler.got)
+    recipients = Counter(to for m in server.accepted for to in m.recipients)
     assert set(recipients) == {c.payload["customer_email"] for c in changes} - {"nobody@example.com"}
     assert max(recipients.values()) == 1
-    assert len({port for port, _ in handler.got}) == 3
+    assert len({m.port for m in server.accepted}) == 3
 
 
 def test_an_email_interrupted_before_confirmation_is_not_sent_again(wb, tmp_path):
@@ -278,7 +256,7 @@ def test_the_write_back_page_shows_the_pushes_and_the_dead_letter(wb, channels):
     push(wb, channels)
     warehouse.publish(wb)
     at = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "dashboards" / "app.py"), default_timeout=60).run()
-    at.switch_page("pages/writeback.py").run()
+    at.switch_page("views/writeback.py").run()
     assert not at.exception
     pushed = ledger(wb, "select count(*) from ops.writeback_attempts where outcome = 'succeeded'")[0][0]
     metric = {m.label: m.value for m in at.metric}

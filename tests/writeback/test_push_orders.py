@@ -99,7 +99,8 @@ def test_a_crash_between_call_and_confirmation_creates_no_second_fulfillment_or_
 
 @pytest.mark.shopify_standard_bucket  # through Shopify's real throttle
 def test_prices_reach_every_channel_including_magentos_wholesale_list(wb, channels):
-    wanted = _rows(wb, "select store_id, channel, sku, segment, price from writeback.wb_prices")
+    wanted = _rows(wb, "select store_id, channel, sku, segment, cast(price as double) as price "
+                         "from writeback.wb_prices")
     assert {"b2b"} < {r["segment"] for r in wanted}
     report = push(wb, channels, kinds=("prices",))
     assert report.total("dead") == 0 and report.total("pushed") == len(wanted)

@@ -29,6 +29,8 @@ class Adapter(Protocol):
     def close(self) -> None: ...
 
     # optional: ``prepare(changes)``, called once with every change a run will push, before the first batch
+    # optional, for targets that cannot be read back: ``start(change)`` (a Future of its Outcome) and
+    # ``window`` (changes in flight at most): the engine then pushes change by change (engine._push_each)
 
 
 class NotYet(Exception):

@@ -65,10 +65,11 @@ class EmulatorState:
         return self._book
 
     def keep(self) -> None:
-        """Write down what the store was told (when its emulator stops): the order book and the
-        stock, each only if this run opened it."""
+        """Fold what the store was told into its files (when its emulator stops): the order book
+        and the stock, each only if this run opened it. Nothing is lost without it: every change
+        is journaled as it is made (a killed store replays its journal when it starts again)."""
         if getattr(self, "_book", None) is not None:
-            self._book.flush()
+            self._book.compact()
         if getattr(self, "_inventory", None) is not None:
             self._inventory.compact()
 

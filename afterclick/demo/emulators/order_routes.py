@@ -69,7 +69,7 @@ def vtex_order_routes(state: EmulatorState, authorized) -> list[Route]:
         if record.get("status") == "canceled":
             return error("Order is canceled and cannot be invoiced", 403)
         record.setdefault("invoices", []).append({**body, "courierStatus": {"finished": False}})
-        state.book.changed()
+        state.book.changed(oid)
         return JSONResponse({"date": _stamp(), "orderId": oid, "receipt": f"rcpt-{state.book.new_id()}"})
 
     async def tracking(request: Request):
@@ -82,7 +82,7 @@ def vtex_order_routes(state: EmulatorState, authorized) -> list[Route]:
             return JSONResponse({"error": {"code": "OMS003", "message": "Invoice not found"}}, status_code=404)
         invoices[-1]["courierStatus"] = {"finished": body["isDelivered"], "deliveredDate": body["deliveredDate"],
                                          "data": body["events"]}
-        state.book.changed()
+        state.book.changed(oid)
         return JSONResponse({"date": _stamp(), "orderId": oid, "receipt": f"rcpt-{state.book.new_id()}"})
 
     async def cancel(request: Request):
@@ -96,7 +96,7 @@ def vtex_order_routes(state: EmulatorState, authorized) -> list[Route]:
         if record.get("invoices"):
             return error("Order cannot be canceled: it has been invoiced", 403)
         record["status"] = "canceled"
-        state.book.changed()
+        state.book.changed(oid)
         return JSONResponse({"date": _stamp(), "orderId": oid, "receipt": f"rcpt-{state.book.new_id()}"})
 
     async def price(request: Request):
@@ -160,7 +160,7 @@ def magento_order_routes(state: EmulatorState, authorized) -> list[Route]:
         record["shipments"] = [{"entity_id": shipment_id, "order_id": int(oid), "created_at": now, "updated_at": now,
                                 "tracks": tracks}]
         record.update(state="complete", status="complete")
-        state.book.changed()
+        state.book.changed(oid)
         return JSONResponse(str(shipment_id))
 
     async def track(request: Request):
@@ -176,7 +176,7 @@ def magento_order_routes(state: EmulatorState, authorized) -> list[Route]:
                  "carrier_code": entity["carrier_code"]}
         target[0]["tracks"].append(saved)
         target[0]["updated_at"] = state.clock.strftime("%Y-%m-%d %H:%M:%S")
-        state.book.changed()
+        state.book.changed(str(entity["order_id"]))
         return JSONResponse({**entity, **saved})
 
     async def shipments(request: Request):
@@ -206,7 +206,7 @@ def magento_order_routes(state: EmulatorState, authorized) -> list[Route]:
         record.setdefault("comments", []).append(history)
         if history.get("status"):
             record["status"] = history["status"]
-        state.book.changed()
+        state.book.changed(oid)
         return JSONResponse(True)
 
     async def cancel(request: Request):
@@ -219,7 +219,7 @@ def magento_order_routes(state: EmulatorState, authorized) -> list[Route]:
         if record.get("shipments"):
             return JSONResponse(False)  # Magento's answer for an order that can no longer be canceled
         record.update(state="canceled", status="canceled")
-        state.book.changed()
+        state.book.changed(oid)
         return JSONResponse(True)
 
     async def prices(request: Request):
@@ -287,7 +287,7 @@ def woocommerce_order_routes(state: EmulatorState, authorized) -> list[Route]:
             return error(f"Invalid parameter(s): status (status is not one of {', '.join(sorted(WOO_STATUSES))}.)", 400)
         if "status" in body:
             state.book.order(oid)["status"] = body["status"]
-            state.book.changed()
+            state.book.changed(oid)
         return JSONResponse(view(oid))
 
     async def notes(request: Request):
@@ -308,7 +308,7 @@ def woocommerce_order_routes(state: EmulatorState, authorized) -> list[Route]:
         note = {"id": state.book.new_id(), "note": body["note"], "customer_note": bool(body.get("customer_note")),
                 "date_created_gmt": _stamp()[:19]}
         state.book.order(oid).setdefault("notes", []).append(note)
-        state.book.changed()
+        state.book.changed(oid)
         return JSONResponse(note, status_code=201)
 
     return [Route("/wp-json/wc/v3/orders/{order_id}", order, methods=["GET", "PUT"]),

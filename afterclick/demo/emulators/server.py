@@ -107,8 +107,11 @@ def serve_channels(world: World, clock: datetime | None = None, requests_per_sec
                                         book_path=inventory_dir / f"{s.store_id}.orders.json" if inventory_dir else None)
               for s in STORES if s.channel in APPS and (stores is None or s.store_id in stores)}
     channel = {s.store_id: s.channel for s in STORES}
+    if inventory_dir is not None:  # each store replays its journals (what it acknowledged before it died) first
+        for state in states.values():
+            state.book, state.inventory  # noqa: B018 - loaded for their side effect
     with ExitStack() as stack:
-        for state in states.values():  # what the channels were told is kept when they stop
+        for state in states.values():  # what the channels were told is folded into their files when they stop
             stack.callback(state.keep)
         urls = stack.enter_context(serve_apps([_app(channel[store], state, shopify_bucket) for store, state in states.items()]))
         yield {store: (url, state) for (store, state), url in zip(states.items(), urls)}
@@ -270,12 +273,15 @@ def _answered(proc: subprocess.Popen, stores_file: Path, deadline: float, stop: 
 
 
 @contextmanager
-def emulator_process(stores_file: Path, as_of: datetime | None = None, timeout: float = 1800.0
-                     ) -> Iterator[tuple[subprocess.Popen, dict]]:
-    """``afterclick emulate`` in a child process (on this environment's state dir, showing the world
-    as of ``as_of``): yields (the process, how to reach what it serves) once everything answers; on
-    the way out it is stopped with SIGTERM (the stores keep what they were told) and waited for.
+def emulator_process(stores_file: Path, as_of: datetime | None = None, timeout: float = 1800.0,
+                     state_dir: Path | None = None, mailbox: bool = True) -> Iterator[tuple[subprocess.Popen, dict]]:
+    """``afterclick emulate`` in a child process (on ``state_dir``, default this environment's state
+    dir, showing the world as of ``as_of``; ``mailbox``: with the customers' mailbox): yields (the
+    process, how to reach what it serves) once everything answers; on the way out it is stopped
+    with SIGTERM (the stores fold what they were told into their files) and waited for.
     ``timeout``: how long it may take to come up (loading a 10M world takes minutes)."""
-    env = {**os.environ, **({"AFTERCLICK_AS_OF": as_of.isoformat()} if as_of else {})}
-    with _emulate(["--stores-file", str(stores_file)], env=env) as proc:
+    env = {**os.environ, **({"AFTERCLICK_AS_OF": as_of.isoformat()} if as_of else {}),
+           **({"AFTERCLICK_STATE_DIR": str(state_dir)} if state_dir else {})}
+    stores_file.unlink(missing_ok=True)  # left behind by a killed emulator: its addresses are dead
+    with _emulate(["--stores-file", str(stores_file), *([] if mailbox else ["--no-mailbox"])], env=env) as proc:
         yield proc, _answered(proc, stores_file, time.monotonic() + timeout)

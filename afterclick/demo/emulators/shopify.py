@@ -333,23 +333,24 @@ def _fulfillment_create(state: EmulatorState, args: dict, _variables: dict) -> d
     orders = {_order_id(state, fo["fulfillmentOrderId"]) for fo in spec_input["lineItemsByFulfillmentOrder"]}
     if None in orders or len(orders) != 1:
         return {"fulfillment": None, "userErrors": _user_error(["fulfillment"], "Fulfillment order does not exist.")}
-    record = state.book.order(orders.pop())
+    oid = orders.pop()
+    record = state.book.order(oid)
     if record.get("fulfillments") or record.get("cancelledAt"):
         return {"fulfillment": None, "userErrors": _user_error(
             ["fulfillment"], "Fulfillment order has an unfulfillable status= closed.")}
     fulfillment = {"id": f"gid://shopify/Fulfillment/{state.book.new_id()}", "status": "SUCCESS",
                    "createdAt": iso(state.clock), "trackingInfo": _tracking(spec_input.get("trackingInfo") or {})}
     record["fulfillments"] = [fulfillment]
-    state.book.changed()
+    state.book.changed(oid)
     return {"fulfillment": fulfillment, "userErrors": []}
 
 
 def _tracking_update(state: EmulatorState, args: dict, _variables: dict) -> dict:
-    for record in state.book.orders.values():
+    for oid, record in state.book.orders.items():
         for fulfillment in record.get("fulfillments", []):
             if fulfillment["id"] == args["fulfillmentId"]:
                 fulfillment["trackingInfo"] = _tracking(args["trackingInfoInput"])
-                state.book.changed()
+                state.book.changed(oid)
                 return {"fulfillment": fulfillment, "userErrors": []}
     return {"fulfillment": None, "userErrors": _user_error(["fulfillmentId"], "Fulfillment does not exist.")}
 
@@ -360,7 +361,7 @@ def _tags_add(state: EmulatorState, args: dict, _variables: dict) -> dict:
         return {"node": None, "userErrors": _user_error(["id"], "Order does not exist")}
     record = state.book.order(oid)
     record["tags"] = sorted(set(record.get("tags", [])) | set(args["tags"]))
-    state.book.changed()
+    state.book.changed(oid)
     return {"node": {"id": args["id"]}, "userErrors": []}
 
 
@@ -369,7 +370,7 @@ def _order_close(state: EmulatorState, args: dict, _variables: dict) -> dict:
     if oid is None:
         return {"order": None, "userErrors": _user_error(["id"], "Order does not exist")}
     state.book.order(oid)["closed"] = True
-    state.book.changed()
+    state.book.changed(oid)
     return {"order": {"id": args["input"]["id"], "closed": True}, "userErrors": []}
 
 
@@ -382,7 +383,7 @@ def _order_cancel(state: EmulatorState, args: dict, _variables: dict) -> dict:
         return {"job": None, "orderCancelUserErrors": _user_error(["orderId"], "Cannot cancel a fulfilled order."),
                 "userErrors": []}
     record["cancelledAt"] = iso(datetime.now(UTC).replace(tzinfo=None))
-    state.book.changed()
+    state.book.changed(oid)
     return {"job": {"id": f"gid://shopify/Job/{state.book.new_id()}", "done": True}, "orderCancelUserErrors": [],
             "userErrors": []}
 

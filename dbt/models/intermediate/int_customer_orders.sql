@@ -22,7 +22,7 @@ account_emails as (
 ),
 
 order_costs as (
-    select l.order_key, sum(l.quantity * p.unit_cost) as cogs_rc, count(p.unit_cost) as costed_lines, count(*) as lines
+    select l.order_key, {{ sum_money('l.quantity * p.unit_cost') }} as cogs_rc, count(p.unit_cost) as costed_lines, count(*) as lines
     from {{ ref('fct_order_lines') }} as l
     left join {{ ref('stg_erp__products') }} as p
         on l.sku = p.sku
@@ -60,12 +60,12 @@ select
     coalesce(c.canceled_at is not null or (c.refunded_at is not null and c.shipped_at is null),
              i.canceled_at is not null) as is_canceled,
     i.net_sales_rc,
-    round(i.refunded_amount * i.fx_rate, 2) as refunded_rc,
-    round(i.net_sales_rc - i.refunded_amount * i.fx_rate, 2) as net_revenue_rc,
+    {{ money_at_rate('i.refunded_amount', 'i.fx_rate') }} as refunded_rc,
+    {{ money('i.net_sales_rc - ' ~ money_at_rate('i.refunded_amount', 'i.fx_rate')) }} as net_revenue_rc,
     -- goods refunded come back: the cost counts in the share of the order that was kept
-    round(coalesce(oc.cogs_rc, 0)
+    {{ money('round(coalesce(oc.cogs_rc, 0)
           * case when i.net_sales_rc > 0
-                 then greatest(0, 1 - i.refunded_amount * i.fx_rate / i.net_sales_rc) else 0 end, 2) as cogs_rc,
+                 then greatest(0, 1 - i.refunded_amount * i.fx_rate / i.net_sales_rc) else 0 end, 2)') }} as cogs_rc,
     coalesce(oc.costed_lines = oc.lines, false) as is_fully_costed
 from identified as i
 left join order_costs as oc

@@ -7,7 +7,7 @@ with unioned as (
 
 select
     unioned.*,
-    round((unioned.gross_amount - unioned.discount_amount) * rates.rate_to_eur, 2) as net_amount_rc
+    {{ money_at_rate('unioned.gross_amount - unioned.discount_amount', 'rates.rate_to_eur') }} as net_amount_rc
 from unioned
 left join {{ ref('currency_rates') }} as rates
     on unioned.currency = rates.currency

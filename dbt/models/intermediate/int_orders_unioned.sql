@@ -10,8 +10,8 @@ with unioned as (
 select
     unioned.*,
     rates.rate_to_eur as fx_rate,
-    round(unioned.total_amount * rates.rate_to_eur, 2) as total_amount_rc,
-    round((unioned.gross_amount - unioned.discount_amount) * rates.rate_to_eur, 2) as net_sales_rc
+    {{ money_at_rate('unioned.total_amount', 'rates.rate_to_eur') }} as total_amount_rc,
+    {{ money_at_rate('unioned.gross_amount - unioned.discount_amount', 'rates.rate_to_eur') }} as net_sales_rc
 from unioned
 left join {{ ref('currency_rates') }} as rates
     on unioned.currency = rates.currency

@@ -44,9 +44,12 @@ select
     coalesce(e.warehouse_id, p.warehouse_id) as warehouse_id,
     e.warehouse_id is not null as is_warehouse_confirmed,
     o.placed_at,
+    -- released no earlier than placed: a source that dates a cancellation or a shipment before the
+    -- order (a finding of rpt_data_quality) holds nothing, rather than a negative reservation
     case
         when e.called_off_at is not null and (e.first_shipped_at is null or e.called_off_at < e.first_shipped_at)
-            then e.called_off_at
+            then case when e.called_off_at < o.placed_at then o.placed_at else e.called_off_at end
+        when e.first_shipped_at < o.placed_at then o.placed_at
         else e.first_shipped_at
     end as released_at,
     case

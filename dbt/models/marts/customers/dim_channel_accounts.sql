@@ -12,8 +12,8 @@ select
     c.created_at,
     c.updated_at,
     c.orders_count,
-    cast(c.amount_spent as {{ dbt.type_float() }}) as amount_spent,
+    {{ money('c.amount_spent') }} as amount_spent,
     c.currency,
-    round(cast(c.amount_spent as {{ dbt.type_float() }}) * rates.rate_to_eur, 2) as amount_spent_rc
+    {{ money_at_rate('c.amount_spent', 'rates.rate_to_eur') }} as amount_spent_rc
 from {{ ref('int_channel_customers') }} as c
 left join {{ ref('currency_rates') }} as rates on c.currency = rates.currency

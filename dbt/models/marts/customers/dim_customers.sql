@@ -62,7 +62,7 @@ select
     s.orders > 1 as is_repeat,
     s.channels,
     s.stores,
-    round(s.net_sales_rc / s.orders, 2) as aov_rc,
+    {{ money('round(s.net_sales_rc / s.orders, 2)') }} as aov_rc,
     round(s.net_sales_rc, 2) as net_sales_rc,
     round(s.refunds_rc, 2) as refunds_rc,
     round(s.historic_ltv_net_rc, 2) as historic_ltv_net_rc,

@@ -44,7 +44,7 @@ spend as (
     select
         st.channel,
         cast({{ dbt.date_trunc('month', 'sp.spend_date') }} as date) as month,
-        {{ sum_money('round(sp.spend * r.rate_to_eur, 2)') }} as spend_rc
+        {{ sum_money(money_at_rate('sp.spend', 'r.rate_to_eur')) }} as spend_rc
     from {{ ref('stg_marketing__spend') }} as sp
     inner join {{ ref('stores') }} as st
         on sp.store_id = st.store_id
@@ -73,11 +73,11 @@ select
     month,
     new_customers,
     spend_rc,
-    case when new_customers > 0 then round(spend_rc / new_customers, 2) end as cac_rc,
-    round(ltv_90d_rc, 2) as ltv_90d_rc,
-    round(ltv_12m_rc, 2) as ltv_12m_rc,
+    case when new_customers > 0 then {{ money('round(spend_rc / new_customers, 2)') }} end as cac_rc,
+    {{ money('round(ltv_90d_rc, 2)') }} as ltv_90d_rc,
+    {{ money('round(ltv_12m_rc, 2)') }} as ltv_12m_rc,
     {{ dbt.dateadd('month', 13, 'month') }} <= {{ as_of() }} as is_ltv_12m_complete,
-    round(ltv_12m_projected_rc, 2) as ltv_12m_projected_rc,
+    {{ money('round(ltv_12m_projected_rc, 2)') }} as ltv_12m_projected_rc,
     case when new_customers > 0 and spend_rc > 0
-         then round(ltv_12m_projected_rc / (spend_rc / new_customers), 2) end as ltv_to_cac
+         then round(cast(ltv_12m_projected_rc as double) / (spend_rc / new_customers), 2) end as ltv_to_cac  -- a ratio, not money
 from joined

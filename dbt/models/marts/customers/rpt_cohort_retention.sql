@@ -50,9 +50,9 @@ select
     round(1.0 * coalesce(a.active_customers, 0) / g.cohort_size, 4) as retention_rate,
     coalesce(a.orders, 0) as orders,
     round(coalesce(a.revenue_rc, 0), 2) as revenue_rc,
-    round(sum(coalesce(a.revenue_rc, 0)) over (partition by g.cohort_month order by g.months_since_first
+    {{ money('round(sum(coalesce(a.revenue_rc, 0)) over (partition by g.cohort_month order by g.months_since_first
                                                rows between unbounded preceding and current row)
-          / g.cohort_size, 2) as cumulative_revenue_per_customer_rc
+          / g.cohort_size, 2)') }} as cumulative_revenue_per_customer_rc
 from grid as g
 left join activity as a
     on g.cohort_month = a.cohort_month and g.activity_month = a.activity_month

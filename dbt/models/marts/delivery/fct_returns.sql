@@ -1,7 +1,7 @@
 -- One row per return received: why (free text and code), who sent it back, what became of it,
 -- how long after delivery, and what was refunded for the order.
 with refunds as (
-    select order_key, sum(abs(total_amount)) as refund_amount, min(issued_at) as refunded_at
+    select order_key, {{ sum_money('abs(total_amount)') }} as refund_amount, min(issued_at) as refunded_at
     from {{ ref('stg_erp__invoices') }}
     where kind = 'credit_note'
     group by order_key

@@ -8,9 +8,9 @@ select
     p.kind,
     p.status,
     p.payment_method,
-    cast(p.amount as {{ dbt.type_float() }}) as amount,
+    {{ money('p.amount') }} as amount,
     p.currency,
-    p.amount_rc,
+    {{ money('p.amount_rc') }} as amount_rc,
     p.processed_at,
     o.placed_at
 from {{ ref('int_channel_payments') }} as p

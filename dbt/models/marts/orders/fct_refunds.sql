@@ -6,9 +6,9 @@ select
     r.store_id,
     r.channel,
     r.refunded_at,
-    cast(r.amount as {{ dbt.type_float() }}) as amount,
+    {{ money('r.amount') }} as amount,
     r.currency,
-    r.amount_rc,
+    {{ money('r.amount_rc') }} as amount_rc,
     r.reason,
     o.placed_at,
     {{ dbt.datediff('o.placed_at', 'r.refunded_at', 'day') }} as days_after_order

@@ -2,8 +2,8 @@
 select
     lower(trim(customer_ref)) as customer_email,
     segment,
-    cast(credit_limit as double) as credit_limit,
-    cast(open_balance as double) as open_balance,
+    {{ money('credit_limit') }} as credit_limit,
+    {{ money('open_balance') }} as open_balance,
     cast(updated_at as timestamp) as updated_at,
     _loaded_at
 from ({{ latest_version(source('erp', 'erp__customer_credit'), 'customer_ref', 'cast(updated_at as timestamp) desc, _loaded_at desc') }}) as latest

@@ -6,9 +6,9 @@ select
     store_id,
     kind,
     cast(issued_at as timestamp) as issued_at,
-    cast(net as double) as net_amount,
-    cast(tax as double) as tax_amount,
-    cast(total as double) as total_amount,
+    {{ money('net') }} as net_amount,
+    {{ money('tax') }} as tax_amount,
+    {{ money('total') }} as total_amount,
     currency,
     cast(updated_at as timestamp) as updated_at,
     _loaded_at

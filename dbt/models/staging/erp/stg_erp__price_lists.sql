@@ -4,7 +4,7 @@ select
     price_list,
     segment,
     sku,
-    cast(price as double) as price,
+    {{ money('price') }} as price,
     currency,
     cast(valid_from as date) as valid_from,
     cast(updated_at as timestamp) as updated_at,

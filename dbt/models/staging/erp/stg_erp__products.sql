@@ -3,8 +3,8 @@ select
     sku,
     name as product_name,
     category,
-    cast(unit_cost as double) as unit_cost,
-    cast(list_price as double) as list_price,
+    {{ money('unit_cost') }} as unit_cost,
+    {{ money('list_price') }} as list_price,
     cast(weight_kg as double) as weight_kg,
     cast(updated_at as timestamp) as updated_at,
     _loaded_at

@@ -6,8 +6,8 @@ select
     _store || ':' || (payload->>'$.order_id') as order_key,
     _store as store_id,
     'magento' as channel,
-    cast(payload->>'$.created_at' as timestamp) as refunded_at,
-    cast(payload->>'$.grand_total' as {{ dbt.type_numeric() }}) as amount,
+    {{ to_utc_timestamp("payload->>'$.created_at'") }} as refunded_at,
+    {{ money("payload->>'$.grand_total'") }} as amount,
     payload->>'$.order_currency_code' as currency,
     payload->>'$.comments[0].comment' as reason
 from memos

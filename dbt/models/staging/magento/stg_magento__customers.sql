@@ -9,9 +9,9 @@ select
     payload->>'$.firstname' as first_name,
     payload->>'$.lastname' as last_name,
     payload->>'$.addresses[0].country_id' as country,
-    cast(payload->>'$.created_at' as timestamp) as created_at,
+    {{ to_utc_timestamp("payload->>'$.created_at'") }} as created_at,
     updated_at,
     cast(null as integer) as orders_count,
-    cast(null as {{ dbt.type_numeric() }}) as amount_spent,
+    {{ money("null") }} as amount_spent,
     cast(null as {{ dbt.type_string() }}) as currency
 from customers

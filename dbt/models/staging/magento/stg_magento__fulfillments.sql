@@ -15,6 +15,6 @@ select
     track->>'$.track_number' as tracking_number,
     track->>'$.title' as carrier_name,
     cast(null as {{ dbt.type_string() }}) as tracking_url,
-    cast(payload->>'$.created_at' as timestamp) as fulfilled_at,
+    {{ to_utc_timestamp("payload->>'$.created_at'") }} as fulfilled_at,
     'success' as status
 from tracks

@@ -9,9 +9,9 @@ select
     cast(row_number() over (partition by _store, id order by cast(item->>'$.item_id' as bigint)) as integer) as line_number,
     item->>'$.sku' as sku,
     cast(item->>'$.qty_ordered' as integer) as quantity,
-    cast(item->>'$.price' as double) as unit_price,
-    cast(item->>'$.row_total' as double) as gross_amount,
-    cast(item->>'$.discount_amount' as double) as discount_amount,
+    {{ money("item->>'$.price'") }} as unit_price,
+    {{ money("item->>'$.row_total'") }} as gross_amount,
+    {{ money("item->>'$.discount_amount'") }} as discount_amount,
     currency,
     _loaded_at
 from lines

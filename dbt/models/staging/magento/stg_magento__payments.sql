@@ -10,9 +10,9 @@ select
     'sale' as kind,
     case when payload->>'$.state' = 'canceled' then 'voided' else 'success' end as status,
     payload->>'$.payment.method' as payment_method,
-    cast(payload->>'$.payment.amount_paid' as {{ dbt.type_numeric() }}) as amount,
+    {{ money("payload->>'$.payment.amount_paid'") }} as amount,
     payload->>'$.order_currency_code' as currency,
-    cast(payload->>'$.created_at' as timestamp) as processed_at,
+    {{ to_utc_timestamp("payload->>'$.created_at'") }} as processed_at,
     _loaded_at
 from orders
 where payload->>'$.payment.amount_paid' is not null

@@ -4,7 +4,7 @@ select
     date as spend_date,
     store_id,
     campaign,
-    spend,
+    {{ money('spend') }} as spend,
     currency,
     clicks,
     impressions,

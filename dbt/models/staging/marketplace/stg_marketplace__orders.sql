@@ -15,12 +15,12 @@ select
          then min(placed_at) end as paid_at,
     case when max(lower(channel_status)) in ('cancelled', 'canceled', 'cancelado') then max(updated_at) end as canceled_at,
     max(channel_status) as channel_status,
-    round(sum(gross_amount), 2) as gross_amount,
-    round(sum(discount_amount), 2) as discount_amount,
-    round(sum(shipping_amount), 2) as shipping_amount,
-    round(sum(tax_amount), 2) as tax_amount,
-    round(sum(gross_amount) - sum(discount_amount) + sum(shipping_amount) + sum(tax_amount), 2) as total_amount,
-    cast(0 as double) as refunded_amount,
+    {{ money('sum(gross_amount)') }} as gross_amount,
+    {{ money('sum(discount_amount)') }} as discount_amount,
+    {{ money('sum(shipping_amount)') }} as shipping_amount,
+    {{ money('sum(tax_amount)') }} as tax_amount,
+    {{ money('sum(gross_amount) - sum(discount_amount) + sum(shipping_amount) + sum(tax_amount)') }} as total_amount,
+    {{ money('0') }} as refunded_amount,
     max(_loaded_at) as _loaded_at
 from {{ ref('stg_marketplace__order_lines') }}
 group by order_key, store_id, channel

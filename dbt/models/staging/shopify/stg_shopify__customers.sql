@@ -9,9 +9,9 @@ select
     payload->>'$.firstName' as first_name,
     payload->>'$.lastName' as last_name,
     payload->>'$.defaultAddress.countryCodeV2' as country,
-    cast(payload->>'$.createdAt' as timestamp) as created_at,
+    {{ to_utc_timestamp("payload->>'$.createdAt'") }} as created_at,
     updated_at,
     cast(payload->>'$.numberOfOrders' as integer) as orders_count,
-    cast(payload->>'$.amountSpent.amount' as {{ dbt.type_numeric() }}) as amount_spent,
+    {{ money("payload->>'$.amountSpent.amount'") }} as amount_spent,
     payload->>'$.amountSpent.currencyCode' as currency
 from customers

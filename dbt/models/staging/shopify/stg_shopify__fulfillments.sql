@@ -17,7 +17,7 @@ select
     info->>'$.number' as tracking_number,
     info->>'$.company' as carrier_name,
     info->>'$.url' as tracking_url,
-    cast(fulfillment->>'$.createdAt' as timestamp) as fulfilled_at,
+    {{ to_utc_timestamp("fulfillment->>'$.createdAt'") }} as fulfilled_at,
     lower(fulfillment->>'$.status') as status,
     _loaded_at
 from numbers

@@ -9,9 +9,9 @@ select
     cast(row_number() over (partition by _store, id order by item->>'$.id') as integer) as line_number,
     item->>'$.sku' as sku,
     cast(item->>'$.quantity' as integer) as quantity,
-    cast(item->>'$.originalUnitPriceSet.shopMoney.amount' as double) as unit_price,
-    round(cast(item->>'$.originalUnitPriceSet.shopMoney.amount' as double) * cast(item->>'$.quantity' as integer), 2) as gross_amount,
-    cast(item->>'$.totalDiscountSet.shopMoney.amount' as double) as discount_amount,
+    {{ money("item->>'$.originalUnitPriceSet.shopMoney.amount'") }} as unit_price,
+    round({{ money("item->>'$.originalUnitPriceSet.shopMoney.amount'") }} * cast(item->>'$.quantity' as integer), 2) as gross_amount,
+    {{ money("item->>'$.totalDiscountSet.shopMoney.amount'") }} as discount_amount,
     currency,
     _loaded_at
 from lines

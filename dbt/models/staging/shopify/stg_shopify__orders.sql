@@ -10,17 +10,17 @@ select
     payload->>'$.email' as customer_email,
     replace(payload->>'$.customer.id', 'gid://shopify/Customer/', '') as channel_customer_id,
     payload->>'$.currencyCode' as currency,
-    cast(payload->>'$.createdAt' as timestamp) as placed_at,
-    cast(payload->>'$.processedAt' as timestamp) as paid_at,
+    {{ to_utc_timestamp("payload->>'$.createdAt'") }} as placed_at,
+    {{ to_utc_timestamp("payload->>'$.processedAt'") }} as paid_at,
     updated_at,
-    cast(payload->>'$.cancelledAt' as timestamp) as canceled_at,
+    {{ to_utc_timestamp("payload->>'$.cancelledAt'") }} as canceled_at,
     payload->>'$.displayFinancialStatus' || '/' || (payload->>'$.displayFulfillmentStatus') as channel_status,
-    cast(payload->>'$.subtotalPriceSet.shopMoney.amount' as double)
-        + cast(payload->>'$.totalDiscountsSet.shopMoney.amount' as double) as gross_amount,
-    cast(payload->>'$.totalDiscountsSet.shopMoney.amount' as double) as discount_amount,
-    cast(payload->>'$.totalShippingPriceSet.shopMoney.amount' as double) as shipping_amount,
-    cast(payload->>'$.totalTaxSet.shopMoney.amount' as double) as tax_amount,
-    cast(payload->>'$.totalPriceSet.shopMoney.amount' as double) as total_amount,
-    coalesce(cast(payload->>'$.totalRefundedSet.shopMoney.amount' as double), 0) as refunded_amount,
+    {{ money("payload->>'$.subtotalPriceSet.shopMoney.amount'") }}
+        + {{ money("payload->>'$.totalDiscountsSet.shopMoney.amount'") }} as gross_amount,
+    {{ money("payload->>'$.totalDiscountsSet.shopMoney.amount'") }} as discount_amount,
+    {{ money("payload->>'$.totalShippingPriceSet.shopMoney.amount'") }} as shipping_amount,
+    {{ money("payload->>'$.totalTaxSet.shopMoney.amount'") }} as tax_amount,
+    {{ money("payload->>'$.totalPriceSet.shopMoney.amount'") }} as total_amount,
+    coalesce({{ money("payload->>'$.totalRefundedSet.shopMoney.amount'") }}, 0) as refunded_amount,
     _loaded_at
 from orders

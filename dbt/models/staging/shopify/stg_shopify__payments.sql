@@ -10,8 +10,8 @@ select
     lower(item->>'$.kind') as kind,
     lower(item->>'$.status') as status,
     item->>'$.gateway' as payment_method,
-    cast(item->>'$.amountSet.shopMoney.amount' as {{ dbt.type_numeric() }}) as amount,
+    {{ money("item->>'$.amountSet.shopMoney.amount'") }} as amount,
     item->>'$.amountSet.shopMoney.currencyCode' as currency,
-    cast(item->>'$.processedAt' as timestamp) as processed_at,
+    {{ to_utc_timestamp("item->>'$.processedAt'") }} as processed_at,
     _loaded_at
 from transactions

@@ -11,6 +11,6 @@ select
     replace(id, 'gid://shopify/ProductVariant/', '') as channel_variant_id,
     replace(payload->>'$.inventoryItem.id', 'gid://shopify/InventoryItem/', '') as channel_inventory_item_id,
     payload->>'$.product.title' as title,
-    cast(payload->>'$.price' as {{ dbt.type_numeric() }}) as price,
+    {{ money("payload->>'$.price'") }} as price,
     updated_at as listing_seen_at
 from variants

@@ -7,8 +7,8 @@ select
     _store || ':' || replace(id, 'gid://shopify/Order/', '') as order_key,
     _store as store_id,
     'shopify' as channel,
-    cast(item->>'$.createdAt' as timestamp) as refunded_at,
-    cast(item->>'$.totalRefundedSet.shopMoney.amount' as {{ dbt.type_numeric() }}) as amount,
+    {{ to_utc_timestamp("item->>'$.createdAt'") }} as refunded_at,
+    {{ money("item->>'$.totalRefundedSet.shopMoney.amount'") }} as amount,
     item->>'$.totalRefundedSet.shopMoney.currencyCode' as currency,
     item->>'$.note' as reason,
     _loaded_at

@@ -11,9 +11,9 @@ select
     cast(row_number() over (partition by _store, id order by item_index) as integer) as line_number,
     item->>'$.refId' as sku,
     cast(item->>'$.quantity' as integer) as quantity,
-    cast(item->>'$.sellingPrice' as bigint) / 100.0 as unit_price,
-    round(cast(item->>'$.sellingPrice' as bigint) * cast(item->>'$.quantity' as integer) / 100.0, 2) as gross_amount,
-    cast(0 as double) as discount_amount,
+    {{ cents_to_money("item->>'$.sellingPrice'") }} as unit_price,
+    {{ cents_to_money("cast(item->>'$.sellingPrice' as bigint) * cast(item->>'$.quantity' as integer)") }} as gross_amount,
+    {{ money("0") }} as discount_amount,
     currency,
     _loaded_at
 from lines

@@ -18,9 +18,9 @@ select
     'sale' as kind,
     case when cast(p.tx->>'$.isActive' as boolean) then 'success' else 'voided' end as status,
     p.payment->>'$.paymentSystemName' as payment_method,
-    cast(p.payment->>'$.value' as {{ dbt.type_numeric() }}) / 100 as amount,
+    {{ cents_to_money("p.payment->>'$.value'") }} as amount,
     p.currency,
-    cast(o.payload->>'$.authorizedDate' as timestamp) as processed_at,
+    {{ to_utc_timestamp("o.payload->>'$.authorizedDate'") }} as processed_at,
     p._loaded_at
 from payments as p
 inner join orders as o on p._store = o._store and p.id = o.id

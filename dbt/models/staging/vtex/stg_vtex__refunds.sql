@@ -10,8 +10,8 @@ select
     _store || ':' || id as order_key,
     _store as store_id,
     'vtex' as channel,
-    cast(item->>'$.issuanceDate' as timestamp) as refunded_at,
-    cast(item->>'$.invoiceValue' as {{ dbt.type_numeric() }}) / 100 as amount,
+    {{ to_utc_timestamp("item->>'$.issuanceDate'") }} as refunded_at,
+    {{ cents_to_money("item->>'$.invoiceValue'") }} as amount,
     currency,
     item->>'$.restitutions.Refund.reason' as reason,
     _loaded_at
@@ -25,8 +25,8 @@ select
     _store || ':' || id as order_key,
     _store as store_id,
     'vtex' as channel,
-    cast(payload->>'$.cancellationData.CancellationDate' as timestamp) as refunded_at,
-    cast(payload->>'$.value' as {{ dbt.type_numeric() }}) / 100 as amount,
+    {{ to_utc_timestamp("payload->>'$.cancellationData.CancellationDate'") }} as refunded_at,
+    {{ cents_to_money("payload->>'$.value'") }} as amount,
     payload->>'$.storePreferencesData.currencyCode' as currency,
     'canceled after payment' as reason,
     _loaded_at

@@ -9,9 +9,9 @@ select
     payload->>'$.first_name' as first_name,
     payload->>'$.last_name' as last_name,
     payload->>'$.billing.country' as country,
-    cast(payload->>'$.date_created_gmt' as timestamp) as created_at,
+    {{ to_utc_timestamp("payload->>'$.date_created_gmt'") }} as created_at,
     updated_at,
     cast(null as integer) as orders_count,
-    cast(null as {{ dbt.type_numeric() }}) as amount_spent,
+    {{ money("null") }} as amount_spent,
     cast(null as {{ dbt.type_string() }}) as currency
 from customers

@@ -9,9 +9,9 @@ select
     cast(row_number() over (partition by _store, id order by cast(item->>'$.id' as bigint)) as integer) as line_number,
     item->>'$.sku' as sku,
     cast(item->>'$.quantity' as integer) as quantity,
-    cast(item->>'$.price' as double) as unit_price,
-    cast(item->>'$.subtotal' as double) as gross_amount,
-    round(cast(item->>'$.subtotal' as double) - cast(item->>'$.total' as double), 2) as discount_amount,
+    {{ money("item->>'$.price'") }} as unit_price,
+    {{ money("item->>'$.subtotal'") }} as gross_amount,
+    round({{ money("item->>'$.subtotal'") }} - {{ money("item->>'$.total'") }}, 2) as discount_amount,
     currency,
     _loaded_at
 from lines

@@ -2,13 +2,13 @@
 with orders as ({{ latest_payloads('woocommerce') }}),
 
 line_totals as (
-    select _store, id, sum(cast(item->>'$.subtotal' as double)) as gross_amount
+    select _store, id, sum({{ money("item->>'$.subtotal'") }}) as gross_amount
     from (select _store, id, unnest(json_extract(payload, '$.line_items[*]')) as item from orders) as l
     group by _store, id
 ),
 
 refunds as (
-    select _store, id, -sum(cast(refund->>'$.total' as double)) as refunded_amount
+    select _store, id, -sum({{ money("refund->>'$.total'") }}) as refunded_amount
     from (select _store, id, unnest(json_extract(payload, '$.refunds[*]')) as refund from orders) as r
     group by _store, id
 )
@@ -22,16 +22,16 @@ select
     o.payload->>'$.billing.email' as customer_email,
     nullif(o.payload->>'$.customer_id', '0') as channel_customer_id,
     o.payload->>'$.currency' as currency,
-    cast(o.payload->>'$.date_created_gmt' as timestamp) as placed_at,
-    cast(o.payload->>'$.date_paid_gmt' as timestamp) as paid_at,
+    {{ to_utc_timestamp("o.payload->>'$.date_created_gmt'") }} as placed_at,
+    {{ to_utc_timestamp("o.payload->>'$.date_paid_gmt'") }} as paid_at,
     o.updated_at,
     case when o.payload->>'$.status' = 'cancelled' then o.updated_at end as canceled_at,
     o.payload->>'$.status' as channel_status,
     round(coalesce(t.gross_amount, 0), 2) as gross_amount,
-    cast(o.payload->>'$.discount_total' as double) as discount_amount,
-    cast(o.payload->>'$.shipping_total' as double) as shipping_amount,
-    cast(o.payload->>'$.total_tax' as double) as tax_amount,
-    cast(o.payload->>'$.total' as double) as total_amount,
+    {{ money("o.payload->>'$.discount_total'") }} as discount_amount,
+    {{ money("o.payload->>'$.shipping_total'") }} as shipping_amount,
+    {{ money("o.payload->>'$.total_tax'") }} as tax_amount,
+    {{ money("o.payload->>'$.total'") }} as total_amount,
     coalesce(r.refunded_amount, 0) as refunded_amount,
     o._loaded_at
 from orders as o

@@ -10,9 +10,9 @@ select
     'sale' as kind,
     case when payload->>'$.status' = 'cancelled' then 'voided' else 'success' end as status,
     payload->>'$.payment_method' as payment_method,
-    cast(payload->>'$.total' as {{ dbt.type_numeric() }}) as amount,
+    {{ money("payload->>'$.total'") }} as amount,
     payload->>'$.currency' as currency,
-    cast(payload->>'$.date_paid_gmt' as timestamp) as processed_at,
+    {{ to_utc_timestamp("payload->>'$.date_paid_gmt'") }} as processed_at,
     _loaded_at
 from orders
 where payload->>'$.date_paid_gmt' is not null

@@ -10,6 +10,6 @@ select
     id as channel_variant_id,
     cast(null as {{ dbt.type_string() }}) as channel_inventory_item_id,
     payload->>'$.name' as title,
-    cast(nullif(payload->>'$.regular_price', '') as {{ dbt.type_numeric() }}) as price,
+    {{ money("nullif(payload->>'$.regular_price', '')") }} as price,
     updated_at as listing_seen_at
 from products

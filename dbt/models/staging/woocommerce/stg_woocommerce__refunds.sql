@@ -10,7 +10,7 @@ select
     r._store as store_id,
     'woocommerce' as channel,
     r.updated_at as refunded_at,
-    cast(r.payload->>'$.amount' as {{ dbt.type_numeric() }}) as amount,
+    {{ money("r.payload->>'$.amount'") }} as amount,
     o.payload->>'$.currency' as currency,
     r.payload->>'$.reason' as reason
 from refunds as r

@@ -8,8 +8,9 @@ import streamlit as st
 
 from dashboards import data
 from dashboards.filters import global_filters
-from dashboards.ui import metric, require, table
+from dashboards.ui import mask_emails, metric, require, require_login, table
 
+require_login()
 st.title("Overview")
 require("rpt_orders_daily", what="Orders are")
 
@@ -67,6 +68,22 @@ else:
     cols[5].metric("Write-back failures", "—", help="No write-back has run yet.")
 if filters.compare:
     st.caption(f"Changes against {filters.previous().start:%d %b %Y} – {filters.previous().end:%d %b %Y}.")
+
+FINDINGS_SHOWN = 5  # newest open findings listed per check
+if data.table_exists("rpt_data_quality"):
+    findings = data.query("select check_name, store_id, entity, record_key, detail, first_seen_at, "
+                          "count(*) over () as open_findings from rpt_data_quality where is_open "
+                          "qualify row_number() over (partition by check_name order by first_seen_at desc, "
+                          f"record_key) <= {FINDINGS_SHOWN} order by check_name, first_seen_at desc, record_key")
+    open_findings = 0 if findings.empty else int(findings["open_findings"].iloc[0])
+    with st.expander(f"Data-quality findings: {open_findings:,} open"):
+        st.caption("Records that break a check on the sources' data (values that do not add up, impossible "
+                   "dates, lines without an order). They are kept as the source states them and never stop "
+                   f"the build; fix them at the source. The newest {FINDINGS_SHOWN} of each check; all of "
+                   "them in rpt_data_quality and `afterclick status`.")
+        shown = findings.drop(columns="open_findings")
+        shown["detail"] = mask_emails(shown["detail"])
+        table(shown, "data_quality_findings", empty="No open findings.")
 
 where, params = filters.where()
 daily = data.query(f"select placed_date, channel, sum(orders) as orders, sum(revenue_rc) as revenue_eur "

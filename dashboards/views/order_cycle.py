@@ -7,8 +7,9 @@ import streamlit as st
 
 from dashboards import data
 from dashboards.filters import global_filters
-from dashboards.ui import require, table
+from dashboards.ui import require, require_login, table
 
+require_login()
 st.title("Order cycle")
 require("fct_order_cycle", "rpt_stuck_orders", "order_stages", what="The order-cycle marts are")
 filters = global_filters()

@@ -8,8 +8,9 @@ import streamlit as st
 
 from dashboards import data
 from dashboards.filters import global_filters
-from dashboards.ui import metric, require, table
+from dashboards.ui import metric, require, require_login, table
 
+require_login()
 st.title("Stock")
 require("fct_stock_levels", "rpt_stock_health", "fct_channel_stock", what="The stock marts are")
 filters = global_filters()

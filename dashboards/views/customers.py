@@ -8,8 +8,9 @@ import streamlit as st
 
 from dashboards import data
 from dashboards.filters import global_filters
-from dashboards.ui import histograms, mask_emails, metric, require, table
+from dashboards.ui import histograms, mask_emails, metric, require, require_login, table
 
+require_login()
 st.title("Customers")
 require("dim_customers", "rpt_cohort_retention", "rpt_acquisition", "rpt_customers_monthly",
         what="The customer marts are")

@@ -1,5 +1,5 @@
 """Write-back: what afterclick pushed to each channel, what failed and why, what waits for a
-retry, and when each channel last synced."""
+retry, the changes in doubt (and what to do about them), and when each channel last synced."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import streamlit as st
 
 from dashboards import data
 from dashboards.filters import global_filters
-from dashboards.ui import metric, table
+from dashboards.ui import metric, require_login, table
 
+require_login()
 st.title("Write-back")
 if not (data.table_exists("writeback_attempts") and data.table_exists("writeback_ledger")):
     st.info("No write-back has run yet: `ops.writeback_attempts` is not in the snapshot. "
@@ -29,10 +30,15 @@ totals = data.query(f"""
     from ops.writeback_attempts where {where}""", params).iloc[0]
 pending = data.query(f"select count(*) as n from ops.writeback_ledger where status in ('pending', 'retry') "
                      f"and {filters.where(None)[0]}", filters.where(None)[1])["n"][0]
-cols = st.columns(3)
+in_doubt = data.query(f"select count(*) as n from ops.writeback_ledger where status = 'unknown' "
+                      f"and {filters.where(None)[0]}", filters.where(None)[1])["n"][0]
+cols = st.columns(4)
 metric(cols[0], "Changes pushed", totals["pushed"], compare=False)
 metric(cols[1], "Failed attempts", totals["failed"], compare=False, inverse=True)
 metric(cols[2], "Waiting for a retry now", pending, compare=False, inverse=True)
+metric(cols[3], "Changes in doubt", in_doubt, compare=False, inverse=True,
+       help="Interrupted between sending and confirming, on a target that cannot be read back (email): "
+            "not sent again, so never twice. See 'Changes in doubt' below for what to do.")
 
 st.subheader("Pushes per channel and kind")
 daily = data.query(f"""
@@ -60,6 +66,35 @@ retries = data.query(f"""
     from ops.writeback_ledger where status in ('pending', 'retry') and {filters.where(None)[0]}
     order by next_attempt_at""", filters.where(None)[1])
 table(retries, "writeback_pending", empty="Nothing waits.")
+
+st.subheader("Changes in doubt")
+st.caption("A push was interrupted (a crash, a kill) after sending these and before the answer was recorded, "
+           "on a target afterclick cannot read back. They may or may not have arrived; afterclick does not send "
+           "them again (nobody gets a change twice) until their content changes.")
+WHAT_TO_DO = {
+    "notification": "Look up the Message-ID in the mail server's log (or the email provider's activity): "
+                    "delivered, nothing to do; not delivered and still useful, contact the customer about the "
+                    "order. It is not sent again unless its content changes.",
+}
+IN_THE_STORE = ("Check the value in the store's admin (the SKU or order in change_key): shown, nothing to do; "
+                "not shown, set it there. afterclick pushes it again only when the value it wants changes.")
+doubt_where, doubt_params = filters.where(None)
+per_target = data.query(f"""
+    select kind, channel, store_id, count(*) as changes, min(updated_at) as since, max(updated_at) as latest
+    from ops.writeback_ledger where status = 'unknown' and {doubt_where}
+    group by all order by changes desc, kind, store_id""", doubt_params)
+per_target["what_to_do"] = [WHAT_TO_DO.get(kind, IN_THE_STORE) for kind in per_target["kind"]]
+table(per_target, "writeback_in_doubt", empty="No change in doubt.",
+      column_config={"what_to_do": st.column_config.TextColumn("what to do", width="large")})
+if not per_target.empty:
+    changes = data.query(f"""
+        select kind, store_id, change_key, json_extract_string(payload, '$.order_number') as order_number,
+               case when kind = 'notification' then '<' || left(sha256(change_key), 32) || '@afterclick>' end
+                   as message_id,
+               updated_at as in_doubt_since
+        from ops.writeback_ledger where status = 'unknown' and {doubt_where}
+        order by kind, store_id, updated_at, change_key""", doubt_params)
+    table(changes, "writeback_in_doubt_changes")  # the Message-ID is the email adapter's (message_id)
 
 st.subheader("Last successful sync per channel store")
 last = data.query(f"""

@@ -8,8 +8,9 @@ import streamlit as st
 
 from dashboards import data
 from dashboards.filters import global_filters
-from dashboards.ui import histograms, metric, require, table
+from dashboards.ui import histograms, metric, require, require_login, table
 
+require_login()
 st.title("Delivery")
 require("fct_shipments", "fct_returns", what="The delivery marts are")
 filters = global_filters()
