@@ -136,11 +136,22 @@ def _last_readings(con: duckdb.DuckDBPyConnection, store_id: str
             {sku: str(sku_id) for sku, _, _, sku_id in rows if sku_id})
 
 
+def whole_quantity(value) -> int | None:
+    """A stock quantity as an integer: an integer, or a whole number sent as a JSON number
+    (Magento's source items type ``quantity`` as ``number``: ``7.0``); None for anything else (a
+    fraction, text, a boolean, none, beyond a bigint)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or not -2 ** 63 <= value < 2 ** 63:
+        return None
+    return value
+
+
 def _batch(store: ChannelStore, readings: Iterable[Reading], last: dict, now: datetime) -> Batch:
     rows, rejected = [], []
     for r in readings:
-        available = r["available"]
-        if not r["sku"] or r["location_id"] is None or not isinstance(available, int) or isinstance(available, bool):
+        available = whole_quantity(r["available"])
+        if not r["sku"] or r["location_id"] is None or available is None:
             what = "SKU" if not r["sku"] else "location" if r["location_id"] is None else "integer quantity"
             rejected.append(Rejected(payload=r["payload"], key=r["sku"] or None, reason=f"inventory level without {what}"))
             continue

@@ -3,17 +3,18 @@ shows per SKU and location. Kept in a JSON file when given one, so what aftercli
 still there when the demo's emulators start again.
 
 Like a real store, it keeps what it was told even if the process serving it dies mid-push (the
-reliability drills kill the write-back): every change is appended to ``<file>.log`` as it is
-applied (one line per SKU and location, a constant cost, where rewriting the whole file on every
-VTEX call, one SKU each, was the largest single item in a profile of a 1M-line push), and the log
-is folded into the file on ``compact`` (when the emulator stops) and when the file is next loaded."""
+reliability drills kill the write-back): every change is journaled as it is applied (see
+``journal``: one line per SKU and location, a constant cost, where rewriting the whole file on
+every VTEX call, one SKU each, was the largest single item in a profile of a 1M-line push), and
+the journal is folded into the file on ``compact`` (when the emulator stops) and when the file is
+next loaded."""
 
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 
+from afterclick.demo.emulators.journal import Journal
 from afterclick.demo.world import World
 
 
@@ -31,25 +32,16 @@ class ChannelInventory:
         self._lock = threading.Lock()
         self.quantities: dict[str, dict[str, int]] = {}  # sku -> location -> quantity
         self.writes = 0  # quantity changes applied, for tests and benchmarks
-        if path is not None:
-            self._load(path)
+        self.journal = Journal(path) if path is not None else None
+        if self.journal is not None:
+            self.quantities = self.journal.saved() or {}
+            for sku, location, quantity in self.journal.changes():  # applied since the file was last written
+                self.quantities.setdefault(sku, {})[location] = int(quantity)
+            self.compact()
 
     @property
     def log_path(self) -> Path | None:
-        return None if self.path is None else self.path.with_name(self.path.name + ".log")
-
-    def _load(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)  # once: the log and the file are written there
-        if path.exists():
-            self.quantities = json.loads(path.read_text())
-        if self.log_path.exists():  # changes applied since the file was last written
-            for line in self.log_path.read_text().splitlines():
-                try:
-                    sku, location, quantity = json.loads(line)
-                except ValueError:  # a line cut short by a kill: that change never reached the store
-                    continue
-                self.quantities.setdefault(sku, {})[location] = int(quantity)
-            self.compact()
+        return None if self.journal is None else self.journal.log_path
 
     @property
     def skus(self) -> list[str]:
@@ -71,17 +63,10 @@ class ChannelInventory:
             for sku, location, quantity in items:
                 self.quantities.setdefault(sku, {})[location] = int(quantity)
                 self.writes += 1
-            if self.path is not None:  # written (to the OS) before the store answers
-                with self.log_path.open("a") as log:
-                    log.write("".join(json.dumps([sku, location, int(quantity)]) + "\n"
-                                      for sku, location, quantity in items))
+            if self.journal is not None:  # written (to the OS) before the store answers
+                self.journal.append(*([sku, location, int(quantity)] for sku, location, quantity in items))
 
     def compact(self) -> None:
-        """Fold the change log into the file (atomically: the log goes only once the file holds it)."""
-        if self.path is None or not self.log_path.exists():
-            return
-        with self._lock:
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(self.quantities, sort_keys=True))
-            tmp.replace(self.path)
-            self.log_path.unlink(missing_ok=True)
+        """Fold the change log into the file (see ``journal``)."""
+        if self.journal is not None:
+            self.journal.compact(lambda: self.quantities)

@@ -152,9 +152,9 @@ def example(schema: dict, doc: dict, *, full: bool, name: str = "", stamp: str =
 
 def generated(schema: dict, doc: dict, n: int) -> list[dict]:
     """``n`` objects of ``schema`` drawn by hypothesis, the same every run (derandomized, bounded,
-    no example database): objects and arrays by plain hypothesis strategies, their scalar fields by
-    hypothesis-jsonschema (whose own object strategy fails on the installed hypothesis: "'many'
-    object has no attribute 'more'")."""
+    no example database): objects and arrays by plain hypothesis strategies over the schema resolved
+    to a bounded depth (the specs' schemas are deep and recursive), their scalar fields by
+    hypothesis-jsonschema."""
     from hypothesis import HealthCheck, Phase, given, settings
 
     drawn: list = []
@@ -450,3 +450,34 @@ class ShopifyStore(Loopback):
 
     def _type(self, value, info, abstract):
         return self.schema.get_possible_types(abstract)[0].name
+
+
+# ---- VTEX: the orders list by creation date, and each order's detail ----------------------------
+
+class VtexStore(Loopback):
+    """VTEX's OMS on loopback: ``GET /api/oms/pvt/orders`` keeps the ``listed`` items whose
+    ``creationDate`` is in the ``f_creationDate`` window (``creationDate:[a TO b]``), oldest first,
+    paged by ``page`` / ``per_page`` in the spec's ``ListOrders`` envelope (``list``, ``facets``,
+    ``paging``, ``stats``); ``GET /api/oms/pvt/orders/{orderId}`` answers ``details[orderId]``
+    (404 when there is none). The list items keep the spec's shape: no ``lastChange``."""
+
+    def __init__(self, listed: list[dict], details: dict[str, dict], envelope: dict | None = None):
+        super().__init__()
+        self.listed, self.details, self.envelope = listed, details, envelope or {}
+        self.served: list[tuple[str, list]] = []  # (path, the list items of each list answer)
+
+    def answer(self, method, path, query, body):
+        if path == "/api/oms/pvt/orders":
+            lo, hi = (server_time(x.strip()) for x in
+                      query["f_creationDate"].removeprefix("creationDate:[").removesuffix("]").split(" TO "))
+            kept = sorted((i for i in self.listed if lo <= (server_time(i.get("creationDate")) or UNDATED) <= hi),
+                          key=lambda i: server_time(i.get("creationDate")) or UNDATED)
+            size, page = int(query.get("per_page", 15)), int(query.get("page", 1))
+            page_items = kept[(page - 1) * size: page * size]
+            self.served.append((path, page_items))
+            return 200, {**self.envelope, "list": page_items, "paging": {
+                "total": len(kept), "pages": max(1, -(-len(kept) // size)), "currentPage": page, "perPage": size}}, {}
+        if path.startswith("/api/oms/pvt/orders/"):
+            detail = self.details.get(path.rsplit("/", 1)[1])
+            return (200, detail, {}) if detail is not None else (404, {"error": {"message": "Order not found"}}, {})
+        return 404, {"error": {"message": "no such path"}}, {}
