@@ -1,5 +1,6 @@
 """The catalogue and inventory sweeps fed what the channels' published specs (../shared/api-specs)
-describe: Magento's ``GET /V1/products``, ``GET /V1/inventory/sources`` and
+describe: Shopify's ``productVariants``, ``locations`` and ``inventoryItems`` (their fields built from
+the published schema's types), Magento's ``GET /V1/products``, ``GET /V1/inventory/sources`` and
 ``GET /V1/inventory/source-items`` search results, WooCommerce's ``GET /products``, VTEX's
 ``GET /api/logistics/pvt/configuration/warehouses`` and ``GET /api/logistics/pvt/inventory/skus/{skuId}``,
 their records built from the spec's schemas (the required properties only, which is often nothing;
@@ -14,9 +15,11 @@ from pydantic import SecretStr
 from ingest.channels.catalogue import sweep_entity
 from ingest.channels.connector import ChannelStore
 from ingest.channels.inventory import TABLE, ingest_channel_inventory
-from spec_payloads import Loopback, MagentoStore, WooStore, example, generated, quarantine_reasons, require
+from spec_payloads import (Loopback, MagentoStore, ShopifyStore, WooStore, example, generated, quarantine_reasons,
+                           require)
 
 CREDENTIALS = {
+    "shopify": {"token": "shpat_sweep"},
     "magento": {"token": "magento-sweep-token"},
     "woocommerce": {"key": "ck_sweep", "secret": "cs_sweep"},
     "vtex": {"app_key": "vtexappkey-sweep", "app_token": "vtex-sweep-token"},
@@ -196,3 +199,46 @@ def test_vtex_spec_built_sku_balances_land_or_are_quarantined(con):
     paths |= {f"/api/logistics/pvt/inventory/skus/{body['skuId']}": body for body in bodies.values()}
     with Answers(paths) as server:
         _assert_inventory(con, _store("vtex", server), readings, skus={*bodies, "SKU-NOT-SOLD"})
+
+
+# ---- Shopify: the catalogue's variants and locations, and the inventory items' levels --------------
+
+def _shopify_nodes(ids: list[str | None]) -> list[dict]:
+    """Nodes given only their ``id`` (and the ``updatedAt`` the test store sorts by): every other
+    field the reader selects is built from the published schema's type by ``ShopifyStore``."""
+    return [{**({"id": i} if i is not None else {}), "updatedAt": f"2026-11-0{n + 1}T10:00:00Z"}
+            for n, i in enumerate(ids)]
+
+
+def test_shopify_spec_built_variants_and_locations_land(con):
+    require("shopify")
+    ids = [f"gid://shopify/ProductVariant/{n}" for n in range(1, 6)]
+    locations = [f"gid://shopify/Location/{n}" for n in range(1, 4)]
+    for full in (False, True):  # nullable fields null (a variant without SKU or price), or all filled
+        con.execute("delete from ops.quarantine")
+        nodes = {"productVariants": _shopify_nodes(ids), "locations": _shopify_nodes(locations)}
+        with ShopifyStore(nodes, full=full) as server:
+            store = _store("shopify", server)
+            for entity, records in (("products", nodes["productVariants"]), ("locations", nodes["locations"])):
+                if full:  # the same ids again, now with every field: landed afresh
+                    con.execute(f"delete from raw.shopify__{entity}")
+                _assert_catalogue(con, store, entity, records, "id")
+        roots = [root for root, _ in server.served]
+        assert roots.count("productVariants") == 2 * 3 and roots.count("locations") == 2 * 2  # pages of 2, twice
+
+
+def test_shopify_spec_built_inventory_items_give_their_levels(con):
+    require("shopify")
+
+    def level(location: str, quantities: list[dict]) -> dict:
+        return {"location": {"id": location}, "quantities": quantities}
+
+    items = _shopify_nodes([f"gid://shopify/InventoryItem/{n}" for n in range(1, 5)])
+    items[0] |= {"sku": "SKU-1", "inventoryLevels": {"nodes": [level("L1", [{"name": "available", "quantity": 4}]),
+                                                             level("L2", [{"name": "available", "quantity": 0}])]}}
+    items[1] |= {"sku": None, "inventoryLevels": {"nodes": [level("L1", [{"name": "available", "quantity": 2}])]}}
+    items[2] |= {"sku": "SKU-3", "inventoryLevels": {"nodes": [level("L1", [])]}}  # no "available" quantity
+    items[3] |= {"sku": "SKU-4"}  # levels built from the schema: a non-null connection with no nodes
+    with ShopifyStore({"inventoryItems": items}, full=False) as server:
+        _assert_inventory(con, _store("shopify", server),
+                          [("SKU-1", "L1", 4), ("SKU-1", "L2", 0), (None, "L1", 2), ("SKU-3", "L1", None)])
