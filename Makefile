@@ -7,7 +7,7 @@ PYTHON ?= python3
 export UV_PYTHON_PREFERENCE := only-system
 export UV_LINK_MODE := copy
 
-.PHONY: setup demo run dashboard docs docs-serve test test-fast browser-deps bench clean help
+.PHONY: setup demo run dashboard docs docs-serve lint test test-fast browser-deps bench clean help
 
 help:  ## list the verbs
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -16,8 +16,8 @@ $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-setup: $(UV)  ## install the locked environment into .venv
-	$(UV) sync --frozen --python $(PYTHON)
+setup: $(UV)  ## install the locked environment into .venv (with the demo extra and the dev tools)
+	$(UV) sync --frozen --all-extras --python $(PYTHON)  # the demo extra too: make demo and the tests need it
 
 demo: setup  ## generate the demo world, run the pipeline once, publish, serve the dashboards
 	$(UV) run afterclick demo
@@ -40,7 +40,13 @@ docs: setup  ## build the documentation site strictly into site/ (any warning fa
 docs-serve: setup  ## serve the documentation site on http://127.0.0.1:8000 with live reload
 	$(UV) run mkdocs serve --dev-addr 127.0.0.1:8000
 
-test: setup browser-deps docs  ## the docs build, then the whole test suite (what CI runs), one pytest-xdist worker per core
+lint: setup  ## ruff's rules and formatting, then mypy's type check (settings in pyproject.toml)
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy
+
+test: setup browser-deps lint docs  ## lint, the docs build, the layers' import rules, then the whole test suite (what CI runs), one pytest-xdist worker per core
+	$(UV) run lint-imports  # the contracts in pyproject.toml ([tool.importlinter])
 	$(UV) run pytest -n auto --dist worksteal
 
 test-fast: setup  ## the tests without Prefect server or browser

@@ -46,26 +46,38 @@ class ClvFit:
     customers: pl.DataFrame  # the summary plus p_alive, expected_orders, expected_average_value, predicted_clv
 
 
-def summarise(transactions: pl.DataFrame, customer: str, at: str, value: str, observed_until: datetime,
-              period_days: float = 7.0) -> pl.DataFrame:
+def summarise(
+    transactions: pl.DataFrame, customer: str, at: str, value: str, observed_until: datetime, period_days: float = 7.0
+) -> pl.DataFrame:
     """Per customer: ``frequency`` (repeat purchase days: purchases on one day count once),
     ``recency`` (first to last purchase) and ``T`` (first purchase to ``observed_until``, purchases at it included) in
     periods of ``period_days``, and ``monetary_value`` (mean value of the repeat purchase days)."""
     # sorted first, and sorted out: the same transactions in any order give the same summary to the
     # last bit (sums of doubles depend on their order, and the fit follows the bits)
-    days = (transactions.filter(pl.col(at) <= observed_until).sort(customer, at, value)
-            .group_by(customer, pl.col(at).dt.date().alias("_day"), maintain_order=True)
-            .agg(pl.col(value).sum().alias("_value"), pl.col(at).min().alias("_at")))
-    per = days.sort(customer, "_day").group_by(customer, maintain_order=True).agg(
-        (pl.len() - 1).alias("frequency"),
-        pl.col("_day").first().alias("_first"), pl.col("_day").last().alias("_last"),
-        pl.col("_value").slice(1).mean().fill_null(0.0).alias("monetary_value"))
+    days = (
+        transactions.filter(pl.col(at) <= observed_until)
+        .sort(customer, at, value)
+        .group_by(customer, pl.col(at).dt.date().alias("_day"), maintain_order=True)
+        .agg(pl.col(value).sum().alias("_value"), pl.col(at).min().alias("_at"))
+    )
+    per = (
+        days.sort(customer, "_day")
+        .group_by(customer, maintain_order=True)
+        .agg(
+            (pl.len() - 1).alias("frequency"),
+            pl.col("_day").first().alias("_first"),
+            pl.col("_day").last().alias("_last"),
+            pl.col("_value").slice(1).mean().fill_null(0.0).alias("monetary_value"),
+        )
+    )
     end = pl.lit(observed_until).cast(pl.Datetime("us"))
     return per.select(
-        customer, pl.col("frequency").cast(pl.Int64),
+        customer,
+        pl.col("frequency").cast(pl.Int64),
         ((pl.col("_last") - pl.col("_first")).dt.total_days() / period_days).alias("recency"),
         ((end - pl.col("_first").cast(pl.Datetime("us"))).dt.total_seconds() / 86400 / period_days).alias("T"),
-        "monetary_value")
+        "monetary_value",
+    )
 
 
 # Maximum likelihood on log-parameters, bounded to [1e-6, 1e6]: without dropouts in the data the
@@ -119,8 +131,9 @@ def _bgnbd_ratio(params: BgNbdParams, x, t_x, T):
     """The dropout term a/(b+x-1) * ((alpha+T)/(alpha+t_x))^(r+x), zero for x = 0."""
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        term = np.exp(np.log(a) - np.log(np.maximum(b + x - 1, 1e-300))
-                      + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x)))
+        term = np.exp(
+            np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+        )
     return np.where(x > 0, term, 0.0)
 
 
@@ -145,16 +158,24 @@ def fit_gamma_gamma(frequency, monetary_value) -> GammaGammaParams:
     keep = (x > 0) & (m > 0)
     x, m = x[keep], m[keep]
     if keep.sum() < MIN_CUSTOMERS:
-        raise ValueError(f"the spend model needs at least {MIN_CUSTOMERS} repeat buyers with a positive value; "
-                         f"got {int(keep.sum())}")
+        raise ValueError(
+            f"the spend model needs at least {MIN_CUSTOMERS} repeat buyers with a positive value; got {int(keep.sum())}"
+        )
 
     (dx, dm), weight = _distinct(x, m)
 
     def nll(log_params):
         p, q, v = np.exp(log_params)
         px = p * dx
-        ll = (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(v) + (px - 1) * np.log(dm)
-              + px * np.log(dx) - (px + q) * np.log(dx * dm + v))
+        ll = (
+            gammaln(px + q)
+            - gammaln(px)
+            - gammaln(q)
+            + q * np.log(v)
+            + (px - 1) * np.log(dm)
+            + px * np.log(dx)
+            - (px + q) * np.log(dx * dm + v)
+        )
         return -(weight * ll).sum()
 
     fitted, mean_nll = _fit(nll, np.log([1.0, 2.0, float(np.mean(m))]))
@@ -179,8 +200,14 @@ def observed_until(as_of: str) -> datetime:
 
 def summarise_orders(orders: pl.DataFrame, until: datetime) -> pl.DataFrame:
     """``summarise`` of int_customer_orders' rows (customer_key, placed_at, net_sales_rc), in weeks."""
-    return summarise(orders, customer="customer_key", at="placed_at", value="net_sales_rc",
-                     observed_until=until, period_days=PERIOD_DAYS)
+    return summarise(
+        orders,
+        customer="customer_key",
+        at="placed_at",
+        value="net_sales_rc",
+        observed_until=until,
+        period_days=PERIOD_DAYS,
+    )
 
 
 def fit(summary: pl.DataFrame) -> tuple[BgNbdParams, GammaGammaParams | None]:
@@ -199,13 +226,17 @@ def fit(summary: pl.DataFrame) -> tuple[BgNbdParams, GammaGammaParams | None]:
     return purchases, (spend if spend.q > 1 else None)  # q <= 1: the spend model has no finite mean
 
 
-def score(summary: pl.DataFrame, purchases: BgNbdParams, spend: GammaGammaParams | None,
-          horizon_periods: float) -> pl.DataFrame:
+def score(
+    summary: pl.DataFrame, purchases: BgNbdParams, spend: GammaGammaParams | None, horizon_periods: float
+) -> pl.DataFrame:
     """Each customer of a ``summarise`` frame scored with fitted parameters: the summary plus
     p_alive, expected_orders, expected_average_value and predicted_clv (null without a spend model)."""
     x, t_x, T = (summary[c].to_numpy() for c in ("frequency", "recency", "T"))
-    value = (expected_average_value(spend, x, summary["monetary_value"].to_numpy()) if spend is not None
-             else np.full(summary.height, np.nan))
+    value = (
+        expected_average_value(spend, x, summary["monetary_value"].to_numpy())
+        if spend is not None
+        else np.full(summary.height, np.nan)
+    )
     return summary.with_columns(
         pl.Series("p_alive", p_alive(purchases, x, t_x, T)),
         pl.Series("expected_orders", expected_purchases(purchases, horizon_periods, x, t_x, T)),

@@ -18,10 +18,11 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Generic, Protocol, TypeVar
 
 import duckdb
 from filelock import FileLock
@@ -46,14 +47,24 @@ def start_run() -> tuple[str, datetime]:
     return uuid.uuid4().hex[:16], _now()
 
 
-def failed_sources(summary: dict) -> dict[str, str]:
-    """The sources (or stores) a run's ingest could not land, with what went wrong."""
-    return dict((summary.get("ingest") or {}).get("errors") or {})
+class Figures(Protocol):
+    """A run's figures as the run fills them in (the pipeline's ``RunSummary``): recorded as
+    ``to_record()``, a JSON-able mapping, with the run's ``seconds`` set when it is recorded."""
+
+    seconds: float | None
+
+    def failed_sources(self) -> dict[str, str]:
+        """The sources (or stores) the run could not land, with what went wrong."""
+        ...
+
+    def to_record(self) -> dict[str, Any]: ...
 
 
-def outcome(summary: dict) -> tuple[str, str | None]:
+F = TypeVar("F", bound=Figures)
+
+
+def outcome(failed: Mapping[str, str]) -> tuple[str, str | None]:
     """A run that got to its end: ``success``, or ``partial`` naming the sources that failed."""
-    failed = failed_sources(summary)
     if not failed:
         return "success", None
     return "partial", "sources failed: " + "; ".join(f"{source}: {error}" for source, error in failed.items())
@@ -141,12 +152,25 @@ def move_pending(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
     with _journal_lock(settings):
         records, torn = _read_journal(settings)
         if records:
-            con.executemany(UPSERT_RUN, [[r["run_id"], r["flow"], r["status"], r["started_at"], r["finished_at"],
-                                          json.dumps(r.get("summary") or {}, default=str), r.get("error")]
-                                         for r in records])
+            con.executemany(
+                UPSERT_RUN,
+                [
+                    [
+                        r["run_id"],
+                        r["flow"],
+                        r["status"],
+                        r["started_at"],
+                        r["finished_at"],
+                        json.dumps(r.get("summary") or {}, default=str),
+                        r.get("error"),
+                    ]
+                    for r in records
+                ],
+            )
         if torn:
-            log.warning("%d line(s) of the run journal are not a run record; kept in %s", len(torn),
-                        rejected_path(settings))
+            log.warning(
+                "%d line(s) of the run journal are not a run record; kept in %s", len(torn), rejected_path(settings)
+            )
             with open(rejected_path(settings), "a") as kept:
                 kept.write("".join(f"{line}\n" for line in torn))
         keep = not_yet_published(settings, records)
@@ -160,12 +184,27 @@ def move_pending(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
 
 
 # -- recording a run ---------------------------------------------------------------------------------
-def finish_run(settings: Settings, run_id: str, flow: str, started_at: datetime, status: str,
-               summary: dict, error: str | None = None, holds_writer: bool = True) -> None:
+def finish_run(
+    settings: Settings,
+    run_id: str,
+    flow: str,
+    started_at: datetime,
+    status: str,
+    summary: dict,
+    error: str | None = None,
+    holds_writer: bool = True,
+) -> None:
     """Record a run: in ops.runs when it holds the writer and the warehouse opens (moving the
     journal's records in first), else in the journal. Never raises: a run's own error matters more."""
-    record = {"run_id": run_id, "flow": flow, "status": status, "started_at": started_at, "finished_at": _now(),
-              "summary": summary, "error": error}
+    record = {
+        "run_id": run_id,
+        "flow": flow,
+        "status": status,
+        "started_at": started_at,
+        "finished_at": _now(),
+        "summary": summary,
+        "error": error,
+    }
     if holds_writer:
         try:
             con = warehouse.connect(settings)
@@ -174,52 +213,68 @@ def finish_run(settings: Settings, run_id: str, flow: str, started_at: datetime,
                     move_pending(con, settings)
                 except (duckdb.Error, OSError, KeyError, ValueError) as exc:
                     log.error("could not move the run journal into ops.runs: %s: %s", type(exc).__name__, exc)
-                con.execute(UPSERT_RUN, [run_id, flow, status, started_at, record["finished_at"],
-                                         json.dumps(summary, default=str), error])
+                con.execute(
+                    UPSERT_RUN,
+                    [run_id, flow, status, started_at, record["finished_at"], json.dumps(summary, default=str), error],
+                )
             finally:
                 con.close()
             return
         except (duckdb.Error, OSError) as exc:
-            log.error("could not record run %s in ops.runs (%s: %s); it waits in %s", run_id, type(exc).__name__,
-                      exc, journal_path(settings))
+            log.error(
+                "could not record run %s in ops.runs (%s: %s); it waits in %s",
+                run_id,
+                type(exc).__name__,
+                exc,
+                journal_path(settings),
+            )
     try:
         journal_run(settings, record)
     except OSError as exc:
         log.error("run %s of %s (%s) could not be recorded at all: %s", run_id, flow, status, exc)
 
 
-class RunRecord:
+class RunRecord(Generic[F]):
     """One run of ``flow``: its id, start and figures (``summary``, filled by the run)."""
 
-    def __init__(self, settings: Settings, flow: str):
+    def __init__(self, settings: Settings, flow: str, summary: F):
         self.settings, self.flow = settings, flow
         self.run_id, self.started_at = start_run()
-        self.summary: dict = {}
+        self.summary = summary
         self.holds_writer = False
         self.finished = False
         self._t0 = time.perf_counter()
 
     def save(self, status: str | None = None, error: str | None = None) -> str:
         """Record the run as it stands (its status from its figures unless given); the status."""
-        self.summary["seconds"] = round(time.perf_counter() - self._t0, 2)
+        self.summary.seconds = round(time.perf_counter() - self._t0, 2)
         if status is None:
-            status, error = outcome(self.summary)
-        finish_run(self.settings, self.run_id, self.flow, self.started_at, status, self.summary, error,
-                   holds_writer=self.holds_writer)
+            status, error = outcome(self.summary.failed_sources())
+        finish_run(
+            self.settings,
+            self.run_id,
+            self.flow,
+            self.started_at,
+            status,
+            self.summary.to_record(),
+            error,
+            holds_writer=self.holds_writer,
+        )
         return status
 
     def fail(self, exc: BaseException) -> None:
-        sources = outcome(self.summary)[1]
+        sources = outcome(self.summary.failed_sources())[1]
         self.save("failed", f"{type(exc).__name__}: {exc}" + (f"; {sources}" if sources else ""))
 
 
 @contextmanager
-def run_record(settings: Settings, flow: str,
-               hold: Callable[[], AbstractContextManager] | None = None) -> Iterator[RunRecord]:
-    """Record the body as one run of ``flow``, whatever happens. ``hold``: the writer the body needs
-    (a run that does not get it is recorded as failed, in the journal); without it, the caller
-    holds the writer."""
-    run = RunRecord(settings, flow)
+def run_record(
+    settings: Settings, flow: str, summary: F, hold: Callable[[], AbstractContextManager] | None = None
+) -> Iterator[RunRecord[F]]:
+    """Record the body as one run of ``flow``, whatever happens; the body fills ``summary`` in.
+    ``hold``: the writer the body needs (a run that does not get it is recorded as failed, in the
+    journal); without it, the caller holds the writer."""
+    run = RunRecord(settings, flow, summary)
     try:
         with hold() if hold is not None else nullcontext():
             run.holds_writer = True
@@ -239,9 +294,10 @@ def run_record(settings: Settings, flow: str,
 
 
 @contextmanager
-def recorded(settings: Settings, flow: str,
-             hold: Callable[[], AbstractContextManager] | None = None) -> Iterator[dict]:
-    """Record the body as one run of ``flow`` in ops.runs; the body fills the yielded summary.
+def recorded(
+    settings: Settings, flow: str, summary: F, hold: Callable[[], AbstractContextManager] | None = None
+) -> Iterator[F]:
+    """Record the body as one run of ``flow`` in ops.runs; the body fills ``summary`` in (yielded).
     ``hold``: the writer to take for the body (see ``run_record``)."""
-    with run_record(settings, flow, hold) as run:
+    with run_record(settings, flow, summary, hold) as run:
         yield run.summary

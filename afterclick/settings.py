@@ -5,28 +5,68 @@ Everything afterclick writes lives under one state directory (default
 ``$AFTERCLICK_SETTINGS_FILE`` or ``./afterclick.toml``; nested sections map to the
 nested models below (``[duckdb] threads = 2``), and so do environment variables
 with a double underscore (``AFTERCLICK_DUCKDB__THREADS=2``).
+
+A key that is no setting, in the file or the environment, is an error naming it (a typo would
+otherwise leave the default in force without a word), and so is a value that cannot be used: both
+raise SettingsError, which the command line prints as one line.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
-from functools import cached_property
+import tomllib
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+from pydantic_settings import SettingsError as UnparsableSetting
+
+from afterclick.channels.registry import channel as registered_channel
+from afterclick.errors import SettingsError
+from afterclick.settings_keys import unknown_environment, unknown_keys
 
 SETTINGS_FILE_ENV = "AFTERCLICK_SETTINGS_FILE"
 DEFAULT_SETTINGS_FILE = "afterclick.toml"
 
+# Variables of the settings' prefix that are not settings: the settings file's path, the demo's API
+# specs, and what a dbt build hands dbt's profile and models (afterclick/transform.py,
+# dbt/profiles.yml; AFTERCLICK_DBT_THREADS is the setting dbt_threads itself).
+NOT_SETTINGS = (
+    SETTINGS_FILE_ENV,
+    "AFTERCLICK_API_SPECS",
+    "AFTERCLICK_WAREHOUSE_PATH",
+    "AFTERCLICK_DBT_AS_OF",
+    "AFTERCLICK_DBT_CLV_REFIT",
+    "AFTERCLICK_DUCKDB_TEMP_DIRECTORY",
+    "AFTERCLICK_DUCKDB_MEMORY_LIMIT",
+    "AFTERCLICK_DUCKDB_THREADS",
+)
 
-class DuckDBSettings(BaseModel):
+# The source kinds afterclick lands, in the order a run lands them (ingest/run.py's SOURCES lands
+# each one); disabled_sources names some of them.
+SOURCE_KINDS = (
+    "erp",
+    "marketplace",
+    "channels",
+    "channel_catalogue",
+    "channel_inventory",
+    "channel_fulfillments",
+    "wms",
+    "carrier_files",
+    "tracking",
+    "marketing",
+)
+
+
+class DuckDBSettings(BaseModel, extra="forbid"):
     """Resources DuckDB may use when building the warehouse."""
 
     threads: int | None = Field(None, description="Worker threads; default: all cores.")
@@ -34,17 +74,18 @@ class DuckDBSettings(BaseModel):
     temp_directory: Path | None = Field(None, description="Where DuckDB spills; default: <state_dir>/tmp.")
 
 
-class ReaderSettings(BaseModel):
+class ReaderSettings(BaseModel, extra="forbid"):
     """Limits of every reader of the serving snapshot (ad-hoc SQL, dashboards, status): one query
     cannot exhaust the machine that also runs the writer."""
 
     memory_limit: str = Field("2GB", description="Most memory one reader connection may use (e.g. '2GB', '10%').")
     threads: int = Field(2, ge=1, description="Worker threads of one reader connection.")
     query_timeout_seconds: float = Field(
-        120.0, gt=0, description="An ad-hoc query running longer than this is interrupted.")
+        120.0, gt=0, description="An ad-hoc query running longer than this is interrupted."
+    )
 
 
-class DemoSettings(BaseModel):
+class DemoSettings(BaseModel, extra="forbid"):
     """Size and seed of the embedded demo world."""
 
     orders: int = Field(20_000, description="Orders `afterclick generate` simulates (its --orders wins).")
@@ -52,59 +93,95 @@ class DemoSettings(BaseModel):
     seed: int = Field(42, description="Random seed: the same seed and end give the same world.")
 
 
-class PrefectSettings(BaseModel):
+class PrefectSettings(BaseModel, extra="forbid"):
     api_url: str | None = Field(None, description="A Prefect server to use; default: a temporary local one.")
-    startup_timeout_seconds: int = Field(180, description="How long `afterclick run` waits for its temporary "
-                                                          "Prefect server to start.")
+    startup_timeout_seconds: int = Field(
+        180, description="How long `afterclick run` waits for its temporary Prefect server to start."
+    )
     server_port: int = Field(4200, description="Port of the local server `afterclick serve` starts.")
 
 
-class MarketplaceSource(BaseModel):
+class MarketplaceSource(BaseModel, extra="forbid"):
     """A marketplace whose order exports are dropped in <landing>/marketplace/<store>/inbox."""
 
     mapping: str = Field(description="Column mapping name in ingest/files/marketplace.py (MAPPINGS).")
     enabled: bool = Field(True, description="false: this marketplace's inbox is not read.")
 
 
-# Request pacing per channel when a store sets none: below each API's documented limits (VTEX
-# OMS/logistics allow thousands a minute per account, self-hosted Magento and WordPress hosts far
-# fewer). Shopify's GraphQL is paced by its cost bucket instead (read from every response).
-DEFAULT_REQUESTS_PER_SECOND = {"vtex": 40.0, "magento": 20.0, "woocommerce": 10.0, "shopify": 0.0}
-
-
-class ChannelStoreSettings(BaseModel):
+class ChannelStoreSettings(BaseModel, extra="forbid", hide_input_in_errors=True):  # input: secrets
     """A sales-channel store read through its API. Put URLs in the settings file and secrets in the
     environment, e.g. AFTERCLICK_CHANNEL_STORES='{"shopify-es": {"channel": "shopify", "base_url":
     "https://shop.myshopify.com", "credentials": {"token": "…"}}}'."""
 
     channel: str = Field(description="shopify | vtex | magento | woocommerce")
-    base_url: str = Field(description="Root of the store's API, without the API path (e.g. "
-                                      "https://shop.myshopify.com, https://account.vtexcommercestable.com.br, "
-                                      "https://shop.example.com for Magento and WooCommerce).")
+    base_url: str = Field(
+        description="Root of the store's API, without the API path (e.g. "
+        "https://shop.myshopify.com, https://account.vtexcommercestable.com.br, "
+        "https://shop.example.com for Magento and WooCommerce)."
+    )
     credentials: dict[str, SecretStr] = Field(
         default_factory=dict,
-        description="shopify: token; vtex: app_key, app_token; magento: token; woocommerce: key, secret.")
+        description="shopify: token; vtex: app_key, app_token; magento: token; woocommerce: key, secret.",
+    )
     enabled: bool = Field(True, description="false: the store is neither read nor pushed to.")
     requests_per_second: float | None = Field(
-        None, description="Most requests a second afterclick sends this store (0: no cap). Unset: the channel's "
-                          "default (vtex 40, magento 20, woocommerce 10; Shopify is paced by its cost bucket).")
+        None,
+        description="Most requests a second afterclick sends this store (0: no cap). Unset: the channel's "
+        "default (vtex 40, magento 20, woocommerce 10; Shopify is paced by its cost bucket).",
+    )
     vtex_feed: bool = Field(
-        False, description="vtex: also read the store's orders feed (GET /api/orders/feed) to catch orders changed "
-                           "more than 30 days after they were created; needs the feed configured for the app key "
-                           "(FromOrders, disableSingleFire true). Items are committed once their orders landed.")
+        False,
+        description="vtex: also read the store's orders feed (GET /api/orders/feed) to catch orders changed "
+        "more than 30 days after they were created; needs the feed configured for the app key "
+        "(FromOrders, disableSingleFire true). Items are committed once their orders landed.",
+    )
     vtex_relist_days: int = Field(
-        120, ge=0, description="vtex without the feed: the first run of each UTC day also re-lists the orders "
-                               "created in this many days (beyond the 30 read every run) and lands those that "
-                               "changed; 0: never.")
+        120,
+        ge=0,
+        description="vtex without the feed: the first run of each UTC day also re-lists the orders "
+        "created in this many days (beyond the 30 read every run) and lands those that "
+        "changed; 0: never.",
+    )
+
+    @field_validator("channel")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        registered_channel(name)  # UnknownChannel names the known ones
+        return name
+
+    @model_validator(mode="after")
+    def _credentials_of_its_channel(self) -> ChannelStoreSettings:
+        """The credentials are the ones its channel authenticates with: none unknown, and (unless the
+        store is disabled) none missing or empty."""
+        needed = registered_channel(self.channel).auth.credentials
+        for name in self.credentials:
+            if name not in needed:
+                close = difflib.get_close_matches(name, needed, n=1)
+                raise ValueError(
+                    f"unknown credential {name!r} for {self.channel}"
+                    + (f" (did you mean {close[0]!r}?)" if close else "")
+                    + f"; {self.channel} takes {', '.join(needed)}"
+                )
+        missing = [
+            name for name in needed if not (name in self.credentials and self.credentials[name].get_secret_value())
+        ]
+        if missing and self.enabled:
+            raise ValueError(
+                f"{self.channel} needs credentials {', '.join(needed)}; missing: {', '.join(missing)} "
+                '(set them in the environment, e.g. AFTERCLICK_CHANNEL_STORES=\'{"<store>": '
+                '{"credentials": {…}}}\')'
+            )
+        return self
 
     @property
     def rate(self) -> float:
+        """Requests a second: the store's own, else its channel's default (the registry's)."""
         if self.requests_per_second is not None:
             return self.requests_per_second
-        return DEFAULT_REQUESTS_PER_SECOND.get(self.channel, 0.0)
+        return registered_channel(self.channel).requests_per_second
 
 
-class ErpTable(BaseModel):
+class ErpTable(BaseModel, extra="forbid"):
     """One ERP table to land in raw.erp__<name>: read incrementally by ``incremental_column``
     (an update timestamp or a growing id; rows at or after the last value seen are re-read, and
     what is already in raw is skipped), or whole on every run when it has none."""
@@ -112,68 +189,108 @@ class ErpTable(BaseModel):
     table: str = Field(description="Table (or view) name in the ERP database.")
     key: list[str] = Field(description="Columns identifying one record.")
     incremental_column: str | None = Field(
-        "updated_at", description="Column the table is read incrementally by (an update timestamp or a growing id); "
-                                  "none: the whole table every run.")
+        "updated_at",
+        description="Column the table is read incrementally by (an update timestamp or a growing id); "
+        "none: the whole table every run.",
+    )
 
 
-class ErpSettings(BaseModel):
-    """The ERP's SQL database, read through SQLAlchemy. Default: the demo world's SQLite file."""
+class ErpSettings(BaseModel, extra="forbid"):
+    """The ERP's SQL database, read through SQLAlchemy."""
 
     url: SecretStr | None = Field(
-        None, description="SQLAlchemy URL (e.g. postgresql+psycopg://user:pw@host/erp); secret: it may hold a "
-                          "password. Default: sqlite:///<state>/demo/erp.sqlite when the demo world exists.")
-    chunk_rows: int = Field(50_000, description="Rows read and landed per transaction; the table's cursor "
-                                                "advances with each chunk's commit.")
-    tables: dict[str, ErpTable] = Field(default_factory=lambda: {
-        "invoices": ErpTable(table="invoices", key=["invoice_id"]),
-        "products": ErpTable(table="products", key=["sku"]),
-        "price_lists": ErpTable(table="price_lists", key=["price_list", "sku"]),
-        "purchase_orders": ErpTable(table="purchase_orders", key=["po_number"]),
-        "customer_credit": ErpTable(table="customer_credit", key=["customer_ref"]),
-    }, description="ERP tables to land, by name: each in raw.erp__<name>.")
+        None,
+        description="SQLAlchemy URL (e.g. postgresql+psycopg://user:pw@host/erp); secret: it may hold a "
+        "password. Unset: no ERP is read (`afterclick demo` points it at the demo world's SQLite ERP).",
+    )
+    chunk_rows: int = Field(
+        50_000,
+        description="Rows read and landed per transaction; the table's cursor advances with each chunk's commit.",
+    )
+    tables: dict[str, ErpTable] = Field(
+        default_factory=lambda: {
+            "invoices": ErpTable(table="invoices", key=["invoice_id"]),
+            "products": ErpTable(table="products", key=["sku"]),
+            "price_lists": ErpTable(table="price_lists", key=["price_list", "sku"]),
+            "purchase_orders": ErpTable(table="purchase_orders", key=["po_number"]),
+            "customer_credit": ErpTable(table="customer_credit", key=["customer_ref"]),
+        },
+        description="ERP tables to land, by name: each in raw.erp__<name>.",
+    )
 
 
-class CarrierFileFormat(BaseModel):
+class CarrierFileFormat(BaseModel, extra="forbid"):
     """How a carrier's label tool and status files are spelled (Correos' by default)."""
 
     shipments_columns: dict[str, str] = Field(
         default_factory=lambda: {
-            "reference": "REFERENCIA", "order_key": "PEDIDO", "recipient": "DESTINATARIO",
-            "address": "DIRECCION", "postcode": "CP", "city": "POBLACION", "country": "PAIS",
-            "email": "EMAIL", "weight_kg": "PESO", "parcels": "BULTOS", "service": "PRODUCTO"},
-        description="Our field -> column of the shipments file ('fichero de expediciones') we write.")
+            "reference": "REFERENCIA",
+            "order_key": "PEDIDO",
+            "recipient": "DESTINATARIO",
+            "address": "DIRECCION",
+            "postcode": "CP",
+            "city": "POBLACION",
+            "country": "PAIS",
+            "email": "EMAIL",
+            "weight_kg": "PESO",
+            "parcels": "BULTOS",
+            "service": "PRODUCTO",
+        },
+        description="Our field -> column of the shipments file ('fichero de expediciones') we write.",
+    )
     labels_columns: dict[str, str] = Field(
-        default_factory=lambda: {"reference": "REFERENCIA", "tracking_number": "CODIGO_ENVIO",
-                                 "labelled_at": "FECHA"},
-        description="Our field -> column of the label tool's output (tracking number per parcel).")
+        default_factory=lambda: {"reference": "REFERENCIA", "tracking_number": "CODIGO_ENVIO", "labelled_at": "FECHA"},
+        description="Our field -> column of the label tool's output (tracking number per parcel).",
+    )
     status_columns: dict[str, str] = Field(
-        default_factory=lambda: {"tracking_number": "CODIGO_ENVIO", "reference": "REFERENCIA",
-                                 "occurred_at": "FECHA", "raw_status": "ESTADO", "message": "INCIDENCIA",
-                                 "location": "OFICINA"},
-        description="Our field -> column of the carrier's status-and-incidents file.")
+        default_factory=lambda: {
+            "tracking_number": "CODIGO_ENVIO",
+            "reference": "REFERENCIA",
+            "occurred_at": "FECHA",
+            "raw_status": "ESTADO",
+            "message": "INCIDENCIA",
+            "location": "OFICINA",
+        },
+        description="Our field -> column of the carrier's status-and-incidents file.",
+    )
     separator: str = Field(";", description="Column separator of all three files.")
     encoding: str = Field("utf8", description="Text encoding of all three files (e.g. utf8, latin1).")
     date_format: str = Field("%d/%m/%Y %H:%M", description="strftime format of the dates in the files.")
     timezone: str = Field("Europe/Madrid", description="Times in the files are local to this zone.")
-    shipments_file: str = Field("expediciones_{stamp}.txt", description="Name of each shipments file written to "
-                                                                        "the outbox; {stamp} is the time written.")
+    shipments_file: str = Field(
+        "expediciones_{stamp}.txt",
+        description="Name of each shipments file written to the outbox; {stamp} is the time written.",
+    )
     labels_glob: str = Field("etiquetas_*.txt", description="Names of the label tool's files in the inbox.")
-    status_glob: str = Field("estados_*.txt", description="Names of the carrier's status-and-incidents files in "
-                                                          "the inbox.")
+    status_glob: str = Field(
+        "estados_*.txt", description="Names of the carrier's status-and-incidents files in the inbox."
+    )
+    label_command: list[str] = Field(
+        default_factory=list,
+        description="A command run after each shipments file is written, as a list of arguments with {file} "
+        "replaced by the file's path (e.g. a script that uploads it to the carrier and waits for the "
+        "labels); the labels it leaves in the inbox land in the same run. Empty: the file waits in "
+        "the outbox for the carrier's tool.",
+    )
 
 
-class TrackingApiSettings(BaseModel):
+class TrackingApiSettings(BaseModel, extra="forbid"):
     """A multi-carrier tracking service polled for every parcel not followed through files."""
 
-    url: str | None = Field(None, description="Base URL; default: the demo world's local emulator.")
+    url: str | None = Field(
+        None, description="Base URL; unset: no tracking service is polled (`afterclick demo` serves the demo world's)."
+    )
     token: SecretStr | None = Field(None, description="The service's API token (sent as the 17token header).")
     batch_size: int = Field(40, description="Tracking numbers asked per call.")
     max_age_days: int = Field(60, description="Parcels shipped longer ago are no longer polled.")
 
 
-class SmtpSettings(BaseModel):
-    host: str | None = Field(None, description="SMTP server for customer messages; unset = no messages are sent "
-                                               "(on the demo world, a local demo mailbox is used).")
+class SmtpSettings(BaseModel, extra="forbid"):
+    host: str | None = Field(
+        None,
+        description="SMTP server for customer messages; unset = no messages are sent "
+        "(`afterclick demo` serves a local demo mailbox).",
+    )
     port: int = Field(25, description="Port of the SMTP server.")
     starttls: bool = Field(False, description="Upgrade the connection with STARTTLS before logging in.")
     username: str | None = Field(None, description="Login name; unset: no login.")
@@ -181,49 +298,81 @@ class SmtpSettings(BaseModel):
     sender: str = Field("orders@afterclick.invalid", description="From address of customer messages and alerts.")
     sender_name: str = Field("afterclick", description="Display name of the From address.")
     timeout_seconds: float = Field(30.0, description="Timeout of each SMTP operation.")
-    connections: int = Field(4, ge=1, description="SMTP sessions customer messages are sent over side by side "
-                                                  "(lower it if the server limits connections per client).")
+    connections: int = Field(
+        4,
+        ge=1,
+        description="SMTP sessions customer messages are sent over side by side "
+        "(lower it if the server limits connections per client).",
+    )
 
 
-class WritebackSettings(BaseModel):
-    kinds: list[str] = Field(["stock", "prices", "tracking", "status", "notification"],
-                             description="What `afterclick push` pushes, in this order (tracking before status: "
-                                         "VTEX marks delivered on the invoices the tracking push created).")
+class WritebackSettings(BaseModel, extra="forbid"):
+    kinds: list[str] = Field(
+        ["stock", "prices", "tracking", "status", "notification"],
+        description="What `afterclick push` pushes, in this order (tracking before status: "
+        "VTEX marks delivered on the invoices the tracking push created).",
+    )
     disabled_targets: list[str] = Field(
-        default_factory=list, description="Kill switch: store ids, channels, kinds or 'email' never pushed to.")
+        default_factory=list, description="Kill switch: store ids, channels, kinds or 'email' never pushed to."
+    )
     max_attempts: int = Field(5, description="Attempts before a change goes to the dead letter.")
     backoff_seconds: float = Field(60.0, description="Wait before the first retry of a change; doubles each time.")
-    parallel_targets: int = Field(4, ge=1, description="Targets (stores, email) pushed side by side; each keeps "
-                                                       "its kinds in order and its own rate limit.")
-    calls_in_flight: int = Field(4, ge=1, description="Changes pushed side by side to a store whose API takes one "
-                                                       "call per change (VTEX stock and prices; order tracking and "
-                                                       "status): the store's rate limit still paces every request.")
-    demo_mailbox: bool = Field(True, description="With no SMTP host and a demo world, deliver customer messages "
-                                                 "to a local SMTP server that keeps them in <demo>/mailbox.")
+    parallel_targets: int = Field(
+        4,
+        ge=1,
+        description="Targets (stores, email) pushed side by side; each keeps "
+        "its kinds in order and its own rate limit.",
+    )
+    calls_in_flight: int = Field(
+        4,
+        ge=1,
+        description="Changes pushed side by side to a store whose API takes one "
+        "call per change (VTEX stock and prices; order tracking and "
+        "status): the store's rate limit still paces every request.",
+    )
+    demo_mailbox: bool = Field(
+        True,
+        description="`afterclick demo`, with no SMTP host configured, serves a local SMTP "
+        "server that keeps customer messages in <demo>/mailbox.",
+    )
 
 
-class ScheduleSettings(BaseModel):
+class ScheduleSettings(BaseModel, extra="forbid"):
     """When ``afterclick serve`` runs each flow (cron, in ``timezone``); empty string = not scheduled."""
 
     timezone: str = Field("Europe/Madrid", description="Time zone the cron schedules are read in.")
-    channels: str = Field("*/5 * * * *", description="Channel ingest (orders, customers, refunds) and "
-                                                       "marketplace exports.")
+    channels: str = Field(
+        "*/5 * * * *", description="Channel ingest (orders, customers, refunds) and marketplace exports."
+    )
     tracking: str = Field("*/15 * * * *", description="Carrier tracking (the tracking API).")
-    inventory: str = Field("20 * * * *", description="What the channels show as stock, their catalogues, locations "
-                                                     "and fulfillments (a sweep of each store).")
+    inventory: str = Field(
+        "20 * * * *",
+        description="What the channels show as stock, their catalogues, locations "
+        "and fulfillments (a sweep of each store).",
+    )
     back_office: str = Field("0 * * * *", description="ERP, WMS, carrier files, marketing spend.")
-    pipeline: str = Field("30 2 * * *", description="The whole pipeline, nightly: every source, dbt build with the "
-                                                    "CLV refit, write-back, publish.")
+    pipeline: str = Field(
+        "30 2 * * *",
+        description="The whole pipeline, nightly: every source, dbt build with the CLV refit, write-back, publish.",
+    )
     transform: str = Field("*/10 * * * *", description="dbt build + publish, so the snapshot stays fresh.")
     transform_select: str = Field(
-        "", description="dbt selection the scheduled transform builds (e.g. '+rpt_stuck_orders +wb_stock'); empty: "
-                        "the whole project. The nightly pipeline always builds everything.")
+        "",
+        description="dbt selection the scheduled transform builds (e.g. '+rpt_stuck_orders +wb_stock'); empty: "
+        "the whole project. The nightly pipeline always builds everything.",
+    )
     writeback: dict[str, str] = Field(
-        default_factory=lambda: {"stock": "*/5 * * * *", "tracking": "*/15 * * * *", "status": "*/15 * * * *",
-                                 "notification": "*/15 * * * *", "prices": "0 * * * *",
-                                 "carrier_file": "*/30 * * * *"},
+        default_factory=lambda: {
+            "stock": "*/5 * * * *",
+            "tracking": "*/15 * * * *",
+            "status": "*/15 * * * *",
+            "notification": "*/15 * * * *",
+            "prices": "0 * * * *",
+            "carrier_file": "*/30 * * * *",
+        },
         description="Write-back flow per kind (they push what the last build wants; the pipeline also pushes "
-                    "writeback.kinds after its build).")
+        "writeback.kinds after its build).",
+    )
 
 
 class Settings(BaseSettings):
@@ -232,73 +381,110 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="AFTERCLICK_",
         env_nested_delimiter="__",
-        extra="ignore",
+        extra="forbid",
     )
 
     state_dir: Path = Field(Path(".afterclick"), description="Root of everything afterclick writes.")
     dbt_threads: int = Field(2, description="dbt's threads: models and tests built side by side.")
     dbt_unit_tests: bool = Field(
-        False, description="Run dbt's unit tests in every build. They check the models' SQL on fixed inputs, not "
-                           "the data, so builds leave them to the test suite (as dbt advises for production).")
+        False,
+        description="Run dbt's unit tests in every build. They check the models' SQL on fixed inputs, not "
+        "the data, so builds leave them to the test suite (as dbt advises for production).",
+    )
     dbt_node_tasks: bool = Field(
-        True, description="Inside Prefect flows, run dbt through prefect-dbt so every dbt node shows as its own "
-                          "Prefect task; false: one task for the whole build (about 3x quicker on a small machine).")
+        True,
+        description="Inside Prefect flows, run dbt through prefect-dbt so every dbt node shows as its own "
+        "Prefect task; false: one task for the whole build (about 3x quicker on a small machine).",
+    )
     dbt_docs: bool = Field(
-        True, description="After every successful dbt build, generate dbt's documentation of the models (lineage, "
-                          "columns) into <state_dir>/dbt/docs, served by `afterclick docs` (1-2.5 s a build "
-                          "on a small demo world).")
+        True,
+        description="After every successful dbt build, generate dbt's documentation of the models (lineage, "
+        "columns) into <state_dir>/dbt/docs, served by `afterclick docs` (1-2.5 s a build "
+        "on a small demo world).",
+    )
     lock_timeout_seconds: float = Field(
         600.0, description="How long a second writer waits for the warehouse lock before failing."
     )
     show_customer_emails: bool = Field(False, description="Dashboards show customer emails instead of masking them.")
     dashboard_login: bool = Field(
-        False, description="Dashboards ask for a login (Streamlit's OIDC st.login; configure the provider under "
-                            "[auth] in .streamlit/secrets.toml).")
+        False,
+        description="Dashboards ask for a login (Streamlit's OIDC st.login; configure the provider under "
+        "[auth] in .streamlit/secrets.toml).",
+    )
     dashboard_address: str = Field(
-        "127.0.0.1", description="Interface the dashboards listen on: 127.0.0.1 (this machine only) by default; "
-                                 "0.0.0.0 exposes them on every interface (put a login or a proxy in front).")
+        "127.0.0.1",
+        description="Interface the dashboards listen on: 127.0.0.1 (this machine only) by default; "
+        "0.0.0.0 exposes them on every interface (put a login or a proxy in front).",
+    )
     reader: ReaderSettings = ReaderSettings()
     future_tolerance_hours: float = Field(
-        24.0, ge=0, description="A landed timestamp later than now plus this is quarantined: no real system "
-                                "can send it (a clock or time-zone error, or a typo such as 2099).")
+        24.0,
+        ge=0,
+        description="A landed timestamp later than now plus this is quarantined: no real system "
+        "can send it (a clock or time-zone error, or a typo such as 2099).",
+    )
     file_reject_bad_share: float = Field(
-        0.5, ge=0, le=1, description="A file whose share of bad rows passes this is rejected as a whole (moved "
-                                     "to rejected/ with a summary in ops.quarantine) instead of landing its "
-                                     "good rows.")
+        0.5,
+        ge=0,
+        le=1,
+        description="A file whose share of bad rows passes this is rejected as a whole (moved "
+        "to rejected/ with a summary in ops.quarantine) instead of landing its "
+        "good rows.",
+    )
     as_of: datetime | None = Field(
-        None, description="Compute the marts (stuck orders, SLA clocks, closing) as of this UTC instant instead of "
-                          "now: for replaying a past demo world or a backfill. The demo's channel emulators "
-                          "show their world as of it too.")
+        None,
+        description="Compute the marts (stuck orders, SLA clocks, closing) as of this UTC instant instead of "
+        "now: for replaying a past demo world or a backfill. The demo's channel emulators "
+        "show their world as of it too.",
+    )
     duckdb: DuckDBSettings = DuckDBSettings()
     demo: DemoSettings = DemoSettings()
     prefect: PrefectSettings = PrefectSettings()
     schedules: ScheduleSettings = ScheduleSettings()
-    marketplaces: dict[str, MarketplaceSource] = Field(default_factory=lambda: {
-        "amazon-es": MarketplaceSource(mapping="amazon_all_orders"),
-        "miravia-es": MarketplaceSource(mapping="miravia_orders"),
-    }, description="Marketplaces whose order exports are read, by store id (a store of the dbt seed stores).")
+    marketplaces: dict[str, MarketplaceSource] = Field(
+        default_factory=lambda: {
+            "amazon-es": MarketplaceSource(mapping="amazon_all_orders"),
+            "miravia-es": MarketplaceSource(mapping="miravia_orders"),
+        },
+        description="Marketplaces whose order exports are read, by store id (a store of the dbt seed stores).",
+    )
     retries: int = Field(3, description="Retries of a source that failed for a transient reason.")
     retry_backoff_seconds: float = Field(10.0, description="First retry delay; doubles each retry.")
     channel_stores: dict[str, ChannelStoreSettings] = Field(
-        default_factory=dict, description="Sales-channel stores read and pushed to through their APIs, by store id "
-                                          "(a store of the dbt seed stores). None: the demo world's stores.")
+        default_factory=dict,
+        description="Sales-channel stores read and pushed to through their APIs, by store id "
+        "(a store of the dbt seed stores). None: no channel API is read.",
+    )
     demo_channels: bool = Field(
-        True, description="With no channel_stores configured and a generated demo world, read its channel "
-                          "stores through the local API emulators (real HTTP).")
+        True,
+        description="`afterclick demo` serves the demo world's channel stores through local API "
+        "emulators (real HTTP) and configures them as channel_stores.",
+    )
     demo_rate_limits: bool = Field(
-        True, description="The demo's channel emulators enforce a channel's read limit (Shopify Plus's cost bucket: "
-                          "20,000 points, 1,000 a second); false: none (the benchmarks measure landing without).")
+        True,
+        description="The demo's channel emulators enforce a channel's read limit (Shopify Plus's cost bucket: "
+        "20,000 points, 1,000 a second); false: none (the benchmarks measure landing without).",
+    )
     demo_emulator_processes: int = Field(
-        0, ge=0, description="Processes `afterclick emulate` serves the demo channel stores from: 0, one per store "
-                             "(each store's API work on a core of its own, as real stores are apart); 1, all in one; "
-                             "n, n processes sharing the stores out.")
+        0,
+        ge=0,
+        description="Processes `afterclick emulate` serves the demo channel stores from: 0, one per store "
+        "(each store's API work on a core of its own, as real stores are apart); 1, all in one; "
+        "n, n processes sharing the stores out.",
+    )
     channel_lookback_minutes: float = Field(10.0, description="Re-read this much before the cursor (late updates).")
     channel_parallel_stores: int = Field(
-        4, ge=1, description="Channel stores landed side by side (each store has its own API and rate limit; "
-                             "a landing is bound by round trips, so a second store uses the wait).")
-    http_timeout_seconds: float = Field(30.0, description="Timeout of every HTTP call to a channel store or the "
-                                                          "tracking API (a timeout is retried).")
-    disabled_sources: list[str] = Field(default_factory=list, description="Source kinds not to ingest.")
+        4,
+        ge=1,
+        description="Channel stores landed side by side (each store has its own API and rate limit; "
+        "a landing is bound by round trips, so a second store uses the wait).",
+    )
+    http_timeout_seconds: float = Field(
+        30.0, description="Timeout of every HTTP call to a channel store or the tracking API (a timeout is retried)."
+    )
+    disabled_sources: list[str] = Field(
+        default_factory=list, description="Source kinds not to ingest: " + ", ".join(SOURCE_KINDS) + "."
+    )
     file_min_age_seconds: float = Field(
         2.0, description="A dropped file is read only once untouched this long (still-growing files wait)."
     )
@@ -307,20 +493,48 @@ class Settings(BaseSettings):
     writeback: WritebackSettings = WritebackSettings()
     warehouses: list[str] = Field(
         ["wh-mad", "wh-bcn", "wh-lis", "wh-sao", "wh-mex"],
-        description="WMS sites whose files are dropped in <landing>/wms/<warehouse>/inbox.")
+        description="WMS sites whose files are dropped in <landing>/wms/<warehouse>/inbox.",
+    )
     carrier_files: dict[str, CarrierFileFormat] = Field(
         default_factory=lambda: {"correos": CarrierFileFormat()},
         description="Carriers exchanging files in <landing>/carriers/<carrier>/{inbox,outbox}; the others are "
-                    "followed through the tracking API.")
+        "followed through the tracking API.",
+    )
     tracking_api: TrackingApiSettings = TrackingApiSettings()
     demo_label_tool: bool = Field(
-        True, description="When the demo world exists, play the carriers' label tools on the shipments files.")
+        True,
+        description="`afterclick demo` configures the demo carrier's label tool as each file carrier's label_command.",
+    )
     # Credentials: only ever from the environment or the settings file, never logged.
     notify_webhook_url: SecretStr | None = Field(
         None, description="Posted a JSON message when a flow fails (a chat or paging webhook)."
     )
     notify_email: str | None = Field(
-        None, description="Mailed (through smtp.host) when a flow fails: one address or several, comma-separated.")
+        None, description="Mailed (through smtp.host) when a flow fails: one address or several, comma-separated."
+    )
+
+    def __init__(self, **values):
+        """The settings as configured; SettingsError (one line naming the setting) when a key is no
+        setting or a value cannot be used."""
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise SettingsError("settings: " + "; ".join(_problem(e) for e in exc.errors())) from None
+        except UnparsableSetting as exc:  # a variable's value that is not the JSON its setting takes
+            raise SettingsError(f"settings: {exc}") from None
+
+    @field_validator("disabled_sources")
+    @classmethod
+    def _known_sources(cls, kinds: list[str]) -> list[str]:
+        for kind in kinds:
+            if kind not in SOURCE_KINDS:
+                close = difflib.get_close_matches(kind, SOURCE_KINDS, n=1)
+                raise ValueError(
+                    f"unknown source kind {kind!r}"
+                    + (f" (did you mean {close[0]!r}?)" if close else "")
+                    + f"; known: {', '.join(SOURCE_KINDS)}"
+                )
+        return kinds
 
     @classmethod
     def settings_customise_sources(
@@ -332,11 +546,15 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml_file = Path(os.environ.get(SETTINGS_FILE_ENV, DEFAULT_SETTINGS_FILE))
-        return (
-            init_settings,
-            env_settings,
-            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
-        )
+        try:
+            toml = TomlConfigSettingsSource(settings_cls, toml_file=toml_file)
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{toml_file}: not a valid TOML file: {exc}") from None
+        if unknown := unknown_keys(toml.toml_data, settings_cls):
+            raise SettingsError(f"{toml_file}: " + "; ".join(unknown))
+        if unknown := unknown_environment(os.environ, settings_cls, ignored=NOT_SETTINGS):
+            raise SettingsError("environment: " + "; ".join(unknown))
+        return init_settings, env_settings, toml
 
     # -- paths: every file afterclick writes hangs off state_dir -------------------------
     @cached_property
@@ -389,3 +607,11 @@ class Settings(BaseSettings):
 def load_settings(**overrides) -> Settings:
     """Read the settings afresh (environment and settings file as they are now)."""
     return Settings(**overrides)
+
+
+def _problem(error) -> str:
+    """One validation error as ``where: what`` (never the value: it may be a secret)."""
+    where = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "extra_forbidden":
+        return f"unknown setting {where!r}"
+    return f"{where}: {error['msg'].removeprefix('Value error, ')}"

@@ -8,11 +8,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from email.utils import formataddr
 
+from afterclick.errors import SettingsError
 from afterclick.settings import SmtpSettings
 
 
 def connect(smtp: SmtpSettings) -> smtplib.SMTP:
     """A connected (STARTTLS and login when configured) SMTP client; the caller quits it."""
+    if not smtp.host:
+        raise SettingsError("smtp.host: no SMTP server is configured")
     client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_seconds)
     try:
         if smtp.starttls:

@@ -39,10 +39,12 @@ QUERIES = {
              from ops.quarantine group by all order by source, entity, store""",
 }
 # record-level checks of the sources' data (dbt's rpt_data_quality): they never fail the build
-FINDINGS = ("open data-quality findings (records kept as the source states them; each one in "
-            "rpt_data_quality where is_open)", """select check_name, store_id, count(*) as findings,
+FINDINGS = (
+    "open data-quality findings (records kept as the source states them; each one in rpt_data_quality where is_open)",
+    """select check_name, store_id, count(*) as findings,
              min(first_seen_at) as first_seen_at, max(last_seen_at) as last_seen_at
-             from main.rpt_data_quality where is_open group by all order by check_name, store_id""")
+             from main.rpt_data_quality where is_open group by all order by check_name, store_id""",
+)
 
 
 def _table(frame: pd.DataFrame) -> str:
@@ -61,16 +63,21 @@ def pending_lines(settings: Settings) -> list[str]:
     pending = runs.not_yet_published(settings, runs.pending_runs(settings))
     if not pending:
         return []
-    frame = pd.DataFrame([{k: r.get(k) for k in ("flow", "status", "started_at", "finished_at", "error")}
-                          for r in pending])
-    return [f"\nruns not yet in the snapshot (recorded in {runs.journal_path(settings)}; they move into ops.runs "
-            "with the next run that holds the writer):", _table(frame)]
+    frame = pd.DataFrame(
+        [{k: r.get(k) for k in ("flow", "status", "started_at", "finished_at", "error")} for r in pending]
+    )
+    return [
+        f"\nruns not yet in the snapshot (recorded in {runs.journal_path(settings)}; they move into ops.runs "
+        "with the next run that holds the writer):",
+        _table(frame),
+    ]
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, query: str) -> bool:
     table = query.split(" from ops.", 1)[1].split()[0]
-    return con.execute("select count(*) from information_schema.tables where table_schema = 'ops' "
-                       "and table_name = ?", [table]).fetchall() != [(0,)]
+    return con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'ops' and table_name = ?", [table]
+    ).fetchall() != [(0,)]
 
 
 def report(settings: Settings, echo: Callable[[str], None]) -> bool:
@@ -82,8 +89,10 @@ def report(settings: Settings, echo: Callable[[str], None]) -> bool:
         return False
     with warehouse.read_serving(settings) as con:
         [(version, published_at)] = con.execute("select version, published_at from _snapshot").fetchall()
-        echo(f"serving snapshot: {settings.serving_path} version {version}, "
-             f"published at {published_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC")
+        echo(
+            f"serving snapshot: {settings.serving_path} version {version}, "
+            f"published at {published_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+        )
         for title, query in QUERIES.items():
             echo(f"\n{title}:")
             echo(_table(con.sql(query).pl().to_pandas()) if _has_table(con, query) else "(none)")
@@ -91,8 +100,10 @@ def report(settings: Settings, echo: Callable[[str], None]) -> bool:
                 for line in pending_lines(settings):
                     echo(line)
         title, query = FINDINGS
-        published = con.execute("select count(*) from information_schema.tables where table_schema = 'main' "
-                                "and table_name = 'rpt_data_quality'").fetchall() != [(0,)]
+        published = con.execute(
+            "select count(*) from information_schema.tables where table_schema = 'main' "
+            "and table_name = 'rpt_data_quality'"
+        ).fetchall() != [(0,)]
         echo(f"\n{title}:")
         echo(_table(con.sql(query).pl().to_pandas()) if published else "(none)")
     return True

@@ -25,9 +25,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from afterclick import warehouse
+from afterclick.dbt_channels import channel_vars
 from afterclick.settings import Settings
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt"
+
+def _dbt_project_dir() -> Path:
+    """The dbt project: ``afterclick/dbt_project`` in an installed wheel, else ``dbt/`` beside the
+    package in the repository (never a ``dbt`` folder found in site-packages: that is dbt itself)."""
+    package = Path(__file__).resolve().parent
+    installed = package / "dbt_project"
+    return installed if (installed / "dbt_project.yml").is_file() else package.parent / "dbt"
+
+
+DBT_PROJECT_DIR = _dbt_project_dir()
 # what `dbt docs generate` writes that its index.html reads; copied in this order, the page last
 DOCS_FILES = ("manifest.json", "catalog.json", "index.html")
 
@@ -84,12 +94,17 @@ def _runner(settings: Settings, node_tasks: bool):
     dbt node as a Prefect task."""
     if not node_tasks:
         from dbt.cli.main import dbtRunner  # imported here: dbt's import costs ~2 s
+
         return dbtRunner()
     from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
+
     return PrefectDbtRunner(
-        settings=PrefectDbtSettings(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR,
-                                    target_path=settings.dbt_target_dir),
-        raise_on_failure=False, disable_assets=True)
+        settings=PrefectDbtSettings(
+            project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target_path=settings.dbt_target_dir
+        ),
+        raise_on_failure=False,
+        disable_assets=True,
+    )
 
 
 def _close_dbt_database() -> None:
@@ -99,6 +114,7 @@ def _close_dbt_database() -> None:
     taken and closed here (dbt-duckdb is pinned below 1.12; tests/core/test_transform.py fails if
     the file stays held)."""
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
     with DuckDBConnectionManager._LOCK:
         env = DuckDBConnectionManager._ENV
         DuckDBConnectionManager._ENV = None
@@ -112,22 +128,39 @@ def docs_dir(settings: Settings) -> Path:
 
 
 def _dbt_paths(settings: Settings, log_folder: str = "dbt") -> list[str]:
-    return ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-            "--target-path", str(settings.dbt_target_dir), "--log-path", str(settings.logs_dir / log_folder),
-            "--quiet"]
+    return [
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(settings.dbt_target_dir),
+        "--log-path",
+        str(settings.logs_dir / log_folder),
+        "--quiet",
+    ]
 
 
-def _generate_docs(settings: Settings) -> float | None:
+def _dbt_vars(dbt_vars: dict | None) -> list[str]:
+    """``--vars``: the channels the models read (afterclick/dbt_channels.py), which every dbt run
+    needs, and the caller's own vars."""
+    return ["--vars", json.dumps({**channel_vars(DBT_PROJECT_DIR), **(dbt_vars or {})})]
+
+
+def _generate_docs(settings: Settings, vars_args: list[str]) -> float | None:
     """``dbt docs generate`` on the build that just ran (its manifest, no second compile; the catalog
     read through the database handle the build still holds), then each file copied into
     ``docs_dir`` under a temporary name and renamed over the old one. A failure is logged and
-    leaves the previous documentation in place: it never fails the build."""
+    leaves the previous documentation in place: it never fails the build. ``vars_args``: the
+    build's own (other vars would make dbt parse the project again)."""
     from dbt.cli.main import dbtRunner
 
     t0 = time.perf_counter()
     try:
         # logged apart: <logs>/dbt/dbt.log keeps the builds' own story
-        outcome = dbtRunner().invoke(["docs", "generate", "--no-compile", *_dbt_paths(settings, "dbt-docs")])
+        outcome = dbtRunner().invoke(
+            ["docs", "generate", "--no-compile", *_dbt_paths(settings, "dbt-docs"), *vars_args]
+        )
         if not outcome.success:
             raise RuntimeError(outcome.exception or "dbt docs generate reported a failure")
         target = docs_dir(settings)
@@ -155,14 +188,21 @@ def _failing_rows(con, sql: str) -> str:
         rows = cursor.fetchall()
     except Exception:  # noqa: BLE001 - naming the rows is a courtesy: the failure stands as dbt said
         return ""
-    shown = ("(" + ", ".join(f"{n}={'<email>' if '@' in str(v) else v}" for n, v in zip(names, row)) + ")"
-             for row in rows)
+    shown = (
+        "(" + ", ".join(f"{n}={'<email>' if '@' in str(v) else v}" for n, v in zip(names, row)) + ")" for row in rows
+    )
     return ("; found: " + " ".join(shown))[:400] if rows else ""
 
 
-def run_dbt(settings: Settings, command: str = "build", select: str | None = None,
-            extra_args: list[str] | None = None, dbt_vars: dict | None = None,
-            node_tasks: bool = False, clv_refit: bool = False) -> BuildResult:
+def run_dbt(
+    settings: Settings,
+    command: str = "build",
+    select: str | None = None,
+    extra_args: list[str] | None = None,
+    dbt_vars: dict | None = None,
+    node_tasks: bool = False,
+    clv_refit: bool = False,
+) -> BuildResult:
     """Run ``dbt <command>`` in-process; never raises for failing nodes (see ``status``).
     ``node_tasks``: inside a Prefect flow, show each dbt node as a Prefect task. ``clv_refit``: fit
     the CLV models afresh (see int_clv_fit). ``dbt_vars`` changes make dbt parse everything again."""
@@ -173,8 +213,8 @@ def run_dbt(settings: Settings, command: str = "build", select: str | None = Non
         args += ["--select", select]
     if command == "build" and not settings.dbt_unit_tests:
         args += ["--exclude-resource-type", "unit_test"]
-    if dbt_vars:
-        args += ["--vars", json.dumps(dbt_vars)]
+    vars_args = _dbt_vars(dbt_vars)
+    args += vars_args
     args += extra_args or []
     started_at = datetime.now(UTC).replace(tzinfo=None)
     t0 = time.perf_counter()
@@ -184,12 +224,16 @@ def run_dbt(settings: Settings, command: str = "build", select: str | None = Non
             outcome = _runner(settings, node_tasks).invoke(args)
             seconds = round(time.perf_counter() - t0, 2)
             if command == "build" and outcome.success and settings.dbt_docs:
-                docs_seconds = _generate_docs(settings)
+                docs_seconds = _generate_docs(settings, vars_args)
         finally:
             _close_dbt_database()
-    result = BuildResult(build_id=uuid.uuid4().hex[:16], command=" ".join([command] + (["-s", select] if select else [])),
-                         status="success" if outcome.success else "failed",
-                         seconds=seconds, docs_seconds=docs_seconds)
+    result = BuildResult(
+        build_id=uuid.uuid4().hex[:16],
+        command=" ".join([command] + (["-s", select] if select else [])),
+        status="success" if outcome.success else "failed",
+        seconds=seconds,
+        docs_seconds=docs_seconds,
+    )
     if outcome.exception is not None:
         result.errors.append(f"dbt could not run: {outcome.exception}")
     failing: list[tuple[int, str]] = []  # (error index, the failing test's SQL)
@@ -215,8 +259,17 @@ def run_dbt(settings: Settings, command: str = "build", select: str | None = Non
             result.errors[index] += _failing_rows(con, sql)
         con.execute(
             "insert into ops.builds values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [result.build_id, result.command, result.status, started_at, datetime.now(UTC).replace(tzinfo=None),
-             result.models_built, result.tests_passed, result.tests_failed, json.dumps(result.errors)],
+            [
+                result.build_id,
+                result.command,
+                result.status,
+                started_at,
+                datetime.now(UTC).replace(tzinfo=None),
+                result.models_built,
+                result.tests_passed,
+                result.tests_failed,
+                json.dumps(result.errors),
+            ],
         )
     finally:
         con.close()

@@ -122,8 +122,9 @@ def writer(settings: Settings, purpose: str = "pipeline", timeout: float | None 
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        print(f"warehouse is being written by {_holder(settings.lock_path)}; waiting up to {timeout:.0f}s …",
-              flush=True)
+        print(
+            f"warehouse is being written by {_holder(settings.lock_path)}; waiting up to {timeout:.0f}s …", flush=True
+        )
         try:
             lock.acquire(timeout=timeout)
         except Timeout:
@@ -133,8 +134,9 @@ def writer(settings: Settings, purpose: str = "pipeline", timeout: float | None 
                 "wait for it to finish, or raise AFTERCLICK_LOCK_TIMEOUT_SECONDS."
             ) from None
     holder_file = settings.lock_path.with_suffix(".holder")
-    holder_file.write_text(f"{purpose} (pid {os.getpid()} on {socket.gethostname()}, since "
-                           f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC)")
+    holder_file.write_text(
+        f"{purpose} (pid {os.getpid()} on {socket.gethostname()}, since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC)"
+    )
     try:
         yield
     finally:
@@ -154,7 +156,7 @@ def duckdb_config(settings: Settings) -> dict[str, str]:
 def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
     """Open the warehouse read-write (hold ``writer`` first) and make sure ops tables exist."""
     settings.ensure_dirs()
-    con = duckdb.connect(str(settings.warehouse_path), config=duckdb_config(settings))
+    con = duckdb.connect(str(settings.warehouse_path), config={**duckdb_config(settings)})
     con.execute(OPS_SCHEMA_SQL)
     return con
 
@@ -168,7 +170,8 @@ READ_STATEMENTS = frozenset({"SELECT", "EXPLAIN"})
 READERS_ARE_READ_ONLY = (
     "Readers of the serving snapshot are read-only: only SELECT (also DESCRIBE, SHOW, SUMMARIZE) and EXPLAIN "
     "run, on the snapshot's tables; nothing reads or writes other files, attaches a database, installs or "
-    "loads an extension or changes a setting.")
+    "loads an extension or changes a setting."
+)
 _LEADING_COMMENTS = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*", re.S)
 _EXPLAIN = re.compile(r"^explain\s+(?:analy[sz]e\s+|\([^)]*\)\s*)?", re.I)
 
@@ -197,6 +200,7 @@ def _reader_temp_dir(settings: Settings) -> Path:
                 shutil.rmtree(stale, ignore_errors=True)
     except OSError:  # a state dir this reader may not write to: spill under the system's temp folder
         import tempfile
+
         base = Path(tempfile.gettempdir()) / "afterclick-readers"
     return base / str(os.getpid())
 
@@ -219,13 +223,14 @@ def reader_config(settings: Settings) -> dict[str, str]:
 def connect_reader(settings: Settings, path: Path | None = None) -> duckdb.DuckDBPyConnection:
     """The one way every reader opens a DuckDB file (default: the serving snapshot): read-only, with
     no access to other files, no extensions, the reader limits, the configuration locked."""
-    return duckdb.connect(str(path or settings.serving_path), read_only=True, config=reader_config(settings))
+    return duckdb.connect(str(path or settings.serving_path), read_only=True, config={**reader_config(settings)})
 
 
 def connect_read_only(path: Path, settings: Settings | None = None) -> duckdb.DuckDBPyConnection:
     """A reader connection to another DuckDB file (tests and benchmarks look into a warehouse no
     writer holds; never open warehouse.duckdb while a writer may run)."""
     from afterclick.settings import load_settings
+
     return connect_reader(settings or load_settings(), path)
 
 
@@ -299,8 +304,14 @@ def time_limit(con: duckdb.DuckDBPyConnection, seconds: float | None) -> Iterato
         timer.cancel()
 
 
-def run_read(con: duckdb.DuckDBPyConnection, sql: str, params: list | tuple = (), *,
-             timeout: float | None = None, fetch: Callable = lambda result: result.fetchall()):
+def run_read(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: list | tuple = (),
+    *,
+    timeout: float | None = None,
+    fetch: Callable = lambda result: result.fetchall(),
+):
     """A reader's SQL: checked to be reads only (``ReadOnlyRefused``), run statement by statement
     within ``timeout`` seconds (``QueryTimedOut``); ``fetch`` turns the last statement's relation
     into what the caller wants (``fetchall()``, ``df()``, ``to_arrow_table()``; not ``pl()``, which
@@ -314,8 +325,9 @@ def run_read(con: duckdb.DuckDBPyConnection, sql: str, params: list | tuple = ()
                 con.execute(statement)
             return fetch(con.sql(statements[-1].query, params=list(params) or None))
     except duckdb.PermissionException as exc:
-        raise ReadOnlyRefused(f"refused: the query reaches outside the serving snapshot ({exc}). "
-                              f"{READERS_ARE_READ_ONLY}") from None
+        raise ReadOnlyRefused(
+            f"refused: the query reaches outside the serving snapshot ({exc}). {READERS_ARE_READ_ONLY}"
+        ) from None
 
 
 def publish(settings: Settings) -> dict:
@@ -338,11 +350,15 @@ def publish(settings: Settings) -> dict:
             target = f"snap.ops.{name}" if schema == "ops" else f"snap.main.{name}"
             con.execute(f'create or replace table {target} as select * from "{schema}"."{name}"')
             copied[f"{schema}.{name}"] = con.execute(f"select count(*) from {target}").fetchall()[0][0]
-        meta = {"version": version, "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "tables": copied}
+        meta: dict[str, object] = {
+            "version": version,
+            "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "tables": copied,
+        }
         con.execute("create table snap.main._snapshot (version varchar, published_at timestamptz, tables json)")
-        con.execute("insert into snap.main._snapshot values (?, ?, ?)",
-                    [version, datetime.now(UTC), json.dumps(copied)])
+        con.execute(
+            "insert into snap.main._snapshot values (?, ?, ?)", [version, datetime.now(UTC), json.dumps(copied)]
+        )
         con.execute("checkpoint snap")
         con.execute("detach snap")
     finally:

@@ -21,17 +21,22 @@ STAGES = ("placed", "paid", "shipped", "delivered")
 
 def pandas_order_cycle(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, float]:
     t0 = time.perf_counter()
-    events = con.sql("select order_key, stage, occurred_at, shipment_id, parcel_count "
-                     "from intermediate.int_order_events").df()
+    events = con.sql(
+        "select order_key, stage, occurred_at, shipment_id, parcel_count from intermediate.int_order_events"
+    ).df()
     # order-level stages: the first time; parcel stages: when the last parcel got there (all of them)
     events["shipment_id"] = events["shipment_id"].fillna("")
     per_parcel = events.groupby(["order_key", "stage", "shipment_id"])["occurred_at"].min().reset_index()
-    reached = per_parcel.groupby(["order_key", "stage"]).agg(at=("occurred_at", "max"), parcels=("shipment_id", "nunique"))
+    reached = per_parcel.groupby(["order_key", "stage"]).agg(
+        at=("occurred_at", "max"), parcels=("shipment_id", "nunique")
+    )
     expected = events.groupby("order_key")["parcel_count"].max().fillna(1).clip(lower=1)
     parcel_stage = reached.index.get_level_values("stage").isin(("shipped", "delivered"))
-    short = parcel_stage & (reached["parcels"].to_numpy() < expected.reindex(reached.index.get_level_values("order_key")).to_numpy())
+    short = parcel_stage & (
+        reached["parcels"].to_numpy() < expected.reindex(reached.index.get_level_values("order_key")).to_numpy()
+    )
     first = reached["at"].where(~short).unstack("stage")
-    cycle = pd.DataFrame({f"{s}_at": first[s] if s in first else pd.NaT for s in STAGES}, index=first.index)
+    cycle = pd.DataFrame({f"{s}_at": first.get(s, pd.NaT) for s in STAGES}, index=first.index)
     cycle["hours_click_to_door"] = (cycle["delivered_at"] - cycle["placed_at"]).dt.total_seconds() / 3600
     return cycle, time.perf_counter() - t0
 
@@ -56,20 +61,37 @@ def measure(warehouse_path: str, node_timings: dict[str, float]) -> dict:
         cycle, cycle_s = pandas_order_cycle(con)
         mart = con.sql("select order_key, delivered_at from marts.fct_order_cycle").df().set_index("order_key")
         joined = mart.join(cycle[["delivered_at"]], rsuffix="_pandas", how="inner")
-        same = ((joined["delivered_at"] == joined["delivered_at_pandas"])
-                | (joined["delivered_at"].isna() & joined["delivered_at_pandas"].isna())).mean()
+        same = (
+            (joined["delivered_at"] == joined["delivered_at_pandas"])
+            | (joined["delivered_at"].isna() & joined["delivered_at_pandas"].isna())
+        ).mean()
         cohorts, cohorts_s = pandas_cohorts(con)
-        dbt_cohorts = con.sql("select cohort_month, months_since_first, active_customers from marts.rpt_cohort_retention "
-                              "where active_customers > 0").df()
+        dbt_cohorts = con.sql(
+            "select cohort_month, months_since_first, active_customers from marts.rpt_cohort_retention "
+            "where active_customers > 0"
+        ).df()
         dbt_cohorts["cohort"] = pd.PeriodIndex(pd.to_datetime(dbt_cohorts["cohort_month"]), freq="M")
-        both = dbt_cohorts.merge(cohorts, left_on=["cohort", "months_since_first"], right_on=["cohort", "since"],
-                                 how="outer", suffixes=("_dbt", "_pandas"))
+        both = dbt_cohorts.merge(
+            cohorts,
+            left_on=["cohort", "months_since_first"],
+            right_on=["cohort", "since"],
+            how="outer",
+            suffixes=("_dbt", "_pandas"),
+        )
         cohort_same = (both["active_customers_dbt"] == both["active_customers_pandas"]).mean()
     finally:
         con.close()
     return {
-        "order_cycle": {"pandas_s": round(cycle_s, 3), "dbt_s": node_timings.get("fct_order_cycle"),
-                        "rows": len(cycle), "delivered_at_agreement": round(float(same), 4)},
-        "cohorts": {"pandas_s": round(cohorts_s, 3), "dbt_s": node_timings.get("rpt_cohort_retention"),
-                    "rows": len(cohorts), "active_customers_agreement": round(float(cohort_same), 4)},
+        "order_cycle": {
+            "pandas_s": round(cycle_s, 3),
+            "dbt_s": node_timings.get("fct_order_cycle"),
+            "rows": len(cycle),
+            "delivered_at_agreement": round(float(same), 4),
+        },
+        "cohorts": {
+            "pandas_s": round(cohorts_s, 3),
+            "dbt_s": node_timings.get("rpt_cohort_retention"),
+            "rows": len(cohorts),
+            "active_customers_agreement": round(float(cohort_same), 4),
+        },
     }

@@ -37,8 +37,11 @@ def widened(world, skus: int):
     extra = skus - products.height
     if extra <= 0:
         return world
-    more = (products.sample(extra, with_replacement=True, seed=7)  # numbered on from the catalogue's last SKU
-            .with_columns(sku=pl.format("SKU-{}", pl.int_range(products.height + 1, skus + 1).cast(pl.Utf8).str.zfill(5))))
+    more = products.sample(
+        extra, with_replacement=True, seed=7
+    ).with_columns(  # numbered on from the catalogue's last SKU
+        sku=pl.format("SKU-{}", pl.int_range(products.height + 1, skus + 1).cast(pl.Utf8).str.zfill(5))
+    )
     return dataclasses.replace(world, products=pl.concat([products, more]))
 
 
@@ -61,32 +64,35 @@ def changes(settings, skus: int) -> tuple:
     """The widened world and, per channel, a stock change for each of its ``skus`` SKUs (read from
     the warehouse, read-only: before anything else holds it)."""
     from afterclick import warehouse
-    from afterclick.demo.generate import load_truth
+    from demo.generate import load_truth
 
     world = widened(load_truth(settings), skus)
     con_wh = warehouse.connect_read_only(settings.warehouse_path)
     try:
-        wanted = {ch: _changes(con_wh, world, sid, ch, skus, seed=n) for n, (ch, sid) in enumerate(CHANNEL_STORES.items())}
+        wanted = {
+            ch: _changes(con_wh, world, sid, ch, skus, seed=n) for n, (ch, sid) in enumerate(CHANNEL_STORES.items())
+        }
     finally:
         con_wh.close()
     return world, wanted
 
 
-def _run(world, wanted: dict, channel: str, mode: str, paced: bool, limits: dict[str, float],
-         bucket: tuple[float, float]) -> dict:
+def _run(
+    world, wanted: dict, channel: str, mode: str, paced: bool, limits: dict[str, float], bucket: tuple[float, float]
+) -> dict:
     """One way of pushing one channel's changes (see the module docstring): SKUs, calls, seconds."""
     from pydantic import SecretStr
 
-    from afterclick.demo.emulators.server import serve_channels
-    from afterclick.settings import DEFAULT_REQUESTS_PER_SECOND
-    from ingest.channels.connector import ChannelStore
+    from afterclick.channels.registry import channel as registered_channel
+    from afterclick.channels.store import ChannelStore
+    from demo.emulators.server import serve_channels
     from writeback.run import adapter_factory
 
     store_id = CHANNEL_STORES[channel]
     kwargs = {"shopify_bucket": bucket, "requests_per_second": limits} if paced else {}
     with serve_channels(world, **kwargs) as endpoints:
         url, state = endpoints[store_id]
-        rate = DEFAULT_REQUESTS_PER_SECOND[channel] if paced else 0.0
+        rate = registered_channel(channel).requests_per_second if paced else 0.0
         store = ChannelStore(store_id, channel, url, {k: SecretStr(v) for k, v in state.credentials.items()}, rate)
         adapter = adapter_factory({store_id: store}, None, 60.0)("stock", store_id, channel)
         size = 1 if mode == "one call per SKU" else adapter.batch_size
@@ -96,16 +102,27 @@ def _run(world, wanted: dict, channel: str, mode: str, paced: bool, limits: dict
         try:
             if hasattr(adapter, "prepare"):  # as the engine does: told the whole push first (Shopify reads
                 adapter.prepare(wanted[channel])  # its catalogue for a bulk one)
-            outcomes = [o for start in range(0, len(changes), size) for o in adapter.push(changes[start:start + size])]
+            outcomes = [
+                o for start in range(0, len(changes), size) for o in adapter.push(changes[start : start + size])
+            ]
         finally:
             adapter.close()
         seconds = time.perf_counter() - t0
         calls, pushed = len(state.requests) - before, sum(o.ok for o in outcomes)
         scale = len(wanted[channel]) / len(changes)  # one call per SKU is measured on a sample
-        return {"skus": pushed, "failed": len(outcomes) - pushed, "calls": calls, "seconds": round(seconds, 2),
-                "skus_per_s": round(pushed / seconds) if seconds else None, "refused_429": state.throttled,
-                "cost": state.cost_spent, "scale": scale, "all_skus_calls": round(calls * scale),
-                "all_skus_seconds": round(seconds * scale, 1), "all_skus_cost": round(state.cost_spent * scale)}
+        return {
+            "skus": pushed,
+            "failed": len(outcomes) - pushed,
+            "calls": calls,
+            "seconds": round(seconds, 2),
+            "skus_per_s": round(pushed / seconds) if seconds else None,
+            "refused_429": state.throttled,
+            "cost": state.cost_spent,
+            "scale": scale,
+            "all_skus_calls": round(calls * scale),
+            "all_skus_seconds": round(seconds * scale, 1),
+            "all_skus_cost": round(state.cost_spent * scale),
+        }
 
 
 def at_the_limit(world, wanted: dict, limits: dict[str, float], bucket: tuple[float, float]) -> dict[str, dict]:
@@ -114,8 +131,9 @@ def at_the_limit(world, wanted: dict, limits: dict[str, float], bucket: tuple[fl
     return {channel: _run(world, wanted, channel, "bulk", True, limits, bucket) for channel in PACED}
 
 
-def measure(world, wanted: dict, limits: dict[str, float], bucket: tuple[float, float],
-            limited: dict[str, dict]) -> dict:
+def measure(
+    world, wanted: dict, limits: dict[str, float], bucket: tuple[float, float], limited: dict[str, dict]
+) -> dict:
     """Per channel: SKUs, calls and seconds for each way of pushing (see the module docstring);
     ``limited``: the runs at the limit (``at_the_limit``), measured apart."""
 
@@ -129,8 +147,11 @@ def measure(world, wanted: dict, limits: dict[str, float], bucket: tuple[float, 
     out: dict[str, dict] = {}
     for channel in CHANNEL_STORES:
         row = {"one call per SKU": _run(world, wanted, channel, "one call per SKU", False, limits, bucket)}
-        row["bulk"] = (row["one call per SKU"] if channel in NO_BULK
-                       else _run(world, wanted, channel, "bulk", False, limits, bucket))
+        row["bulk"] = (
+            row["one call per SKU"]
+            if channel in NO_BULK
+            else _run(world, wanted, channel, "bulk", False, limits, bucket)
+        )
         if channel in limited:
             row["bulk at the limit"] = limited[channel]
         row["limit"] = limits[channel] if channel in limits else f"cost bucket {bucket[0]:.0f}/{bucket[1]:.0f}"

@@ -9,7 +9,7 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `streamlit run` does not add the repo root
 
-from dashboards import data, ui  # noqa: E402
+from dashboards import data, ui
 
 # The page scripts live in views/, not pages/: a pages/ folder beside this script would switch
 # Streamlit to its legacy multipage mode, where a page's URL runs the page without this script.
@@ -29,8 +29,13 @@ st.set_page_config(page_title="afterclick", page_icon=":material/inventory_2:", 
 
 if ui.login_required():
     # not logged in: every page's address leads to the login screen, never to the page's script
-    st.navigation([st.Page(ui.login_screen, title=title, url_path=name, default=name == HOME)
-                   for name, (title, _) in PAGES.items()], position="hidden").run()
+    st.navigation(
+        [
+            st.Page(ui.login_screen, title=title, url_path=name, default=name == HOME)
+            for name, (title, _) in PAGES.items()
+        ],
+        position="hidden",
+    ).run()
     st.stop()
 
 info = data.snapshot_info()
@@ -39,8 +44,12 @@ if info is None:
     st.info("No serving snapshot yet. Run `afterclick run` (or `make demo`) and reload this page.")
     st.stop()
 
-navigation = st.navigation([st.Page(VIEWS / f"{name}.py", title=title, icon=icon, default=name == HOME)
-                            for name, (title, icon) in PAGES.items()])
+navigation = st.navigation(
+    [
+        st.Page(VIEWS / f"{name}.py", title=title, icon=icon, default=name == HOME)
+        for name, (title, icon) in PAGES.items()
+    ]
+)
 navigation.run()
 # under the page's filters: which snapshot the numbers come from, and when it was built
 st.sidebar.caption(f"Snapshot {info['version']}  \npublished {info['published_at']:%Y-%m-%d %H:%M:%S %Z}")

@@ -36,8 +36,9 @@ def snapshot_key() -> str | None:
 def _query(sql: str, params: tuple, key: str) -> pd.DataFrame:
     settings = load_settings()
     with warehouse.connect_reader(settings) as con:
-        return warehouse.run_read(con, sql, params, timeout=settings.reader.query_timeout_seconds,
-                                  fetch=lambda result: result.df())
+        return warehouse.run_read(
+            con, sql, params, timeout=settings.reader.query_timeout_seconds, fetch=lambda result: result.df()
+        )
 
 
 def query(sql: str, params: tuple | list = ()) -> pd.DataFrame:

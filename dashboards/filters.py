@@ -38,8 +38,13 @@ class Filters:
         end = self.start - timedelta(days=1)
         return replace(self, start=end - timedelta(days=self.days - 1), end=end)
 
-    def where(self, date_column: str | None = "placed_date", channel: str | None = "channel",
-              warehouse: str | None = None, carrier: str | None = None) -> tuple[str, list]:
+    def where(
+        self,
+        date_column: str | None = "placed_date",
+        channel: str | None = "channel",
+        warehouse: str | None = None,
+        carrier: str | None = None,
+    ) -> tuple[str, list]:
         """A WHERE clause over the given columns (None: not filtered), and its parameters."""
         clauses: list[str] = []
         params: list = []
@@ -87,8 +92,10 @@ def as_of_day() -> date:
 def global_filters() -> Filters:
     as_of = as_of_day()
     # the newest data up to the as-of day: an order dated later is a bad timestamp, not news
-    bounds = data.query("select min(placed_date) as lo, max(case when placed_date <= ? then placed_date end) as hi "
-                        "from fct_orders", [as_of])
+    bounds = data.query(
+        "select min(placed_date) as lo, max(case when placed_date <= ? then placed_date end) as hi from fct_orders",
+        [as_of],
+    )
     hi = bounds["hi"][0].date() if pd.notna(bounds["hi"][0]) else as_of
     lo_all = min(bounds["lo"][0].date(), hi) if pd.notna(bounds["lo"][0]) else hi
     default_start = max(lo_all, hi - timedelta(days=29))
@@ -98,17 +105,36 @@ def global_filters() -> Filters:
     with st.sidebar:
         picked = st.date_input("Period", value=(start, end), min_value=lo_all, max_value=hi, key="dates")
         compare = st.toggle("Compare with the previous period", value=qp.get("compare", "1") != "0", key="compare")
-        channels = _multiselect("Channel", "channel",
-                                _options("select distinct channel from fct_orders order by 1", "channel"),
-                                "All channels")
-        warehouses = _multiselect("Warehouse", "warehouse",
-                                  _options("select distinct warehouse_id from fct_shipments where warehouse_id is not null "
-                                           "order by 1", "warehouse_id"), "All warehouses")
-        carriers = _multiselect("Carrier", "carrier",
-                                _options("select distinct carrier from fct_shipments where carrier is not null order by 1",
-                                         "carrier"), "All carriers")
+        channels = _multiselect(
+            "Channel",
+            "channel",
+            _options("select distinct channel from fct_orders order by 1", "channel"),
+            "All channels",
+        )
+        warehouses = _multiselect(
+            "Warehouse",
+            "warehouse",
+            _options(
+                "select distinct warehouse_id from fct_shipments where warehouse_id is not null order by 1",
+                "warehouse_id",
+            ),
+            "All warehouses",
+        )
+        carriers = _multiselect(
+            "Carrier",
+            "carrier",
+            _options("select distinct carrier from fct_shipments where carrier is not null order by 1", "carrier"),
+            "All carriers",
+        )
     if isinstance(picked, tuple) and len(picked) == 2:
         start, end = picked
     st.query_params.update({"start": start.isoformat(), "end": end.isoformat(), "compare": "1" if compare else "0"})
-    return Filters(start=start, end=end, channels=tuple(channels), warehouses=tuple(warehouses),
-                   carriers=tuple(carriers), compare=compare, ends_at_latest=end >= hi)
+    return Filters(
+        start=start,
+        end=end,
+        channels=tuple(channels),
+        warehouses=tuple(warehouses),
+        carriers=tuple(carriers),
+        compare=compare,
+        ends_at_latest=end >= hi,
+    )

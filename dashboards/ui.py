@@ -25,9 +25,11 @@ def login_screen() -> None:
         st.caption("The dashboards require a login.")
         st.button("Log in", on_click=st.login, type="primary", key="login")
     else:
-        st.error("The dashboards require a login (`dashboard_login` is on), but no login provider is "
-                 "configured: add an `[auth]` section to `.streamlit/secrets.toml` in the directory "
-                 "`afterclick dashboard` is started from (see the security docs).")
+        st.error(
+            "The dashboards require a login (`dashboard_login` is on), but no login provider is "
+            "configured: add an `[auth]` section to `.streamlit/secrets.toml` in the directory "
+            "`afterclick dashboard` is started from (see the security docs)."
+        )
     st.stop()
 
 
@@ -42,24 +44,41 @@ def require(*tables: str, what: str) -> None:
     """Stop the page with a friendly message when a mart it reads is not in the snapshot."""
     missing = [t for t in tables if not data.table_exists(t)]
     if missing:
-        st.info(f"{what} not built yet: {', '.join(f'`{t}`' for t in missing)} "
-                f"{'is' if len(missing) == 1 else 'are'} missing from the snapshot. Run `afterclick run`.")
+        st.info(
+            f"{what} not built yet: {', '.join(f'`{t}`' for t in missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} missing from the snapshot. Run `afterclick run`."
+        )
         st.stop()
 
 
-def table(frame: pd.DataFrame, name: str, *, empty: str = "Nothing to show for these filters.",
-          column_config: dict | None = None) -> None:
+def table(
+    frame: pd.DataFrame,
+    name: str,
+    *,
+    empty: str = "Nothing to show for these filters.",
+    column_config: dict | None = None,
+) -> None:
     """A table and its CSV download (every table on every page is downloadable)."""
     if frame.empty:
         st.caption(empty)
         return
     st.dataframe(frame, width="stretch", hide_index=True, column_config=column_config)
-    st.download_button(f"Download {name}.csv", frame.to_csv(index=False), f"{name}.csv", "text/csv",
-                       key=f"download-{name}")
+    st.download_button(
+        f"Download {name}.csv", frame.to_csv(index=False), f"{name}.csv", "text/csv", key=f"download-{name}"
+    )
 
 
-def metric(column, label: str, value: float | None, previous: float | None = None, *, fmt: str = "{:,.0f}",
-           compare: bool = True, inverse: bool = False, help: str | None = None) -> None:
+def metric(
+    column,
+    label: str,
+    value: float | None,
+    previous: float | None = None,
+    *,
+    fmt: str = "{:,.0f}",
+    compare: bool = True,
+    inverse: bool = False,
+    help: str | None = None,
+) -> None:
     """A metric, with its change against the comparison period when there is one."""
     shown = "—" if value is None or pd.isna(value) else fmt.format(value)
     delta = None
@@ -73,10 +92,15 @@ def metric(column, label: str, value: float | None, previous: float | None = Non
 def histograms(frame: pd.DataFrame, fields: dict[str, str], count_title: str) -> None:
     """Side-by-side distributions of ``fields`` (column -> axis title), nulls left out."""
     for col, (field, title) in zip(st.columns(len(fields)), fields.items()):
-        col.altair_chart(alt.Chart(frame.dropna(subset=[field])).mark_bar().encode(
-            x=alt.X(f"{field}:Q", bin=alt.Bin(maxbins=40), title=title),
-            y=alt.Y("count():Q", title=count_title),
-        ), width="stretch")
+        col.altair_chart(
+            alt.Chart(frame.dropna(subset=[field]))
+            .mark_bar()
+            .encode(
+                x=alt.X(f"{field}:Q", bin=alt.Bin(maxbins=40), title=title),
+                y=alt.Y("count():Q", title=count_title),
+            ),
+            width="stretch",
+        )
 
 
 _EMAIL = re.compile(r"^(.)[^@]*(@.*)$")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from prefect.tasks import exponential_backoff
 
+from afterclick.channels.http import HTTPStatusError, TransportError
+from afterclick.errors import SourcesFailed, TransientSourceError
 from afterclick.settings import Settings
 from afterclick.warehouse import WarehouseBusy
-from ingest.channels.http import HTTPStatusError, TransportError
-from ingest.errors import SourcesFailed, TransientSourceError
 
 TRANSIENT = (TransientSourceError, WarehouseBusy, TransportError, TimeoutError, ConnectionError)
 

@@ -16,6 +16,7 @@ from datetime import timedelta
 import httpx
 import psutil
 
+from afterclick.pipeline.figures import RunSummary
 from afterclick.settings import Settings
 
 
@@ -37,9 +38,20 @@ def prefect_server(settings: Settings):
             raise RuntimeError(f"the configured Prefect server {api_url} does not answer")
         log = open(settings.logs_dir / "prefect-server.log", "ab")  # noqa: SIM115 - closed below
         proc = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-             "--port", str(settings.prefect.server_port)],
-            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PREFECT_API_URL": ""},
+            [
+                sys.executable,
+                "-m",
+                "prefect",
+                "server",
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(settings.prefect.server_port),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PREFECT_API_URL": ""},
             start_new_session=True,  # our Ctrl-C / SIGTERM reaches us; we stop the server ourselves
         )
         atexit.register(_stop, proc)  # Prefect's runner leaves by sys.exit on SIGTERM: stop it then too
@@ -101,9 +113,9 @@ def _one_at_a_time():
 
 
 def deployments(settings: Settings) -> list:
+    from flows.build_flows import transform_flow
     from flows.ingest_flow import ingest_flow
     from flows.pipeline import pipeline_flow
-    from flows.build_flows import transform_flow
     from flows.writeback_flow import writeback_flow
     from ingest.run import SOURCE_GROUP, enabled_sources
 
@@ -112,39 +124,63 @@ def deployments(settings: Settings) -> list:
     for kind in enabled_sources(settings):
         spec = getattr(sched, SOURCE_GROUP.get(kind, "back_office"))
         if spec:
-            out.append(ingest_flow.to_deployment(name=f"ingest-{kind}", parameters={"kind": kind, "state_dir": state},
-                                                 schedule=_schedule(spec, sched.timezone),
-                                                 concurrency_limit=_one_at_a_time()))
+            out.append(
+                ingest_flow.to_deployment(
+                    name=f"ingest-{kind}",
+                    parameters={"kind": kind, "state_dir": state},
+                    schedule=_schedule(spec, sched.timezone),
+                    concurrency_limit=_one_at_a_time(),
+                )
+            )
     if sched.transform:
         params = {"state_dir": state, **({"select": sched.transform_select} if sched.transform_select else {})}
-        out.append(transform_flow.to_deployment(name="transform", parameters=params,
-                                                schedule=_schedule(sched.transform, sched.timezone),
-                                                concurrency_limit=_one_at_a_time()))
+        out.append(
+            transform_flow.to_deployment(
+                name="transform",
+                parameters=params,
+                schedule=_schedule(sched.transform, sched.timezone),
+                concurrency_limit=_one_at_a_time(),
+            )
+        )
     for kind, spec in sched.writeback.items():
         if spec and (kind in settings.writeback.kinds or kind == "carrier_file" and settings.carrier_files):
-            out.append(writeback_flow.to_deployment(name=f"writeback-{kind}", parameters={"kind": kind, "state_dir": state},
-                                                    schedule=_schedule(spec, sched.timezone),
-                                                    concurrency_limit=_one_at_a_time()))
+            out.append(
+                writeback_flow.to_deployment(
+                    name=f"writeback-{kind}",
+                    parameters={"kind": kind, "state_dir": state},
+                    schedule=_schedule(spec, sched.timezone),
+                    concurrency_limit=_one_at_a_time(),
+                )
+            )
     if sched.pipeline:
-        out.append(pipeline_flow.to_deployment(name="pipeline-nightly", parameters={"state_dir": state},
-                                               schedule=_schedule(sched.pipeline, sched.timezone),
-                                               concurrency_limit=_one_at_a_time()))
+        out.append(
+            pipeline_flow.to_deployment(
+                name="pipeline-nightly",
+                parameters={"state_dir": state},
+                schedule=_schedule(sched.pipeline, sched.timezone),
+                concurrency_limit=_one_at_a_time(),
+            )
+        )
     return out
 
 
-def serve_forever(settings: Settings, once: bool = False) -> dict | None:
+def serve_forever(settings: Settings, once: bool = False) -> RunSummary | None:
     from afterclick.prefect_env import configure_prefect
 
     configure_prefect(settings)
     with prefect_server(settings) as api_url:
         if once:
             from flows.pipeline import pipeline_flow
+
             return pipeline_flow(state_dir=str(settings.root))
         from prefect import serve
 
         deps = deployments(settings)
-        print(f"serving {len(deps)} deployments on {api_url.removesuffix('/api')} "
-              f"({', '.join(d.name for d in deps)}); Ctrl-C stops", flush=True)
+        print(
+            f"serving {len(deps)} deployments on {api_url.removesuffix('/api')} "
+            f"({', '.join(d.name for d in deps)}); Ctrl-C stops",
+            flush=True,
+        )
         try:
             serve(*deps, print_starting_message=False)
         finally:

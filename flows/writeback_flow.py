@@ -12,19 +12,23 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from afterclick import runs
+from afterclick.pipeline.figures import RunSummary
+from afterclick.pipeline.steps import summary_markdown, writeback_step
 from afterclick.settings import load_settings
 from flows.notify import notify_on_failure
-from flows.steps import summary_markdown, writeback_step
 from flows.writer_slot import writer_slot
 
 
 @flow(name="writeback", flow_run_name="writeback-{kind}", log_prints=True, on_failure=[notify_on_failure])
-def writeback_flow(kind: str, store: str | None = None, state_dir: str | None = None) -> dict:
+def writeback_flow(kind: str, store: str | None = None, state_dir: str | None = None) -> RunSummary:
     """Push one kind of change to every target, or to ``store`` only."""
     settings = load_settings(**({"state_dir": state_dir} if state_dir else {}))
     name = f"writeback-{kind}" + (f"-{store}" if store else "")
-    with runs.recorded(settings, name, hold=lambda: writer_slot(settings, name)) as summary:
-        summary["writeback"] = task(writeback_step, name=name, cache_policy=NO_CACHE)(settings, [kind], store)
-    create_markdown_artifact(markdown=summary_markdown(summary), key=name.replace("_", "-").lower(),
-                             description=f"What the {name} run pushed, per target")
+    with runs.recorded(settings, name, RunSummary(), hold=lambda: writer_slot(settings, name)) as summary:
+        summary.writeback = task(name=name, cache_policy=NO_CACHE)(writeback_step)(settings, [kind], store)
+    create_markdown_artifact(
+        markdown=summary_markdown(summary),
+        key=name.replace("_", "-").lower(),
+        description=f"What the {name} run pushed, per target",
+    )
     return summary

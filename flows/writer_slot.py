@@ -43,18 +43,23 @@ def writer_slot(settings: Settings, purpose: str) -> Iterator[None]:
 
     def say_waiting() -> None:
         waited.set()
-        log.info("the warehouse writer slot is not free yet; %s waits for the writer slot (up to %.0fs)",
-                 purpose, settings.lock_timeout_seconds)
+        log.info(
+            "the warehouse writer slot is not free yet; %s waits for the writer slot (up to %.0fs)",
+            purpose,
+            settings.lock_timeout_seconds,
+        )
 
     notice = threading.Timer(WAIT_NOTICE_SECONDS, contextvars.copy_context().run, args=(say_waiting,))
     slot = ExitStack()
     notice.start()
     try:
-        slot.enter_context(concurrency(WRITER_LIMIT, occupy=1, timeout_seconds=settings.lock_timeout_seconds,
-                                       strict=True))
+        slot.enter_context(
+            concurrency(WRITER_LIMIT, occupy=1, timeout_seconds=settings.lock_timeout_seconds, strict=True)
+        )
     except AcquireConcurrencySlotTimeoutError as exc:
-        raise warehouse.WarehouseBusy(f"{purpose}: the writer slot stayed taken for "
-                                      f"{settings.lock_timeout_seconds:.0f}s") from exc
+        raise warehouse.WarehouseBusy(
+            f"{purpose}: the writer slot stayed taken for {settings.lock_timeout_seconds:.0f}s"
+        ) from exc
     finally:
         notice.cancel()
     if waited.is_set():

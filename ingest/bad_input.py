@@ -82,5 +82,7 @@ def beyond_credible_time(value) -> bool:
 def file_rejected_summary(name: str, bad: int, total: int, reasons: list[str], shown: int = 3) -> str:
     """The one quarantine row of a file rejected for its share of bad rows."""
     first = "; ".join(r.removeprefix(f"{name} ") for r in reasons[:shown])
-    return (f"{name} rejected: {bad:,} of {total:,} rows bad (more than {rules().file_reject_bad_share:.0%}); "
-            f"first reasons: {first}")
+    return (
+        f"{name} rejected: {bad:,} of {total:,} rows bad (more than {rules().file_reject_bad_share:.0%}); "
+        f"first reasons: {first}"
+    )

@@ -78,14 +78,20 @@ def processed_among(con: duckdb.DuckDBPyConnection, digests: list[str]) -> set[s
     by one spent 1.5 s on it)."""
     if not digests:
         return set()
-    return {d for (d,) in con.execute("select content_hash from ops.files where content_hash in (select unnest(?))",
-                                      [digests]).fetchall()}
+    return {
+        d
+        for (d,) in con.execute(
+            "select content_hash from ops.files where content_hash in (select unnest(?))", [digests]
+        ).fetchall()
+    }
 
 
 def file_record_sql(digest: str, source: str, store: str, path: Path, batch_id: str, rows: int) -> tuple[str, list]:
     """The ops.files insert to run inside the landing transaction."""
-    return ("insert or ignore into ops.files values (?, ?, ?, ?, ?, ?, ?)",
-            [digest, source, store, path.name, batch_id, rows, datetime.now(UTC).replace(tzinfo=None)])
+    return (
+        "insert or ignore into ops.files values (?, ?, ?, ?, ?, ?, ?)",
+        [digest, source, store, path.name, batch_id, rows, datetime.now(UTC).replace(tzinfo=None)],
+    )
 
 
 def move_to(path: Path, folder: Path) -> Path:

@@ -26,7 +26,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -91,11 +91,13 @@ def read_cursor(con: duckdb.DuckDBPyConnection, source: str, entity: str, store:
 
 def _existing_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
     schema, name = table.split(".")
-    return dict(con.execute(
-        "select column_name, data_type from duckdb_columns() "
-        "where schema_name = ? and table_name = ? and database_name = current_database()",
-        [schema, name],
-    ).fetchall())
+    return dict(
+        con.execute(
+            "select column_name, data_type from duckdb_columns() "
+            "where schema_name = ? and table_name = ? and database_name = current_database()",
+            [schema, name],
+        ).fetchall()
+    )
 
 
 def ensure_raw_table(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str]) -> None:
@@ -104,7 +106,9 @@ def ensure_raw_table(con: duckdb.DuckDBPyConnection, table: str, columns: dict[s
     if _existing_columns(con, table):
         return
     cols = {**columns, "_batch_id": "varchar", "_loaded_at": "timestamp", "_source": "varchar", "_store": "varchar"}
-    con.execute(f"create table if not exists {table} ({', '.join(f'{chr(34)}{c}{chr(34)} {t}' for c, t in cols.items())})")
+    con.execute(
+        f"create table if not exists {table} ({', '.join(f'{chr(34)}{c}{chr(34)} {t}' for c, t in cols.items())})"
+    )
 
 
 def _duck_type(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, column: str) -> str:
@@ -130,12 +134,13 @@ def _write_rows(con: duckdb.DuckDBPyConnection, batch: Batch, loaded_at: datetim
     else:
         for column in frame.columns:
             if column.casefold() not in existing:  # schema drift: a new field appears
-                con.execute(f'alter table {batch.table} add column {_quoted(column)} {_duck_type(con, frame, column)}')
-    keys = " and ".join(f'r.{_quoted(k)} is not distinct from i.{_quoted(k)}' for k in (*batch.key, "_store"))
+                con.execute(f"alter table {batch.table} add column {_quoted(column)} {_duck_type(con, frame, column)}")
+    keys = " and ".join(f"r.{_quoted(k)} is not distinct from i.{_quoted(k)}" for k in (*batch.key, "_store"))
     ranges, params = _key_ranges(frame, batch.key)
     [(inserted,)] = con.execute(
         f"insert into {batch.table} by name select i.* from _incoming i "
-        f"where not exists (select 1 from {batch.table} r where {ranges}{keys})", params
+        f"where not exists (select 1 from {batch.table} r where {ranges}{keys})",
+        params,
     ).fetchall()
     con.unregister("_incoming")
     return inserted
@@ -150,8 +155,11 @@ def _key_ranges(frame: pl.DataFrame, key: tuple[str, ...]) -> tuple[str, list]:
     in): a raw row with the same key lies within them, and the scan skips row groups outside."""
     conditions, params = [], []
     for k in key:
-        if k in frame.columns and (frame[k].dtype.is_temporal() or frame[k].dtype.is_numeric()) \
-                and frame[k].null_count() == 0:
+        if (
+            k in frame.columns
+            and (frame[k].dtype.is_temporal() or frame[k].dtype.is_numeric())
+            and frame[k].null_count() == 0
+        ):
             conditions.append(f'r."{k}" between ? and ? and ')
             params += [frame[k].min(), frame[k].max()]
     return "".join(conditions), params
@@ -168,14 +176,19 @@ def _payload_text(payload) -> str:
 def _quarantine(con: duckdb.DuckDBPyConnection, batch: Batch, now: datetime) -> None:
     """The batch's rejects into ops.quarantine in one statement (one insert a row ran at ~2,000 rows/s)."""
     rejects = batch.rejected
-    frame = pl.DataFrame({  # built a column at a time (a frame built row by row took 4x as long)
-        "record_key": [None if r.key is None else str(r.key) for r in rejects],
-        "payload": [r.payload if isinstance(r.payload, str) else _payload_text(r.payload) for r in rejects],
-        "reason": [str(r.reason) for r in rejects],
-    }, schema={"record_key": pl.Utf8, "payload": pl.Utf8, "reason": pl.Utf8})
+    frame = pl.DataFrame(
+        {  # built a column at a time (a frame built row by row took 4x as long)
+            "record_key": [None if r.key is None else str(r.key) for r in rejects],
+            "payload": [r.payload if isinstance(r.payload, str) else _payload_text(r.payload) for r in rejects],
+            "reason": [str(r.reason) for r in rejects],
+        },
+        schema={"record_key": pl.Utf8, "payload": pl.Utf8, "reason": pl.Utf8},
+    )
     con.register("_quarantined", frame.to_arrow())
-    con.execute("insert into ops.quarantine select ?, ?, ?, ?, record_key, payload, reason, ? from _quarantined",
-                [batch.batch_id, batch.source, batch.entity, batch.store, now])
+    con.execute(
+        "insert into ops.quarantine select ?, ?, ?, ?, record_key, payload, reason, ? from _quarantined",
+        [batch.batch_id, batch.source, batch.entity, batch.store, now],
+    )
     con.unregister("_quarantined")  # only after success, as in _write_rows
 
 
@@ -186,13 +199,17 @@ def _as_time(frame: pl.DataFrame, column: str) -> pl.Expr | None:
     if dtype == pl.Date:
         return pl.col(column).cast(pl.Datetime("us"))
     if isinstance(dtype, pl.Datetime):
-        return pl.col(column).dt.convert_time_zone("UTC").dt.replace_time_zone(None) if dtype.time_zone \
-            else pl.col(column)
+        return (
+            pl.col(column).dt.convert_time_zone("UTC").dt.replace_time_zone(None) if dtype.time_zone else pl.col(column)
+        )
     if dtype == pl.Utf8:
         text = pl.col(column).str.strip_chars()
-        return pl.coalesce(text.str.slice(0, 19).str.replace("T", " ").str.strptime(
-            pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False),
-            text.str.slice(0, 10).str.strptime(pl.Datetime("us"), "%Y-%m-%d", strict=False))
+        return pl.coalesce(
+            text.str.slice(0, 19)
+            .str.replace("T", " ")
+            .str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False),
+            text.str.slice(0, 10).str.strptime(pl.Datetime("us"), "%Y-%m-%d", strict=False),
+        )
     return None
 
 
@@ -202,8 +219,11 @@ def split_future_times(batch: Batch) -> Batch:
     date and time column of the records. Business oddities (delivered before shipped) are not
     this check's concern."""
     frame = batch.records
-    candidates = batch.event_times if batch.event_times is not None else [
-        c for c, t in frame.schema.items() if t == pl.Date or isinstance(t, pl.Datetime)]
+    candidates = (
+        batch.event_times
+        if batch.event_times is not None
+        else [c for c, t in frame.schema.items() if t == pl.Date or isinstance(t, pl.Datetime)]
+    )
     times = {c: e for c in candidates if c in frame.columns and (e := _as_time(frame, c)) is not None}
     if frame.is_empty() or not times:
         return batch
@@ -212,18 +232,31 @@ def split_future_times(batch: Batch) -> Batch:
     if not late.any():
         return batch
     hours = f"{rules().future_tolerance_hours:g}"
+
     def shown(c: str) -> pl.Expr:  # the value as written (a time without its zeros of microseconds)
         dtype = frame.schema[c]
-        return pl.col(c).dt.to_string("%Y-%m-%d %H:%M:%S") if isinstance(dtype, pl.Datetime) else pl.col(c).cast(pl.Utf8)
+        return (
+            pl.col(c).dt.to_string("%Y-%m-%d %H:%M:%S") if isinstance(dtype, pl.Datetime) else pl.col(c).cast(pl.Utf8)
+        )
 
-    problem = pl.concat_str([pl.when(e > limit).then(pl.lit(f"{c} ") + shown(c) + pl.lit(
-        f" lies in the future (later than now plus {hours} hours: {limit:%Y-%m-%d %H:%M} UTC); "))
-        .otherwise(pl.lit("")) for c, e in times.items()])
+    problem = pl.concat_str(
+        [
+            pl.when(e > limit)
+            .then(
+                pl.lit(f"{c} ")
+                + shown(c)
+                + pl.lit(f" lies in the future (later than now plus {hours} hours: {limit:%Y-%m-%d %H:%M} UTC); ")
+            )
+            .otherwise(pl.lit(""))
+            for c, e in times.items()
+        ]
+    )
     bad = frame.filter(late)
     key = next((k for k in batch.key if k in frame.columns), None)
     batch.rejected += [
         Rejected(payload=row, key=str(row[key]) if key else None, reason=f"{_describe(row)}{reason.strip('; ')}")
-        for row, reason in zip(bad.to_dicts(), bad.select(problem).to_series())]
+        for row, reason in zip(bad.to_dicts(), bad.select(problem).to_series())
+    ]
     batch.records = frame.filter(~late)
     return batch
 
@@ -242,10 +275,16 @@ def split_duplicate_keys(batch: Batch) -> Batch:
     frame = batch.records.unique(maintain_order=True)
     first = frame.select(pl.struct(key).is_first_distinct()).to_series()
     batch.rejected += [
-        Rejected(payload=row, key=str(row[key[0]]), reason=(
-            f"{_describe(row)}duplicate key ({', '.join(f'{k}={row[k]}' for k in key)}): "
-            "another record with this key came earlier in the batch and landed"))
-        for row in frame.filter(~first).to_dicts()]
+        Rejected(
+            payload=row,
+            key=str(row[key[0]]),
+            reason=(
+                f"{_describe(row)}duplicate key ({', '.join(f'{k}={row[k]}' for k in key)}): "
+                "another record with this key came earlier in the batch and landed"
+            ),
+        )
+        for row in frame.filter(~first).to_dicts()
+    ]
     batch.records = frame.filter(first)
     return batch
 
@@ -256,18 +295,24 @@ def figures_since(con: duckdb.DuckDBPyConnection, since: datetime, batches_shown
     (the first ``batches_shown`` batches; ``quarantined_batches`` counts them all)."""
     loads = con.execute(
         "select source || '__' || entity, sum(rows_landed), sum(rows_quarantined) from ops.loads "
-        "where started_at >= ? group by 1 order by 1", [since]).fetchall()
+        "where started_at >= ? group by 1 order by 1",
+        [since],
+    ).fetchall()
     batches = con.execute(
         "select q.source, q.store, q.entity, count(*), list(q.reason order by q.quarantined_at, q.reason)[1:5] "
         "from ops.quarantine q join ops.loads l using (batch_id) where l.started_at >= ? "
-        "group by q.batch_id, q.source, q.store, q.entity order by min(l.started_at), q.batch_id", [since]).fetchall()
+        "group by q.batch_id, q.source, q.store, q.entity order by min(l.started_at), q.batch_id",
+        [since],
+    ).fetchall()
     return {
         "rows_by_table": {f"raw.{t}": int(n) for t, n, _ in loads if n},
         "rows_landed": int(sum(n for _, n, _ in loads)),
         "rows_quarantined": int(sum(q for _, _, q in loads)),
         "quarantined_batches": len(batches),
-        "quarantined": [{"source": src, "store": store, "entity": entity, "records": int(n), "reasons": list(first)}
-                        for src, store, entity, n, first in batches[:batches_shown]],
+        "quarantined": [
+            {"source": src, "store": store, "entity": entity, "records": int(n), "reasons": list(first)}
+            for src, store, entity, n, first in batches[:batches_shown]
+        ],
     }
 
 
@@ -292,7 +337,14 @@ class LandingClock:
 LANDING_CLOCK = LandingClock()
 
 
-def land_batch(con: duckdb.DuckDBPyConnection, batch: Batch, *, extra_sql: list[tuple[str, list]] = ()) -> Landed:
+def quarantine_answer(con: duckdb.DuckDBPyConnection, source: str, entity: str, store: str, exc) -> Landed:
+    """Keep in quarantine, with its reason, an answer a source sent that cannot be used as a whole
+    (``exc``: a BadSourceData carrying an excerpt of it); nothing of it lands."""
+    rejected = [Rejected(payload=exc.payload, reason=str(exc))]
+    return land_batch(con, Batch(source, entity, store, pl.DataFrame(), key=(), rejected=rejected))
+
+
+def land_batch(con: duckdb.DuckDBPyConnection, batch: Batch, *, extra_sql: Sequence[tuple[str, list]] = ()) -> Landed:
     """Land one batch atomically; ``extra_sql`` runs in the same transaction (e.g. ops.files)."""
     t0 = time.perf_counter()
     landed = _land(con, batch, extra_sql)
@@ -315,8 +367,17 @@ def _land(con: duckdb.DuckDBPyConnection, batch: Batch, extra_sql) -> Landed:
             )
         con.execute(
             "insert into ops.loads values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [batch.batch_id, batch.source, batch.entity, batch.store, landed, len(batch.rejected),
-             batch.cursor_value, started, datetime.now(UTC).replace(tzinfo=None)],
+            [
+                batch.batch_id,
+                batch.source,
+                batch.entity,
+                batch.store,
+                landed,
+                len(batch.rejected),
+                batch.cursor_value,
+                started,
+                datetime.now(UTC).replace(tzinfo=None),
+            ],
         )
         for sql, params in _one_statement_per_run((*batch.extra_sql, *extra_sql)):
             con.execute(sql, params)
@@ -344,7 +405,9 @@ def _one_statement_per_run(statements) -> list[tuple[str, list]]:
         if len(rows) == 1:
             out.append((sql, rows[0]))
         else:
-            head, row = _ONE_ROW_INSERT.fullmatch(sql.strip()).groups()
+            one_row = _ONE_ROW_INSERT.fullmatch(sql.strip())
+            assert one_row is not None  # only one-row inserts were gathered into runs (above)
+            head, row = one_row.groups()
             out.append((head + ", ".join([row] * len(rows)), [p for r in rows for p in r]))
     return out
 
@@ -365,26 +428,49 @@ def merge_batches(batches: list[Batch]) -> Batch:
         records = records.filter(pl.struct(key).is_first_distinct())
     cursors = [b.cursor_value for b in batches if b.cursor_value is not None]
     ids = {b.batch_id for b in batches}  # an extra statement that names its batch names the group
-    extra = [(sql, [first.batch_id if isinstance(p, str) and p in ids else p for p in params])
-             for b in batches for sql, params in b.extra_sql]
-    return Batch(first.source, first.entity, first.store, records, first.key,
-                 rejected=[r for b in batches for r in b.rejected], cursor_value=cursors[-1] if cursors else None,
-                 batch_id=first.batch_id, extra_sql=extra, event_times=first.event_times)
+    extra = [
+        (sql, [first.batch_id if isinstance(p, str) and p in ids else p for p in params])
+        for b in batches
+        for sql, params in b.extra_sql
+    ]
+    return Batch(
+        first.source,
+        first.entity,
+        first.store,
+        records,
+        first.key,
+        rejected=[r for b in batches for r in b.rejected],
+        cursor_value=cursors[-1] if cursors else None,
+        batch_id=first.batch_id,
+        extra_sql=extra,
+        event_times=first.event_times,
+    )
 
 
 # What a batch's own content can make DuckDB or polars refuse (a column it cannot add, a value its
 # column cannot hold); not the database's state (a full disk, a conflicting writer, an interrupt).
-_NOT_THE_DATA = (duckdb.IOException, duckdb.TransactionException, duckdb.FatalException, duckdb.InterruptException,
-                 duckdb.OutOfMemoryException, duckdb.ConnectionException, duckdb.PermissionException)
+_NOT_THE_DATA = (
+    duckdb.IOException,
+    duckdb.TransactionException,
+    duckdb.FatalException,
+    duckdb.InterruptException,
+    duckdb.OutOfMemoryException,
+    duckdb.ConnectionException,
+    duckdb.PermissionException,
+)
 
 
 def refused_for_its_data(exc: BaseException) -> bool:
     return isinstance(exc, (duckdb.Error, pl.exceptions.PolarsError)) and not isinstance(exc, _NOT_THE_DATA)
 
 
-def land_in_groups(con: duckdb.DuckDBPyConnection, batches: Iterable[Batch], max_rows: int = GROUP_ROWS,
-                   on_landed: Callable[[list[Batch], Landed], None] | None = None,
-                   on_refused: Callable[[Batch, Exception], Batch] | None = None) -> list[Landed]:
+def land_in_groups(
+    con: duckdb.DuckDBPyConnection,
+    batches: Iterable[Batch],
+    max_rows: int = GROUP_ROWS,
+    on_landed: Callable[[list[Batch], Landed], None] | None = None,
+    on_refused: Callable[[Batch, Exception], Batch] | None = None,
+) -> list[Landed]:
     """Land a stream of batches a group at a time (see the module docstring); ``on_landed`` gets
     each group's batches after its commit (to archive its files, say). If the stream raises, the
     batches read so far land first, then the error goes on. With ``on_refused``, a group refused
@@ -397,7 +483,7 @@ def land_in_groups(con: duckdb.DuckDBPyConnection, batches: Iterable[Batch], max
         try:
             return land_batch(con, batch)
         except Exception as exc:
-            if not refused_for_its_data(exc):
+            if on_refused is None or not refused_for_its_data(exc):
                 raise
             return land_batch(con, on_refused(batch, exc))
 
@@ -422,8 +508,10 @@ def land_in_groups(con: duckdb.DuckDBPyConnection, batches: Iterable[Batch], max
 
     try:
         for batch in batches:
-            if group and ((batch.table, batch.store, batch.key) != (group[0].table, group[0].store, group[0].key)
-                          or sum(b.records.height for b in group) + batch.records.height > max_rows):
+            if group and (
+                (batch.table, batch.store, batch.key) != (group[0].table, group[0].store, group[0].key)
+                or sum(b.records.height for b in group) + batch.records.height > max_rows
+            ):
                 flush()
             group.append(batch)
     finally:

@@ -8,25 +8,25 @@ runs every kind and reports a failing one without stopping the others.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 from pydantic import SecretStr
 
 from afterclick import warehouse
-from afterclick.settings import Settings
+from afterclick.channels.store import ChannelStore, configured_stores, only
+from afterclick.errors import BadSourceData, ChannelRefused, SourcesFailed, TransientSourceError
+from afterclick.settings import SOURCE_KINDS, Settings
 from ingest import bad_input, erp
 from ingest.carriers import files as carrier_files
 from ingest.carriers import tracking_api
-from ingest.channels.connector import RAW_COLUMNS as CHANNEL_RAW_COLUMNS
 from ingest.channels import catalogue, inventory
-from ingest.channels.connector import ChannelStore, ingest_channel_store, raw_tables
-from ingest.channels.readers import entities
-from ingest.errors import BadSourceData, SourcesFailed, TransientSourceError
+from ingest.channels.connector import RAW_COLUMNS as CHANNEL_RAW_COLUMNS
+from ingest.channels.connector import entities, ingest_channel_store, raw_tables
+from ingest.channels.contract import channel_reading
 from ingest.files import marketplace, spend, wms
 from ingest.files.marketplace import MarketplaceStore, ingest_marketplace_store
 from ingest.landing import Landed, ensure_raw_table
@@ -55,37 +55,32 @@ class IngestReport:
 
 
 def marketplace_stores(settings: Settings) -> list[MarketplaceStore]:
-    return [MarketplaceStore(store_id, cfg.mapping, settings.landing_dir / "marketplace" / store_id)
-            for store_id, cfg in settings.marketplaces.items() if cfg.enabled]
-
-
-def _only(stores: list, store: str | None, kind: str) -> list:
-    """The stores, or just ``store`` (which must be one of them)."""
-    if store is None:
-        return stores
-    chosen = [s for s in stores if s.store_id == store]
-    if not chosen:
-        known = ", ".join(s.store_id for s in stores) or "none"
-        raise ValueError(f"no {kind} store {store!r} is configured (known: {known})")
-    return chosen
+    return [
+        MarketplaceStore(store_id, cfg.mapping, settings.landing_dir / "marketplace" / store_id)
+        for store_id, cfg in settings.marketplaces.items()
+        if cfg.enabled
+    ]
 
 
 def ingest_marketplaces(settings: Settings, since: datetime | None = None, store: str | None = None) -> list[Landed]:
     """Every marketplace's new exports (or one ``store``'s); with ``since``, also re-land archived
     exports from then on."""
     landed: list[Landed] = []
-    stores = _only(marketplace_stores(settings), store, "marketplace")
+    stores = only(marketplace_stores(settings), store, "marketplace")
     con = warehouse.connect(settings)
     try:
-        for store in stores:
-            landed += ingest_marketplace_store(con, store, settings.file_min_age_seconds, since=since)
+        for marketplace in stores:
+            landed += ingest_marketplace_store(con, marketplace, settings.file_min_age_seconds, since=since)
     finally:
         con.close()
     return landed
 
 
-def _land_each_store(settings: Settings, stores: list[ChannelStore],
-                     land: Callable[[duckdb.DuckDBPyConnection, ChannelStore], list[Landed]]) -> list[Landed]:
+def _land_each_store(
+    settings: Settings,
+    stores: list[ChannelStore],
+    land: Callable[[duckdb.DuckDBPyConnection, ChannelStore], list[Landed]],
+) -> list[Landed]:
     """Every store, ``settings.channel_parallel_stores`` side by side (each on its own cursor of one
     connection: DuckDB appends from concurrent transactions, and each store's rows, cursor and load
     log are its own); a store that fails does not stop the others (SourcesFailed names it)."""
@@ -95,7 +90,7 @@ def _land_each_store(settings: Settings, stores: list[ChannelStore],
     def land_one(store: ChannelStore, cursor: duckdb.DuckDBPyConnection) -> list[Landed]:
         try:
             return land(cursor, store)
-        except (TransientSourceError, BadSourceData, PermissionError) as exc:
+        except (TransientSourceError, BadSourceData, ChannelRefused) as exc:
             log.error("channel store %s skipped: %s: %s", store.store_id, type(exc).__name__, exc)
             failures[store.store_id] = exc
             return []
@@ -106,7 +101,7 @@ def _land_each_store(settings: Settings, stores: list[ChannelStore],
             landed = [x for store in stores for x in land_one(store, con)]
         else:
             for table, columns in CHANNEL_TABLES.items():  # created up front: two stores creating one
-                ensure_raw_table(con, table, columns)     # table at once would conflict
+                ensure_raw_table(con, table, columns)  # table at once would conflict
             cursors = [con.cursor() for _ in stores]
             try:
                 with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="land") as pool:
@@ -122,85 +117,59 @@ def _land_each_store(settings: Settings, stores: list[ChannelStore],
     return landed
 
 
-@contextmanager
-def channel_stores(settings: Settings, store: str | None = None, keep_demo_state: bool = False
-                   ) -> Iterator[list[ChannelStore]]:
-    """The configured channel stores (or just ``store``); on the embedded default, the demo world's
-    stores served by the local emulators (``keep_demo_state``: showing the stock, prices and
-    fulfillments the write-back set)."""
-    stores = [ChannelStore(store_id, cfg.channel, cfg.base_url, cfg.credentials, cfg.rate,
-                           {"feed": cfg.vtex_feed, "relist_days": cfg.vtex_relist_days} if cfg.channel == "vtex" else {})
-              for store_id, cfg in settings.channel_stores.items() if cfg.enabled]
-    if stores or not settings.demo_channels or not demo_world_exists(settings):
-        yield _only(stores, store, "channel")
-        return
-    from afterclick.demo.catalog import STORE_BY_ID
-    from afterclick.demo.emulators.server import demo_clock, demo_shopify_bucket, serve_channels
-    from afterclick.demo.generate import load_truth
-
-    kept = {"inventory_dir": settings.demo_dir / "channels"} if keep_demo_state else {}
-    world = load_truth(settings)
-    with serve_channels(world, clock=demo_clock(settings.as_of, world.end),
-                        shopify_bucket=demo_shopify_bucket(settings.demo_rate_limits), **kept) as endpoints:
-        demo = [ChannelStore(store_id, STORE_BY_ID[store_id].channel, url,
-                             {k: SecretStr(v) for k, v in state.credentials.items()})
-                for store_id, (url, state) in endpoints.items()]
-        yield _only(demo, store, "channel")
-
-
 def ingest_channel_apis(settings: Settings, since: datetime | None = None, store: str | None = None) -> list[Landed]:
     """Every channel store's orders, customers and credit memos changed since their cursors (or since
     ``since``), or one ``store``'s."""
     lookback = timedelta(minutes=settings.channel_lookback_minutes)
-    with channel_stores(settings, store, keep_demo_state=True) as stores:
-        return _land_each_store(settings, stores, lambda con, s: ingest_channel_store(
-            con, s, lookback, settings.http_timeout_seconds, since))
+    return _land_each_store(
+        settings,
+        configured_stores(settings, store),
+        lambda con, s: ingest_channel_store(con, s, lookback, settings.http_timeout_seconds, since),
+    )
 
 
 def ingest_channel_fulfillments(settings: Settings, store: str | None = None) -> list[Landed]:
     """What the channels show of the shipments the write-back created (Magento shipments with their
     tracks), changed since each store's cursor; Shopify and VTEX show theirs inside the orders."""
     lookback = timedelta(minutes=settings.channel_lookback_minutes)
-    with channel_stores(settings, store, keep_demo_state=True) as stores:
-        return _land_each_store(settings, stores, lambda con, s: [
-            landed for entity in entities(s.channel, read_backs=True)
-            for landed in ingest_channel_store(con, s, lookback, settings.http_timeout_seconds, only=entity)])
+    return _land_each_store(
+        settings,
+        configured_stores(settings, store),
+        lambda con, s: [
+            landed
+            for entity in entities(s.channel, read_backs=True)
+            for landed in ingest_channel_store(con, s, lookback, settings.http_timeout_seconds, only=entity)
+        ],
+    )
 
 
 def ingest_channel_catalogue(settings: Settings, store: str | None = None) -> list[Landed]:
     """What every channel store (or one ``store``) lists (products / variants) and where it keeps
     stock (locations), where it changed since the last sweep."""
-    with channel_stores(settings, store, keep_demo_state=True) as stores:
-        return _land_each_store(settings, stores, lambda con, s: catalogue.sweep_store(
-            con, s, settings.http_timeout_seconds))
+    return _land_each_store(
+        settings,
+        configured_stores(settings, store),
+        lambda con, s: catalogue.sweep_store(con, s, settings.http_timeout_seconds),
+    )
 
 
 def ingest_channel_inventory(settings: Settings, store: str | None = None) -> list[Landed]:
     """What every channel store (or one ``store``) shows as sellable per SKU and location, where it changed."""
+
     def land(con: duckdb.DuckDBPyConnection, s: ChannelStore) -> list[Landed]:
-        skus = wms.known_skus(con) if s.channel == "vtex" else None  # VTEX is asked SKU by SKU
+        skus = wms.known_skus(con) if channel_reading(s.channel).stock_needs_skus else None  # asked SKU by SKU
         return [inventory.ingest_channel_inventory(con, s, settings.http_timeout_seconds, skus)]
 
-    with channel_stores(settings, store, keep_demo_state=True) as stores:
-        return _land_each_store(settings, stores, land)
-
-
-def demo_world_exists(settings: Settings) -> bool:
-    """A demo world has been generated in this state dir (its stores are served when none are configured)."""
-    return (settings.demo_dir / "world.json").exists()
+    return _land_each_store(settings, configured_stores(settings, store), land)
 
 
 def ingest_erp(settings: Settings) -> list[Landed]:
-    """The ERP database in settings; on the embedded default, the demo world's SQLite ERP."""
-    url = settings.erp.url
-    if url is None:
-        path = settings.demo_dir / "erp.sqlite"
-        if not path.exists():
-            return []
-        url = SecretStr(f"sqlite:///{path}")
+    """The ERP database of settings (``erp.url``); none configured: nothing to land."""
+    if settings.erp.url is None:
+        return []
     con = warehouse.connect(settings)
     try:
-        return erp.ingest_erp(con, url, settings.erp.tables, settings.erp.chunk_rows)
+        return erp.ingest_erp(con, settings.erp.url, settings.erp.tables, settings.erp.chunk_rows)
     finally:
         con.close()
 
@@ -208,64 +177,59 @@ def ingest_erp(settings: Settings) -> list[Landed]:
 def ingest_wms(settings: Settings) -> list[Landed]:
     con = warehouse.connect(settings)
     try:
-        return [x for wh in settings.warehouses
-                for x in wms.ingest_warehouse(con, settings.landing_dir, wh, settings.file_min_age_seconds)]
+        return [
+            x
+            for wh in settings.warehouses
+            for x in wms.ingest_warehouse(con, settings.landing_dir, wh, settings.file_min_age_seconds)
+        ]
     finally:
         con.close()
 
 
-def exchange_carrier_files(settings: Settings) -> list[Landed]:
-    """Per file-exchange carrier: write the shipments file of newly packed parcels, (demo) let the
-    label tool answer, then land the labels and status files the carrier dropped."""
-    from writeback.carrier_files import write_shipments_file
-
-    world = None
-    if settings.demo_label_tool and settings.carrier_files and demo_world_exists(settings):
-        from afterclick.demo.generate import load_truth
-        world = load_truth(settings)  # read once, for every carrier's label tool
+def ingest_carrier_files(settings: Settings) -> list[Landed]:
+    """Per file-exchange carrier, the labels and status files it dropped in its inbox (the shipments
+    files it answers are written by the write-back, writeback/carrier_files.py)."""
     landed: list[Landed] = []
     con = warehouse.connect(settings)
     try:
-        ensure_raw_table(con, "raw.wms__fulfilment_events", wms.RAW_TABLES["raw.wms__fulfilment_events"])
         for carrier, fmt in settings.carrier_files.items():
-            write_shipments_file(con, settings.landing_dir, carrier, fmt)
-            if world is not None:
-                from afterclick.demo.label_tool import run_label_tool
-                run_label_tool(world, carrier_files.carrier_dir(settings.landing_dir, carrier), fmt, world.end)
-            landed += carrier_files.ingest_carrier_files(con, settings.landing_dir, carrier, fmt,
-                                                         settings.file_min_age_seconds)
+            landed += carrier_files.ingest_carrier_files(
+                con, settings.landing_dir, carrier, fmt, settings.file_min_age_seconds
+            )
     finally:
         con.close()
     return landed
 
 
 def poll_tracking(settings: Settings) -> list[Landed]:
-    """Every parcel in transit with a carrier not followed by file; on the embedded default, through
-    the demo world's tracking emulator."""
+    """Every parcel in transit with a carrier not followed by file, through the tracking API of
+    settings (``tracking_api.url``; none: nothing to poll). Parcels count as recent against
+    ``as_of`` when it is set (a replay), against now otherwise."""
     cfg = settings.tracking_api
-    file_carriers = tuple(settings.carrier_files)
-
-    def poll(url: str, token: SecretStr) -> list[Landed]:
-        con = warehouse.connect(settings)
-        try:
-            return tracking_api.poll_tracking(con, url, token, file_carriers=file_carriers, batch_size=cfg.batch_size,
-                                              max_age_days=cfg.max_age_days, timeout=settings.http_timeout_seconds,
-                                              now=now)
-        finally:
-            con.close()
-
-    if cfg.url:
-        now = None
-        return poll(cfg.url, cfg.token or SecretStr(""))
-    if not demo_world_exists(settings):
+    if not cfg.url:
         return []
-    from afterclick.demo.emulators.tracking import DEMO_TRACKING_TOKEN, serve_tracking
-    from afterclick.demo.generate import load_truth
+    con = warehouse.connect(settings)
+    try:
+        return tracking_api.poll_tracking(
+            con,
+            cfg.url,
+            cfg.token or SecretStr(""),
+            file_carriers=tuple(settings.carrier_files),
+            batch_size=cfg.batch_size,
+            max_age_days=cfg.max_age_days,
+            timeout=settings.http_timeout_seconds,
+            now=_as_of(settings),
+        )
+    finally:
+        con.close()
 
-    world = load_truth(settings)
-    now = world.end
-    with serve_tracking(world) as (url, _state):
-        return poll(url, SecretStr(DEMO_TRACKING_TOKEN))
+
+def _as_of(settings: Settings) -> datetime | None:
+    """``settings.as_of`` as naive UTC (None: now)."""
+    as_of = settings.as_of
+    if as_of is not None and as_of.tzinfo is not None:
+        as_of = as_of.astimezone(UTC).replace(tzinfo=None)
+    return as_of
 
 
 def ingest_spend(settings: Settings) -> list[Landed]:
@@ -288,10 +252,11 @@ SOURCES: dict[str, SourceLander] = {
     "channel_inventory": ingest_channel_inventory,  # after the ERP: VTEX is asked about its catalogue
     "channel_fulfillments": ingest_channel_fulfillments,
     "wms": ingest_wms,
-    "carrier_files": exchange_carrier_files,
+    "carrier_files": ingest_carrier_files,
     "tracking": poll_tracking,
     "marketing": ingest_spend,
 }
+assert tuple(SOURCES) == SOURCE_KINDS, "settings.SOURCE_KINDS lists the kinds SOURCES lands, in its order"
 # The source kinds made of stores (an ingest can land just one of them), and those that can re-land a
 # window (a backfill); the others re-read what their own state says is new.
 STORE_SOURCES = ("channels", "marketplace", "channel_catalogue", "channel_inventory", "channel_fulfillments")
@@ -322,7 +287,11 @@ CHANNEL_TABLES: dict[str, dict[str, str]] = {
 RAW_TABLES: dict[str, dict[str, str]] = {
     f"raw.{marketplace.SOURCE}__{marketplace.ENTITY}": marketplace.RAW_COLUMNS,
     **CHANNEL_TABLES,
-    **erp.RAW_TABLES, **wms.RAW_TABLES, **carrier_files.RAW_TABLES, **tracking_api.RAW_TABLES, **spend.RAW_TABLES,
+    **erp.RAW_TABLES,
+    **wms.RAW_TABLES,
+    **carrier_files.RAW_TABLES,
+    **tracking_api.RAW_TABLES,
+    **spend.RAW_TABLES,
 }
 
 
@@ -339,8 +308,9 @@ def enabled_sources(settings: Settings) -> list[str]:
     return [kind for kind in SOURCES if kind not in settings.disabled_sources]
 
 
-def ingest_source(settings: Settings, kind: str, since: datetime | None = None,
-                  store: str | None = None) -> list[Landed]:
+def ingest_source(
+    settings: Settings, kind: str, since: datetime | None = None, store: str | None = None
+) -> list[Landed]:
     """Land one source kind (``store``: one of its stores, for the kinds that have stores); raises
     what the connector raised."""
     if kind not in SOURCES:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -40,14 +42,49 @@ def settings(tmp_path, monkeypatch) -> Settings:
 @pytest.fixture
 def small_world(settings):
     """A generated demo world (files dropped in the inboxes) and its summary."""
-    from afterclick.demo.generate import generate
+    from demo.generate import generate
+
     return generate(settings, **SMALL_WORLD)
+
+
+def refresh(settings: Settings) -> Settings:
+    """``settings`` read again from the environment as it is now, in place (tests hold the object)."""
+    fresh = load_settings()
+    for name in type(settings).model_fields:
+        setattr(settings, name, getattr(fresh, name))
+    return settings
+
+
+@contextmanager
+def outside_world_env(settings: Settings, mp: pytest.MonkeyPatch, **options) -> Iterator[Settings]:
+    """The demo world's outside world served (demo/outside_world.py) and configured through the
+    environment, as ``afterclick demo`` does; ``settings`` refreshed in place."""
+    from demo.outside_world import serve_outside_world
+
+    with serve_outside_world(settings, **options) as env:
+        for name, value in env.items():
+            mp.setenv(name, value)
+        try:
+            yield refresh(settings)
+        finally:
+            for name in env:
+                mp.delenv(name, raising=False)
+            refresh(settings)
+
+
+@pytest.fixture
+def demo_world(small_world, settings, monkeypatch):
+    """The small demo world with its outside world (stores, ERP, tracking, mailbox, label tool)
+    served and configured into ``settings`` and the environment for the test."""
+    with outside_world_env(settings, monkeypatch):
+        yield small_world
 
 
 @pytest.fixture(scope="session")
 def prefect_server():
     """One Prefect test server for the whole session (it takes ~25 s to start here)."""
     from prefect.testing.utilities import prefect_test_harness
+
     with prefect_test_harness(server_startup_timeout=240):
         yield
 
@@ -67,8 +104,9 @@ def _hold_back(settings) -> list[tuple]:
     held = []
     for inbox in [*settings.landing_dir.glob("wms/*/inbox"), settings.landing_dir / "carriers" / "correos" / "inbox"]:
         for path in inbox.iterdir():
-            if (path.stem.rsplit("_", 1)[-1] >= (carrier_cut if "carriers" in inbox.parts else cut)
-                    and not path.name.startswith("stock_snapshot")):
+            if path.stem.rsplit("_", 1)[-1] >= (
+                carrier_cut if "carriers" in inbox.parts else cut
+            ) and not path.name.startswith("stock_snapshot"):
                 aside = settings.root / "held" / inbox.parent.name / path.name
                 aside.parent.mkdir(parents=True, exist_ok=True)
                 shutil.move(path, aside)
@@ -78,30 +116,33 @@ def _hold_back(settings) -> list[tuple]:
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory):
-    from afterclick.demo.generate import generate
+    from afterclick.pipeline.steps import ingest_step, plain_call
     from afterclick.transform import run_dbt
-    from ingest.run import ensure_raw_tables, ingest_all
+    from demo.generate import generate
+    from ingest.run import ensure_raw_tables
 
     mp = pytest.MonkeyPatch()
     mp.setenv("AFTERCLICK_STATE_DIR", str(tmp_path_factory.mktemp("cycle") / "state"))
     mp.setenv("AFTERCLICK_FILE_MIN_AGE_SECONDS", "0")
-    mp.setenv("AFTERCLICK_AS_OF", WORLD_END.isoformat())
-    settings = load_settings()
+    mp.setenv("AFTERCLICK_AS_OF", (WORLD_END - timedelta(days=HELD_BACK_DAYS)).isoformat())
+    settings = load_settings()  # the channels' last weeks come later too
     settings.ensure_dirs()
     generate(settings, **SMALL_WORLD)
     held = _hold_back(settings)
     assert held
     ensure_raw_tables(settings)
-    settings.as_of = WORLD_END - timedelta(days=HELD_BACK_DAYS)  # the channels' last weeks come later too
-    assert not ingest_all(settings).errors
+    with outside_world_env(settings, mp):
+        assert not ingest_step(settings, plain_call).errors
     first = run_dbt(settings, "build")
     for aside, path in held:
         shutil.move(aside, path)
-    settings.as_of = WORLD_END
-    late = ingest_all(settings)
+    mp.setenv("AFTERCLICK_AS_OF", WORLD_END.isoformat())
+    refresh(settings)
+    with outside_world_env(settings, mp):
+        late = ingest_step(settings, plain_call)
     assert not late.errors
-    assert late.rows_by_table().get("raw.wms__fulfilment_events", 0) > 0
-    assert late.rows_by_table().get("raw.shopify__orders", 0) > 0
+    assert late.rows_by_table.get("raw.wms__fulfilment_events", 0) > 0
+    assert late.rows_by_table.get("raw.shopify__orders", 0) > 0
     second = run_dbt(settings, "build")
     mp.undo()  # later tests read their own state dirs; use built_env to talk to this one by env
     yield settings, first, second
@@ -119,7 +160,7 @@ def built_env(built, monkeypatch):
 @pytest.fixture
 def wb(built, tmp_path, monkeypatch):
     """For write-back tests: a private copy of the built warehouse and demo world (the ledger
-    starts empty)."""
+    starts empty), with the demo's outside world served and configured (its stores, mailbox)."""
     source = built[0]
     monkeypatch.setenv("AFTERCLICK_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("AFTERCLICK_AS_OF", WORLD_END.isoformat())
@@ -128,7 +169,10 @@ def wb(built, tmp_path, monkeypatch):
     shutil.copy(source.warehouse_path, settings.warehouse_path)
     shutil.copytree(source.demo_dir / "truth", settings.demo_dir / "truth")
     shutil.copy(source.demo_dir / "world.json", settings.demo_dir / "world.json")
-    return settings
+    with outside_world_env(
+        settings, monkeypatch
+    ):  # the stores and mailbox it pushes to, as `afterclick demo` serves them
+        yield settings
 
 
 @pytest.fixture
@@ -137,8 +181,11 @@ def channels(wb, request):
     Shopify's cost bucket is an enterprise-sized one (20,000 points, 1,000 a second), so tests
     about what is pushed do not wait on it; tests marked ``shopify_standard_bucket`` get Shopify's
     standard one (1,000 points, 50 a second) and so go through its throttle."""
-    from afterclick.demo.emulators.server import serve_channels
-    from afterclick.demo.generate import load_truth
+    from demo.emulators.server import serve_channels
+    from demo.generate import load_truth
+
     standard = request.node.get_closest_marker("shopify_standard_bucket") is not None
-    with serve_channels(load_truth(wb), shopify_bucket=(1000.0, 50.0) if standard else (20_000.0, 1_000.0)) as endpoints:
+    with serve_channels(
+        load_truth(wb), shopify_bucket=(1000.0, 50.0) if standard else (20_000.0, 1_000.0)
+    ) as endpoints:
         yield endpoints

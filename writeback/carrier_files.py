@@ -21,6 +21,7 @@ needed minutes after packing, not after the next dbt build. Each file written is
 from __future__ import annotations
 
 import logging
+import subprocess
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from afterclick.errors import CarrierHandOffFailed
 from afterclick.settings import CarrierFileFormat
 from writeback import ledger
 
@@ -57,10 +59,16 @@ def safe_text(frame: pl.DataFrame, separator: str) -> pl.DataFrame:
     become spaces (one line per parcel and one column per field, even for a tool that splits lines
     naively), and a value a spreadsheet would run as a formula (starting with = + - @ or a tab) gets
     a leading ' (OWASP's advice against CSV injection). Numbers (weight, parcels) are left as they are."""
+
     def safe(column: str) -> pl.Expr:
         one_line = pl.col(column).str.replace_all(r"\r\n|[\r\n]", " ").str.replace_all(separator, " ", literal=True)
-        return (pl.when(one_line.str.contains(FORMULA_START)).then(pl.concat_str([pl.lit("'"), one_line]))
-                .otherwise(one_line).alias(column))
+        return (
+            pl.when(one_line.str.contains(FORMULA_START))
+            .then(pl.concat_str([pl.lit("'"), one_line]))
+            .otherwise(one_line)
+            .alias(column)
+        )
+
     return frame.with_columns([safe(c) for c, dtype in frame.schema.items() if dtype == pl.String])
 
 
@@ -79,8 +87,9 @@ def recover(con: duckdb.DuckDBPyConnection, folder: Path, carrier: str) -> None:
     """Finish or discard what a crash left: see the module docstring."""
     for part in sorted(folder.glob("*.part")):
         final = part.with_suffix("")
-        recorded = con.execute("select count(*) from ops.carrier_file_parcels where carrier = ? and file_name = ?",
-                               [carrier, final.name]).fetchall()[0][0]
+        recorded = con.execute(
+            "select count(*) from ops.carrier_file_parcels where carrier = ? and file_name = ?", [carrier, final.name]
+        ).fetchall()[0][0]
         if recorded:
             part.rename(final)
             log.info("%s: completed %s left by an interrupted run", carrier, final.name)
@@ -89,39 +98,79 @@ def recover(con: duckdb.DuckDBPyConnection, folder: Path, carrier: str) -> None:
             log.info("%s: discarded %s, never recorded; its parcels go in the next file", carrier, part.name)
 
 
-def write_shipments_file(con: duckdb.DuckDBPyConnection, landing: Path, carrier: str, fmt: CarrierFileFormat,
-                         now: datetime | None = None) -> ShipmentsFile:
+def _warehouse_confirmations(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_schema = 'raw' "
+            "and table_name = 'wms__fulfilment_events'"
+        ).fetchall()[0][0]
+    )
+
+
+def write_shipments_file(
+    con: duckdb.DuckDBPyConnection, landing: Path, carrier: str, fmt: CarrierFileFormat, now: datetime | None = None
+) -> ShipmentsFile:
     """Write one shipments file with every packed parcel not yet sent to the carrier."""
     folder = outbox(landing, carrier)
     folder.mkdir(parents=True, exist_ok=True)
     recover(con, folder, carrier)
+    if not _warehouse_confirmations(con):  # nothing landed from the warehouses yet: nothing packed
+        return ShipmentsFile(carrier, None, 0)
     pending = con.sql(PENDING_SQL, params=[carrier, carrier]).pl()
     if pending.is_empty():
         return ShipmentsFile(carrier, None, 0)
     now = now or datetime.now(UTC).replace(tzinfo=None)
     final = folder / fmt.shipments_file.format(stamp=now.strftime("%Y%m%d%H%M%S%f"))
     part = final.with_name(final.name + ".part")
-    body = safe_text(pending.select([pl.col(ours).alias(theirs) for ours, theirs in fmt.shipments_columns.items()]),
-                     fmt.separator)
+    body = safe_text(
+        pending.select([pl.col(ours).alias(theirs) for ours, theirs in fmt.shipments_columns.items()]), fmt.separator
+    )
     with open(part, "w", encoding=fmt.encoding, newline="") as fh:
         body.write_csv(fh, separator=fmt.separator)
     con.execute("begin transaction")
     try:
         con.register("_parcels", pending.select("reference", "order_key").to_arrow())
-        con.execute("insert into ops.carrier_file_parcels select ?, reference, order_key, ?, ? from _parcels",
-                    [carrier, final.name, now])
+        con.execute(
+            "insert into ops.carrier_file_parcels select ?, reference, order_key, ?, ? from _parcels",
+            [carrier, final.name, now],
+        )
         con.unregister("_parcels")
         # the exchange shows on the write-back page like every other push (kind carrier_file)
         ledger.ensure(con)
-        con.execute("insert into ops.writeback_attempts values (?, ?, 'carrier_file', ?, ?, ?, 'succeeded', null, null, "
-                    "null, ?, false)", [uuid.uuid4().hex, final.name, carrier, carrier, final.name, now])
+        con.execute(
+            "insert into ops.writeback_attempts values (?, ?, 'carrier_file', ?, ?, ?, 'succeeded', null, null, "
+            "null, ?, false)",
+            [uuid.uuid4().hex, final.name, carrier, carrier, final.name, now],
+        )
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
     part.rename(final)
     log.info("%s: wrote %d parcels to %s", carrier, pending.height, final)
+    if fmt.label_command:
+        hand_over(final, carrier, fmt.label_command)
     return ShipmentsFile(carrier, final, pending.height)
+
+
+def hand_over(path: Path, carrier: str, command: list[str], timeout: float = 600.0) -> None:
+    """Run the carrier's ``label_command`` on a shipments file just written ({file}: its path). A
+    command that fails raises CarrierHandOffFailed; the file stays in the outbox, recorded as sent."""
+    args = [part.replace("{file}", str(path)) for part in command]
+    try:
+        done = subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise CarrierHandOffFailed(f"{carrier}: label_command could not run on {path.name}: {exc}") from None
+    if done.returncode != 0:
+        raise CarrierHandOffFailed(
+            f"{carrier}: label_command exited {done.returncode} on {path.name}: {done.stderr.strip()[-500:]}"
+        )
+    log.info(
+        "%s: handed %s to the label tool%s",
+        carrier,
+        path.name,
+        f" ({done.stdout.strip().splitlines()[-1]})" if done.stdout.strip() else "",
+    )
 
 
 RECONCILE_SQL = """

@@ -17,16 +17,17 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from collections.abc import Callable, Set
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import TypeGuard
 
 import duckdb
 
 from writeback import ledger
-from writeback.adapters.base import Adapter
+from writeback.adapters.base import Adapter, OneByOneAdapter
 from writeback.ledger import Change, Outcome
 
 log = logging.getLogger("afterclick.writeback")
@@ -35,12 +36,37 @@ log = logging.getLogger("afterclick.writeback")
 DESIRED = {
     "stock": ("wb_stock", ("sku", "location_id", "quantity")),
     "prices": ("wb_prices", ("sku", "segment", "price_list", "currency", "price")),
-    "tracking": ("wb_tracking", ("channel_order_id", "shipment_id", "parcel_no", "parcel_count", "carrier",
-                                 "carrier_name", "tracking_number", "tracking_url", "shipped_at")),
-    "status": ("wb_order_status", ("channel_order_id", "afterclick_status", "channel_status", "delivered_at")),
-    "notification": ("wb_notifications", ("kind", "order_key", "shipment_id", "store_id", "customer_email",
-                                           "order_number", "locale", "store_name", "carrier_name", "tracking_number",
-                                           "tracking_url")),
+    "tracking": (
+        "wb_tracking",
+        (
+            "channel_order_id",
+            "shipment_id",
+            "parcel_no",
+            "parcel_count",
+            "carrier",
+            "carrier_name",
+            "tracking_number",
+            "tracking_url",
+            "shipped_at",
+        ),
+    ),
+    "status": ("wb_order_status", ("channel_order_id", "afterclick_status", "delivered_at")),
+    "notification": (
+        "wb_notifications",
+        (
+            "kind",
+            "order_key",
+            "shipment_id",
+            "store_id",
+            "customer_email",
+            "order_number",
+            "locale",
+            "store_name",
+            "carrier_name",
+            "tracking_number",
+            "tracking_url",
+        ),
+    ),
 }
 EMAIL_TARGET = "email"
 
@@ -71,19 +97,22 @@ class PushReport:
 def desired(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, list[Change]]:
     """target -> the changes the warehouse wants there now."""
     model, columns = DESIRED[kind]
-    exists = con.execute("select count(*) from information_schema.tables where table_schema = 'writeback' "
-                         "and table_name = ?", [model]).fetchall()[0][0]
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'writeback' and table_name = ?", [model]
+    ).fetchall()[0][0]
     if not exists:
         return {}
-    rows = con.execute(f"select writeback_key, store_id, channel, {', '.join(columns)} from writeback.{model} "
-                       f"order by writeback_key").fetchall()
+    rows = con.execute(
+        f"select writeback_key, store_id, channel, {', '.join(columns)} from writeback.{model} order by writeback_key"
+    ).fetchall()
     out: dict[str, list[Change]] = {}
     for key, store_id, channel, *values in rows:
         # money is DECIMAL in the warehouse; payloads carry JSON numbers (cents are exact in a float's repr)
         payload = {c: float(v) if isinstance(v, Decimal) else v for c, v in zip(columns, values)}
         target = EMAIL_TARGET if kind == "notification" else store_id
-        out.setdefault(target, []).append(Change(kind, target, EMAIL_TARGET if kind == "notification" else channel,
-                                                 key, payload))
+        out.setdefault(target, []).append(
+            Change(kind, target, EMAIL_TARGET if kind == "notification" else channel, key, payload)
+        )
     return out
 
 
@@ -105,8 +134,9 @@ def _recover(con, adapter: Adapter, pending: list[Change], now: datetime, report
     return [c for c in pending if held.get(c.key) != c.payload]
 
 
-def _recover_from_journal(con, adapter: Adapter, pending: list[Change], now: datetime,
-                          report: TargetReport) -> list[Change]:
+def _recover_from_journal(
+    con, adapter: Adapter, pending: list[Change], now: datetime, report: TargetReport
+) -> list[Change]:
     """A target that cannot be read back, pushed change by change: its journal tells what the crash
     interrupted. Answered and accepted: confirmed; answered with a failure, or never started: pushed
     again; being sent (or pending without a journal): unknown, not sent again."""
@@ -119,14 +149,23 @@ def _recover_from_journal(con, adapter: Adapter, pending: list[Change], now: dat
     return [c for c in pending if got.get(c.key) in ("queued", "failed")]
 
 
-def _one_by_one(adapter: Adapter) -> bool:
+def _one_by_one(adapter: Adapter) -> TypeGuard[OneByOneAdapter]:
     """A target that cannot be read back is pushed change by change (the adapter's ``start``)."""
     return getattr(adapter, "start", None) is not None
 
 
-def push_target(con, adapter: Adapter, changes: list[Change], now: datetime, *, dry_run: bool = False,
-                max_attempts: int = 5, backoff_seconds: float = 60.0,
-                after_call: Callable[[list[Change]], None] | None = None, ensure_ledger: bool = True) -> TargetReport:
+def push_target(
+    con,
+    adapter: Adapter,
+    changes: list[Change],
+    now: datetime,
+    *,
+    dry_run: bool = False,
+    max_attempts: int = 5,
+    backoff_seconds: float = 60.0,
+    after_call: Callable[[list[Change]], None] | None = None,
+    ensure_ledger: bool = True,
+) -> TargetReport:
     """Push one target's changes. ``after_call`` runs between the call and the confirmation
     (the reliability drills inject a crash there), with each batch (change by change: with each
     group of changes answered)."""
@@ -142,12 +181,12 @@ def push_target(con, adapter: Adapter, changes: list[Change], now: datetime, *, 
         report.pushed = len(todo) + len(pending)
         return report
     if todo and (prepare := getattr(adapter, "prepare", None)) is not None:
-        prepare(todo)  # e.g. Shopify: resolve the run's SKUs at once, the cheapest way for their number
+        prepare(todo)  # e.g. resolve the run's SKUs at once, the cheapest way for their number
     one_by_one = _one_by_one(adapter)
     for start in range(0, len(todo), adapter.batch_size):
-        batch = todo[start:start + adapter.batch_size]
+        batch = todo[start : start + adapter.batch_size]
         ledger.mark_pending(con, batch, now, journal=one_by_one)
-        if one_by_one:
+        if _one_by_one(adapter):  # the test one_by_one holds; called here, it narrows adapter's type
             outcomes = _push_each(con, adapter, batch, now, after_call)
         else:
             outcomes = adapter.push(batch)
@@ -159,14 +198,20 @@ def push_target(con, adapter: Adapter, changes: list[Change], now: datetime, *, 
     return report
 
 
-def _push_each(con, adapter: Adapter, batch: list[Change], now: datetime,
-               after_call: Callable[[list[Change]], None] | None) -> list[Outcome]:
+def _push_each(
+    con,
+    adapter: OneByOneAdapter,
+    batch: list[Change],
+    now: datetime,
+    after_call: Callable[[list[Change]], None] | None,
+) -> list[Outcome]:
     """A batch for a target that cannot be read back (email), change by change, at most
     ``adapter.window`` in flight: each is journaled ``sending`` before it is started and its answer
     as soon as it comes, so a crash leaves only the changes in flight in doubt, not the batch. Each
     round journals every answer that came in while the previous round was committing and the
     changes that take their places, in one commit (a commit per change would pace the sending)."""
-    waiting, running, outcomes = deque(batch), set(), []
+    waiting, outcomes = deque(batch), list[Outcome]()
+    running: set[Future[Outcome]] = set()
     while waiting or running:
         done: set = set()
         if running:
@@ -192,10 +237,20 @@ def _count(report: TargetReport, adapter: Adapter, outcomes: list[Outcome], max_
             report.failed += 1
 
 
-def push(con, adapters: Callable[[str, str, str], Adapter | None], kinds: list[str], now: datetime, *,
-         disabled: set[str] = frozenset(), dry_run: bool = False, max_attempts: int = 5,
-         backoff_seconds: float = 60.0, after_call: Callable[[list[Change]], None] | None = None,
-         only: str | None = None, parallel_targets: int = 1) -> PushReport:
+def push(
+    con,
+    adapters: Callable[[str, str, str], Adapter | None],
+    kinds: list[str],
+    now: datetime,
+    *,
+    disabled: Set[str] = frozenset(),
+    dry_run: bool = False,
+    max_attempts: int = 5,
+    backoff_seconds: float = 60.0,
+    after_call: Callable[[list[Change]], None] | None = None,
+    only: str | None = None,
+    parallel_targets: int = 1,
+) -> PushReport:
     """Every kind and target: ``adapters(kind, target, channel)`` gives the adapter (None: no way to
     reach that target here). ``disabled``: the kill switch (store ids, channels, kinds); ``only``:
     just this target (a store id, or ``email``). ``parallel_targets``: targets pushed side by side
@@ -215,8 +270,25 @@ def push(con, adapters: Callable[[str, str, str], Adapter | None], kinds: list[s
     def push_all(target: str) -> list[tuple[int, TargetReport]]:
         cursor = con.cursor() if side_by_side else con
         try:
-            return [(at, _push_kind(cursor, adapters, kind, target, changes, now, disabled, dry_run, max_attempts,
-                                    backoff_seconds, after_call)) for at, kind, changes in work[target]]
+            return [
+                (
+                    at,
+                    _push_kind(
+                        cursor,
+                        adapters,
+                        kind,
+                        target,
+                        changes,
+                        now,
+                        disabled,
+                        dry_run,
+                        max_attempts,
+                        backoff_seconds,
+                        after_call,
+                    ),
+                )
+                for at, kind, changes in work[target]
+            ]
         finally:
             if side_by_side:
                 cursor.close()
@@ -233,8 +305,19 @@ def push(con, adapters: Callable[[str, str, str], Adapter | None], kinds: list[s
     return PushReport(dry_run, [r for _, r in sorted((x for d in done for x in d), key=lambda x: x[0])])
 
 
-def _push_kind(con, adapters, kind: str, target: str, changes: list[Change], now: datetime, disabled: set[str],
-               dry_run: bool, max_attempts: int, backoff_seconds: float, after_call) -> TargetReport:
+def _push_kind(
+    con,
+    adapters,
+    kind: str,
+    target: str,
+    changes: list[Change],
+    now: datetime,
+    disabled: Set[str],
+    dry_run: bool,
+    max_attempts: int,
+    backoff_seconds: float,
+    after_call,
+) -> TargetReport:
     channel = changes[0].channel
     if disabled & {target, channel, kind}:
         return TargetReport(kind, target, len(changes), skipped="disabled in settings")
@@ -242,8 +325,17 @@ def _push_kind(con, adapters, kind: str, target: str, changes: list[Change], now
     if adapter is None:
         return TargetReport(kind, target, len(changes), skipped="no connection configured")
     try:
-        return push_target(con, adapter, changes, now, dry_run=dry_run, max_attempts=max_attempts,
-                           backoff_seconds=backoff_seconds, after_call=after_call, ensure_ledger=False)
+        return push_target(
+            con,
+            adapter,
+            changes,
+            now,
+            dry_run=dry_run,
+            max_attempts=max_attempts,
+            backoff_seconds=backoff_seconds,
+            after_call=after_call,
+            ensure_ledger=False,
+        )
     except Exception as exc:  # noqa: BLE001 - one unreachable target must not stop the others
         log.error("%s %s: %s: %s", kind, target, type(exc).__name__, exc)
         return TargetReport(kind, target, len(changes), skipped=f"{type(exc).__name__}: {exc}")

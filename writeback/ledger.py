@@ -97,8 +97,11 @@ def ensure(con: duckdb.DuckDBPyConnection) -> None:
 
 def ledger(con: duckdb.DuckDBPyConnection, kind: str, store_id: str) -> dict[str, tuple]:
     """key -> (payload_hash, status, attempts, next_attempt_at, payload)."""
-    rows = con.execute("select change_key, payload_hash, status, attempts, next_attempt_at, payload "
-                       "from ops.writeback_ledger where kind = ? and store_id = ?", [kind, store_id]).fetchall()
+    rows = con.execute(
+        "select change_key, payload_hash, status, attempts, next_attempt_at, payload "
+        "from ops.writeback_ledger where kind = ? and store_id = ?",
+        [kind, store_id],
+    ).fetchall()
     return {r[0]: r[1:] for r in rows}
 
 
@@ -140,21 +143,39 @@ def mark_pending(con, changes: list[Change], now: datetime, journal: bool = Fals
 
 
 def _write_pending(con, changes: list[Change], now: datetime) -> None:
-    rows = {True: [], False: []}
+    rows: dict[bool, list[tuple]] = {True: [], False: []}
     for c in changes:
-        rows[c.status is None].append((c.kind, c.store_id, c.channel, c.key, json.dumps(c.payload, sort_keys=True,
-                                                                                         default=str),
-                                       c.payload_hash, c.attempts, now))
+        rows[c.status is None].append(
+            (
+                c.kind,
+                c.store_id,
+                c.channel,
+                c.key,
+                json.dumps(c.payload, sort_keys=True, default=str),
+                c.payload_hash,
+                c.attempts,
+                now,
+            )
+        )
     columns = ["kind", "store_id", "channel", "change_key", "payload", "payload_hash", "attempts", "updated_at"]
-    _bulk(con, """insert into ops.writeback_ledger
+    _bulk(
+        con,
+        """insert into ops.writeback_ledger
                   select kind, store_id, channel, change_key, payload, payload_hash, 'pending', attempts,
-                         null, null, null, updated_at from batch""", columns, rows[True])
-    _bulk(con, """update ops.writeback_ledger as l set payload = b.payload, payload_hash = b.payload_hash,
+                         null, null, null, updated_at from batch""",
+        columns,
+        rows[True],
+    )
+    _bulk(
+        con,
+        """update ops.writeback_ledger as l set payload = b.payload, payload_hash = b.payload_hash,
                   status = 'pending', attempts = b.attempts, last_error = null, next_attempt_at = null,
                   pushed_at = null, updated_at = b.updated_at
                   from batch as b
                   where l.kind = b.kind and l.store_id = b.store_id and l.change_key = b.change_key""",
-          columns, rows[False])
+        columns,
+        rows[False],
+    )
 
 
 @contextmanager
@@ -169,8 +190,15 @@ def _transaction(con):
     con.commit()
 
 
-def settle(con, outcomes: list[Outcome], now: datetime, max_attempts: int, backoff_seconds: float,
-           dry_run: bool = False, journal: bool = False) -> None:
+def settle(
+    con,
+    outcomes: list[Outcome],
+    now: datetime,
+    max_attempts: int,
+    backoff_seconds: float,
+    dry_run: bool = False,
+    journal: bool = False,
+) -> None:
     """Record each outcome: confirmed, retry later (backoff doubling per attempt) or dead.
     ``journal``: the batch was pushed change by change; its journal is cleared."""
     with _transaction(con):  # the outcomes and their attempts commit together
@@ -190,16 +218,20 @@ def journal_round(con, answered: list[Outcome], starting: list[Change], now: dat
 
 
 def _write_journal(con, rows: list[tuple[Change, str]], now: datetime) -> None:
-    _bulk(con, "insert into ops.writeback_in_flight select * from batch",
-          ["kind", "store_id", "change_key", "state", "recorded_at"], [(c.kind, c.store_id, c.key, state, now)
-                                                                       for c, state in rows])
+    _bulk(
+        con,
+        "insert into ops.writeback_in_flight select * from batch",
+        ["kind", "store_id", "change_key", "state", "recorded_at"],
+        [(c.kind, c.store_id, c.key, state, now) for c, state in rows],
+    )
 
 
 def in_flight(con, kind: str, store_id: str) -> dict[str, str]:
     """key -> how far each change of the target's journaled batch got (see JOURNAL_STATES)."""
     furthest: dict[str, str] = {}
-    for key, state in con.execute("select change_key, state from ops.writeback_in_flight where kind = ? and store_id = ?",
-                                  [kind, store_id]).fetchall():
+    for key, state in con.execute(
+        "select change_key, state from ops.writeback_in_flight where kind = ? and store_id = ?", [kind, store_id]
+    ).fetchall():
         if key not in furthest or JOURNAL_STATES[state] > JOURNAL_STATES[furthest[key]]:
             furthest[key] = state
     return furthest
@@ -209,8 +241,9 @@ def clear_in_flight(con, kind: str, store_id: str) -> None:
     con.execute("delete from ops.writeback_in_flight where kind = ? and store_id = ?", [kind, store_id])
 
 
-def _write_outcomes(con, outcomes: list[Outcome], now: datetime, max_attempts: int, backoff_seconds: float,
-                    dry_run: bool = False) -> None:
+def _write_outcomes(
+    con, outcomes: list[Outcome], now: datetime, max_attempts: int, backoff_seconds: float, dry_run: bool = False
+) -> None:
     attempts, updates = [], []
     for o in outcomes:
         c = o.change
@@ -222,35 +255,82 @@ def _write_outcomes(con, outcomes: list[Outcome], now: datetime, max_attempts: i
         else:
             status, next_at, error = "retry", now + timedelta(seconds=backoff_seconds * 2 ** (tries - 1)), o.error
         if not dry_run:
-            updates.append((status, 0 if o.ok else tries, error, next_at, now if o.ok else None, now,
-                            c.kind, c.store_id, c.key))
-        attempts.append((uuid.uuid4().hex, o.request_id, c.kind, c.store_id, c.channel, c.key,
-                         "dry_run" if dry_run else ("succeeded" if o.ok else "failed"), o.http_status, o.error,
-                         o.duration_ms, now, dry_run))
-    _bulk(con, """update ops.writeback_ledger as l set status = b.status, attempts = b.attempts,
+            updates.append(
+                (status, 0 if o.ok else tries, error, next_at, now if o.ok else None, now, c.kind, c.store_id, c.key)
+            )
+        attempts.append(
+            (
+                uuid.uuid4().hex,
+                o.request_id,
+                c.kind,
+                c.store_id,
+                c.channel,
+                c.key,
+                "dry_run" if dry_run else ("succeeded" if o.ok else "failed"),
+                o.http_status,
+                o.error,
+                o.duration_ms,
+                now,
+                dry_run,
+            )
+        )
+    _bulk(
+        con,
+        """update ops.writeback_ledger as l set status = b.status, attempts = b.attempts,
                   last_error = b.last_error, next_attempt_at = b.next_attempt_at,
                   pushed_at = coalesce(b.pushed_at, l.pushed_at), updated_at = b.updated_at
                   from batch as b
                   where l.kind = b.kind and l.store_id = b.store_id and l.change_key = b.change_key""",
-          ["status", "attempts", "last_error", "next_attempt_at", "pushed_at", "updated_at", "kind", "store_id",
-           "change_key"], updates)
-    _bulk(con, "insert into ops.writeback_attempts select * from batch",
-          ["attempt_id", "request_id", "kind", "store_id", "channel", "change_key", "outcome", "http_status", "error",
-           "duration_ms", "attempted_at", "dry_run"], attempts)
+        [
+            "status",
+            "attempts",
+            "last_error",
+            "next_attempt_at",
+            "pushed_at",
+            "updated_at",
+            "kind",
+            "store_id",
+            "change_key",
+        ],
+        updates,
+    )
+    _bulk(
+        con,
+        "insert into ops.writeback_attempts select * from batch",
+        [
+            "attempt_id",
+            "request_id",
+            "kind",
+            "store_id",
+            "channel",
+            "change_key",
+            "outcome",
+            "http_status",
+            "error",
+            "duration_ms",
+            "attempted_at",
+            "dry_run",
+        ],
+        attempts,
+    )
 
 
 def resolve(con, changes: list[Change], status: str, now: datetime, error: str | None = None) -> None:
     """Settle changes a crash left pending without pushing them (read back, or not resendable)."""
-    _bulk(con, f"""update ops.writeback_ledger as l set status = '{status}', last_error = b.last_error,
+    _bulk(
+        con,
+        f"""update ops.writeback_ledger as l set status = '{status}', last_error = b.last_error,
                    updated_at = b.now, pushed_at = case when '{status}' = 'confirmed' then b.now else l.pushed_at end
                    from batch as b
                    where l.kind = b.kind and l.store_id = b.store_id and l.change_key = b.change_key""",
-          ["last_error", "now", "kind", "store_id", "change_key"],
-          [(error, now, c.kind, c.store_id, c.key) for c in changes])
+        ["last_error", "now", "kind", "store_id", "change_key"],
+        [(error, now, c.kind, c.store_id, c.key) for c in changes],
+    )
 
 
-def resolve_from_journal(con, kind: str, store_id: str, accepted: list[Change], in_doubt: list[Change],
-                         now: datetime, error: str) -> None:
+def resolve_from_journal(
+    con, kind: str, store_id: str, accepted: list[Change], in_doubt: list[Change], now: datetime, error: str
+) -> None:
     """What the journal of an interrupted batch tells, in one transaction: the accepted changes
     confirmed, the ones in doubt ``unknown`` (with ``error``), the journal cleared."""
     with _transaction(con):

@@ -16,44 +16,66 @@ filters = global_filters()
 where, params = filters.where("c.placed_date", channel="c.channel")
 
 st.subheader("Orders by current stage")
-funnel = data.query(f"""
+funnel = data.query(
+    f"""
     select c.current_stage as stage, s.stage_order, s.system_responsible, count(*) as orders,
            sum(case when c.is_stuck then 1 else 0 end) as stuck
     from fct_order_cycle as c inner join order_stages as s on c.current_stage = s.stage
-    where {where} group by all order by s.stage_order""", params)
+    where {where} group by all order by s.stage_order""",
+    params,
+)
 if funnel.empty:
     st.info("No orders placed in the chosen period and channels.")
     st.stop()
-st.altair_chart(alt.Chart(funnel).mark_bar().encode(
-    y=alt.Y("stage:N", sort=funnel["stage"].tolist(), title="Current stage"),
-    x=alt.X("orders:Q", title="Orders"),
-    color=alt.Color("system_responsible:N", title="System responsible"),
-    tooltip=["stage:N", "orders:Q", "stuck:Q", "system_responsible:N"],
-), width="stretch")
+st.altair_chart(
+    alt.Chart(funnel)
+    .mark_bar()
+    .encode(
+        y=alt.Y("stage:N", sort=funnel["stage"].tolist(), title="Current stage"),
+        x=alt.X("orders:Q", title="Orders"),
+        color=alt.Color("system_responsible:N", title="System responsible"),
+        tooltip=["stage:N", "orders:Q", "stuck:Q", "system_responsible:N"],
+    ),
+    width="stretch",
+)
 table(funnel, "orders_by_stage")
 
 st.subheader("Stage durations by week placed (hours)")
-steps = {"placed → paid": "hours_placed_to_paid", "paid → picked": "hours_paid_to_picked",
-         "picked → packed": "hours_picked_to_packed", "packed → shipped": "hours_packed_to_shipped",
-         "shipped → delivered": "hours_in_transit", "click → door": "hours_click_to_door"}
+steps = {
+    "placed → paid": "hours_placed_to_paid",
+    "paid → picked": "hours_paid_to_picked",
+    "picked → packed": "hours_picked_to_packed",
+    "packed → shipped": "hours_packed_to_shipped",
+    "shipped → delivered": "hours_in_transit",
+    "click → door": "hours_click_to_door",
+}
 step = st.selectbox("Step", list(steps), index=1, key="step")
 column = steps[step]  # a fixed column name chosen from the list above, never user text
-durations = data.query(f"""
+durations = data.query(
+    f"""
     select cast(date_trunc('week', c.placed_date) as date) as week,
            quantile_cont({column}, 0.5) as median_hours, quantile_cont({column}, 0.9) as p90_hours,
            count({column}) as orders
-    from fct_order_cycle as c where {where} and {column} is not null group by 1 order by 1""", params)
+    from fct_order_cycle as c where {where} and {column} is not null group by 1 order by 1""",
+    params,
+)
 if durations.empty:
     st.caption("No order has been through this step in the chosen period.")
 else:
-    long = durations.melt(id_vars=["week", "orders"], value_vars=["median_hours", "p90_hours"],
-                          var_name="statistic", value_name="hours")
-    st.altair_chart(alt.Chart(long).mark_line(point=True).encode(
-        x=alt.X("week:T", title="Week placed"),
-        y=alt.Y("hours:Q", title=f"{step} (hours)"),
-        color=alt.Color("statistic:N", title="Statistic"),
-        tooltip=["week:T", "statistic:N", alt.Tooltip("hours:Q", format=",.1f"), "orders:Q"],
-    ), width="stretch")
+    long = durations.melt(
+        id_vars=["week", "orders"], value_vars=["median_hours", "p90_hours"], var_name="statistic", value_name="hours"
+    )
+    st.altair_chart(
+        alt.Chart(long)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("week:T", title="Week placed"),
+            y=alt.Y("hours:Q", title=f"{step} (hours)"),
+            color=alt.Color("statistic:N", title="Statistic"),
+            tooltip=["week:T", "statistic:N", alt.Tooltip("hours:Q", format=",.1f"), "orders:Q"],
+        ),
+        width="stretch",
+    )
     table(durations, "stage_durations")
 
 st.subheader("Stuck orders")
@@ -61,12 +83,16 @@ search = st.text_input("Search (order, channel, store, stage or system)", key="s
 where_s, params_s = filters.where(None)
 clause, extra = "", []
 if search:
-    clause = (" and (order_key ilike ? or channel ilike ? or store_id ilike ? or stage ilike ? "
-              "or system_responsible ilike ?)")
+    clause = (
+        " and (order_key ilike ? or channel ilike ? or store_id ilike ? or stage ilike ? or system_responsible ilike ?)"
+    )
     extra = [f"%{search}%"] * 5
-stuck = data.query(f"""
+stuck = data.query(
+    f"""
     select order_key, channel, store_id, stage, system_responsible, round(hours_stuck, 1) as hours_stuck,
            sla_hours, in_stage_since, placed_at
-    from rpt_stuck_orders where {where_s}{clause} order by hours_stuck desc""", [*params_s, *extra])
+    from rpt_stuck_orders where {where_s}{clause} order by hours_stuck desc""",
+    [*params_s, *extra],
+)
 st.caption(f"{len(stuck):,} orders stuck now (in their stage longer than its SLA), whenever placed.")
 table(stuck, "stuck_orders", empty="No stuck order matches.")

@@ -23,12 +23,19 @@ FIGURES = """
 
 require_login()
 st.title("Runs")
-last = data.query(f"select {FIGURES} from ops.runs "
-                  "qualify row_number() over (partition by flow order by started_at desc) = 1 order by flow"
-                  ) if data.table_exists("runs") else None
+last = (
+    data.query(
+        f"select {FIGURES} from ops.runs "
+        "qualify row_number() over (partition by flow order by started_at desc) = 1 order by flow"
+    )
+    if data.table_exists("runs")
+    else None
+)
 if last is None or last.empty:
-    st.info("No run recorded yet: `ops.runs` in the snapshot is empty or absent. Run `afterclick run` or "
-            "`afterclick serve`.")
+    st.info(
+        "No run recorded yet: `ops.runs` in the snapshot is empty or absent. Run `afterclick run` or "
+        "`afterclick serve`."
+    )
     st.stop()
 failed_now = int((last["status"] != "success").sum())  # failed, or partial: some sources failed
 cols = st.columns(3)
@@ -41,13 +48,17 @@ table(last, "runs_last")
 
 st.subheader("Run time")
 recent = data.query(f"select {FIGURES} from ops.runs order by started_at desc limit 500")
-st.altair_chart(alt.Chart(recent).mark_circle(size=60).encode(
-    x=alt.X("started_at:T", title="Started (UTC)"),
-    y=alt.Y("seconds:Q", title="Seconds"),
-    color=alt.Color("flow:N", title="Flow"),
-    shape=alt.Shape("status:N", title="Status"),
-    tooltip=["flow:N", "status:N", "started_at:T", "seconds:Q", "rows_landed:Q", "pushed:Q", "error:N"],
-))
+st.altair_chart(
+    alt.Chart(recent)
+    .mark_circle(size=60)
+    .encode(
+        x=alt.X("started_at:T", title="Started (UTC)"),
+        y=alt.Y("seconds:Q", title="Seconds"),
+        color=alt.Color("flow:N", title="Flow"),
+        shape=alt.Shape("status:N", title="Status"),
+        tooltip=["flow:N", "status:N", "started_at:T", "seconds:Q", "rows_landed:Q", "pushed:Q", "error:N"],
+    )
+)
 
 st.subheader("Failed and partial runs")
 st.caption("A partial run landed, built and published all but the sources its error names.")

@@ -16,12 +16,15 @@ require("fct_stock_levels", "rpt_stock_health", "fct_channel_stock", what="The s
 filters = global_filters()
 wh_where, wh_params = filters.where(None, channel=None, warehouse="warehouse_id")
 
-current = data.query(f"""
+current = data.query(
+    f"""
     select sku, category, warehouse_id, on_hand, reserved, safety_stock, available_to_promise, atp_sellable,
            inbound_units, next_inbound_date, round(sales_velocity_per_day, 2) as units_per_day, days_of_cover,
            projected_stockout_date, is_stockout
     from fct_stock_levels where is_current and {wh_where}
-    order by sales_velocity_per_day desc, sku, warehouse_id""", wh_params)
+    order by sales_velocity_per_day desc, sku, warehouse_id""",
+    wh_params,
+)
 if current.empty:
     st.info("No stock position for the chosen warehouses.")
     st.stop()
@@ -30,56 +33,107 @@ st.caption(f"Position at the end of {as_of:%d %b %Y}.")
 cols = st.columns(4)
 metric(cols[0], "Units on hand", current["on_hand"].sum(), compare=False)
 metric(cols[1], "Units sellable (ATP)", current["atp_sellable"].sum(), compare=False)
-metric(cols[2], "Stock-outs", int(current["is_stockout"].sum()), compare=False, inverse=True,
-       help="SKU × warehouse with nothing to promise.")
-metric(cols[3], "Units oversold", int((-current["available_to_promise"].clip(upper=0)).sum()), compare=False,
-       inverse=True)
+metric(
+    cols[2],
+    "Stock-outs",
+    int(current["is_stockout"].sum()),
+    compare=False,
+    inverse=True,
+    help="SKU × warehouse with nothing to promise.",
+)
+metric(
+    cols[3], "Units oversold", int((-current["available_to_promise"].clip(upper=0)).sum()), compare=False, inverse=True
+)
 
 st.subheader("Available to promise by SKU and warehouse")
 top = st.slider("Best-selling SKUs shown", 10, 100, 30, step=10, key="top_skus")
-skus = (current.groupby("sku")["units_per_day"].sum().sort_values(ascending=False).head(top).index.tolist())
+skus = current.groupby("sku")["units_per_day"].sum().sort_values(ascending=False).head(top).index.tolist()
 heat = current[current["sku"].isin(skus)]
-st.altair_chart(alt.Chart(heat).mark_rect().encode(
-    x=alt.X("warehouse_id:N", title="Warehouse"),
-    y=alt.Y("sku:N", sort=skus, title="SKU (best-selling first)"),
-    color=alt.Color("available_to_promise:Q", title="ATP (units)", scale=alt.Scale(scheme="redyellowgreen", domainMid=0)),
-    tooltip=["sku:N", "warehouse_id:N", "on_hand:Q", "reserved:Q", "safety_stock:Q", "available_to_promise:Q",
-             "days_of_cover:Q"],
-), width="stretch")
+st.altair_chart(
+    alt.Chart(heat)
+    .mark_rect()
+    .encode(
+        x=alt.X("warehouse_id:N", title="Warehouse"),
+        y=alt.Y("sku:N", sort=skus, title="SKU (best-selling first)"),
+        color=alt.Color(
+            "available_to_promise:Q", title="ATP (units)", scale=alt.Scale(scheme="redyellowgreen", domainMid=0)
+        ),
+        tooltip=[
+            "sku:N",
+            "warehouse_id:N",
+            "on_hand:Q",
+            "reserved:Q",
+            "safety_stock:Q",
+            "available_to_promise:Q",
+            "days_of_cover:Q",
+        ],
+    ),
+    width="stretch",
+)
 table(current, "stock_positions")
 
 st.subheader("Running out within 14 days")
 soon = current[(~current["is_stockout"]) & current["days_of_cover"].notna() & (current["days_of_cover"] < 14)]
-table(soon.sort_values("days_of_cover")[["sku", "warehouse_id", "atp_sellable", "units_per_day", "days_of_cover",
-                                         "projected_stockout_date", "next_inbound_date", "inbound_units"]],
-      "upcoming_stockouts", empty="Nothing runs out within 14 days at the current sales rate.")
+table(
+    soon.sort_values("days_of_cover")[
+        [
+            "sku",
+            "warehouse_id",
+            "atp_sellable",
+            "units_per_day",
+            "days_of_cover",
+            "projected_stockout_date",
+            "next_inbound_date",
+            "inbound_units",
+        ]
+    ],
+    "upcoming_stockouts",
+    empty="Nothing runs out within 14 days at the current sales rate.",
+)
 
 st.subheader("Available to promise over the period")
-history = data.query(f"""
+history = data.query(
+    f"""
     select stock_date, warehouse_id, sum(atp_sellable) as sellable_units, sum(oversold_units) as oversold_units,
            sum(case when is_stockout then 1 else 0 end) as stockouts
     from fct_stock_levels where stock_date between ? and ? and {wh_where} group by all order by 1, 2""",
-                     [filters.start, filters.end, *wh_params])
-st.altair_chart(alt.Chart(history).mark_line().encode(
-    x=alt.X("stock_date:T", title="Day"),
-    y=alt.Y("stockouts:Q", title="SKUs out of stock"),
-    color=alt.Color("warehouse_id:N", title="Warehouse"),
-), width="stretch")
+    [filters.start, filters.end, *wh_params],
+)
+st.altair_chart(
+    alt.Chart(history)
+    .mark_line()
+    .encode(
+        x=alt.X("stock_date:T", title="Day"),
+        y=alt.Y("stockouts:Q", title="SKUs out of stock"),
+        color=alt.Color("warehouse_id:N", title="Warehouse"),
+    ),
+    width="stretch",
+)
 
 st.subheader("Oversells")
 health_where, health_params = filters.where(None, channel=None, warehouse="warehouse_id")
-oversells = data.query(f"""
+oversells = data.query(
+    f"""
     select observed_date as day, order_key, sku, warehouse_id, store_id, quantity as available_to_promise
     from rpt_stock_health where issue = 'oversell' and observed_date between ? and ? and {health_where}
-    order by observed_date desc""", [filters.start, filters.end, *health_params])
+    order by observed_date desc""",
+    [filters.start, filters.end, *health_params],
+)
 table(oversells, "oversells", empty="No order was accepted against negative stock in the period.")
 
 st.subheader("Channel drift")
 ch_where, ch_params = filters.where(None)
-drift = data.query(f"""
+drift = data.query(
+    f"""
     select store_id, channel, sku, quantity_to_show, channel_available, drift_units, channel_observed_at
-    from fct_channel_stock where has_drift and {ch_where} order by abs(drift_units) desc""", ch_params)
+    from fct_channel_stock where has_drift and {ch_where} order by abs(drift_units) desc""",
+    ch_params,
+)
 read = data.query("select count(channel_observed_at) as n from fct_channel_stock")["n"][0]
-table(drift, "channel_drift",
-      empty="Every channel shows what it should." if read else
-      "No channel inventory has been read yet, so drift cannot be measured.")
+table(
+    drift,
+    "channel_drift",
+    empty="Every channel shows what it should."
+    if read
+    else "No channel inventory has been read yet, so drift cannot be measured.",
+)

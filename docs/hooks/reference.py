@@ -46,10 +46,34 @@ only `schedules.writeback.prices` leaves the other write-back kinds unscheduled)
 variable names are not case sensitive.
 
 See [Getting started](getting-started.md#configure-a-real-store) for a worked example.
+
+## Unknown keys are errors
+
+Every key of the settings file and every `AFTERCLICK_*` environment variable must be a setting of
+this page, at every level (`[smtp]`, `[channel_stores.<name>]`, `[carrier_files.<name>]`, and the
+keys inside a JSON value such as `AFTERCLICK_CHANNEL_STORES`). A misspelt or renamed key stops
+every command with one line naming it, and the setting it most likely meant:
+
+```
+error: afterclick.toml: unknown setting 'smtp.hots' (did you mean 'smtp.host'?)
+error: environment: unknown setting AFTERCLICK_SMTP_HOST (did you mean AFTERCLICK_SMTP__HOST?)
+```
+
+The same goes for a channel store's `channel` (it must be a channel afterclick knows), its
+`credentials` (an enabled store needs every credential its channel authenticates with, and no
+other), and the source kinds in `disabled_sources`. The command exits with status 1; nothing runs
+until the settings are fixed.
+
+Besides the settings, afterclick reads `AFTERCLICK_SETTINGS_FILE` (and the demo
+`AFTERCLICK_API_SPECS`), and sets a few variables of its own for dbt while it builds
+(`AFTERCLICK_WAREHOUSE_PATH`, `AFTERCLICK_DBT_AS_OF`, `AFTERCLICK_DBT_CLV_REFIT`,
+`AFTERCLICK_DUCKDB_TEMP_DIRECTORY`, `AFTERCLICK_DUCKDB_MEMORY_LIMIT`, `AFTERCLICK_DUCKDB_THREADS`):
+those are not errors, but do not set them yourself.
 """
 
 
 # ---- the configuration page ----------------------------------------------------------------------
+
 
 def _is_model(tp) -> bool:
     return isinstance(tp, type) and issubclass(tp, BaseModel)
@@ -77,8 +101,7 @@ def type_name(annotation) -> str:
     if origin is dict:
         key, value = typing.get_args(annotation) or (str, str)
         return f"map of {type_name(key)} to {type_name(value)}"
-    names = {str: "text", int: "integer", float: "number", bool: "true/false", SecretStr: "secret",
-             Path: "path"}
+    names = {str: "text", int: "integer", float: "number", bool: "true/false", SecretStr: "secret", Path: "path"}
     if annotation in names:
         return names[annotation]
     return getattr(annotation, "__name__", str(annotation))
@@ -134,8 +157,10 @@ def _rows(model: type[BaseModel], toml_prefix: str, env_prefix: str | None) -> l
         key = f"`{toml_prefix}{name}`"
         if env_prefix is not None:
             key += f"<br><small>`{env_prefix}{name.upper()}`</small>"
-        rows.append(f"| {key} | {_cell(type_name(field.annotation))} | {_cell(default_text(field))} | "
-                    f"{_cell(field.description or '')} |")
+        rows.append(
+            f"| {key} | {_cell(type_name(field.annotation))} | {_cell(default_text(field))} | "
+            f"{_cell(field.description or '')} |"
+        )
     return rows
 
 
@@ -166,15 +191,23 @@ def _map_section(name: str, field, toml_prefix: str, env_prefix: str, level: int
     if _doc(model):
         out += [_doc(model), ""]
     default = field.get_default(call_default_factory=True) or {}
-    out += [f"A map: one TOML section per entry, `[{path}.<name>]`; from the environment, the whole map as "
-            f"JSON in `{env_prefix}{name.upper()}`. Default: "
-            + (", ".join(f"`{k}`" for k in default) if default else "no entries") + ".", ""]
+    out += [
+        f"A map: one TOML section per entry, `[{path}.<name>]`; from the environment, the whole map as "
+        f"JSON in `{env_prefix}{name.upper()}`. Default: "
+        + (", ".join(f"`{k}`" for k in default) if default else "no entries")
+        + ".",
+        "",
+    ]
     out += _table(_rows(model, "", None))
     if default:
-        out += ["??? note \"The default entries\"", "", "    ```json",
-                *("    " + line for line in json.dumps(_default_json(default), indent=2,
-                                                          ensure_ascii=False).splitlines()),
-                "    ```", ""]
+        out += [
+            '??? note "The default entries"',
+            "",
+            "    ```json",
+            *("    " + line for line in json.dumps(_default_json(default), indent=2, ensure_ascii=False).splitlines()),
+            "    ```",
+            "",
+        ]
     return out
 
 
@@ -182,8 +215,13 @@ def _children(model: type[BaseModel], toml_prefix: str, env_prefix: str, level: 
     out = []
     for name, field in model.model_fields.items():
         if _is_model(field.annotation):
-            out += _section(field.annotation, f"{toml_prefix}{name}", f"{env_prefix}{name.upper()}{ENV_DELIMITER}",
-                            level, _cell(field.description or ""))
+            out += _section(
+                field.annotation,
+                f"{toml_prefix}{name}",
+                f"{env_prefix}{name.upper()}{ENV_DELIMITER}",
+                level,
+                _cell(field.description or ""),
+            )
         elif _model_map_value(field.annotation):
             out += _map_section(name, field, toml_prefix, env_prefix, level)
     return out
@@ -192,8 +230,7 @@ def _children(model: type[BaseModel], toml_prefix: str, env_prefix: str, level: 
 def configuration_markdown() -> str:
     from afterclick.settings import Settings
 
-    lines = [CONFIGURATION_INTRO, "## Top-level settings", "",
-             "In the TOML file, before any `[section]`.", ""]
+    lines = [CONFIGURATION_INTRO, "## Top-level settings", "", "In the TOML file, before any `[section]`.", ""]
     lines += _table(_rows(Settings, "", ENV_PREFIX))
     lines += _children(Settings, "", ENV_PREFIX, 2)
     return "\n".join(lines) + "\n"
@@ -286,8 +323,16 @@ def cli_markdown() -> str:
         lines.append(f"| [`{name}`](#{name}) | {summary} |")
     lines.append("")
     for name, cmd in commands:
-        lines += [f"## `{name}` {{#{name}}}", "", "```", _usage(name, cmd), "```", "",
-                  " ".join((cmd.help or "").split()), ""]
+        lines += [
+            f"## `{name}` {{#{name}}}",
+            "",
+            "```",
+            _usage(name, cmd),
+            "```",
+            "",
+            " ".join((cmd.help or "").split()),
+            "",
+        ]
         params = [p for p in cmd.params if not getattr(p, "hidden", False) and p.name != "help"]
         if params:
             lines += [_option_line(p) for p in params] + [""]

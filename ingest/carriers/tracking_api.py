@@ -23,8 +23,8 @@ import duckdb
 import polars as pl
 from pydantic import SecretStr
 
-from ingest.channels.http import ChannelClient
-from ingest.errors import BadSourceData
+from afterclick.channels.http import ChannelClient
+from afterclick.errors import BadSourceData
 from ingest.files import wms
 from ingest.landing import GROUP_ROWS, Batch, Landed, Rejected, ensure_raw_table, land_batch
 
@@ -33,11 +33,23 @@ PATH = "/track/v2.2/gettrackinfo"
 FINAL_STATUSES = ("Delivered", "Returned", "Expired")
 log = logging.getLogger("afterclick.ingest.tracking_api")
 
-EVENT_COLUMNS = {"tracking_number": "varchar", "carrier": "varchar", "occurred_at": "timestamp",
-                 "raw_status": "varchar", "stage": "varchar", "sub_status": "varchar", "message": "varchar",
-                 "location": "varchar"}
-TRACKING_COLUMNS = {"tracking_number": "varchar", "carrier": "varchar", "latest_status": "varchar",
-                    "latest_sub_status": "varchar", "polled_at": "timestamp"}
+EVENT_COLUMNS = {
+    "tracking_number": "varchar",
+    "carrier": "varchar",
+    "occurred_at": "timestamp",
+    "raw_status": "varchar",
+    "stage": "varchar",
+    "sub_status": "varchar",
+    "message": "varchar",
+    "location": "varchar",
+}
+TRACKING_COLUMNS = {
+    "tracking_number": "varchar",
+    "carrier": "varchar",
+    "latest_status": "varchar",
+    "latest_sub_status": "varchar",
+    "polled_at": "timestamp",
+}
 RAW_TABLES = {f"raw.{SOURCE}__events": EVENT_COLUMNS, f"raw.{SOURCE}__trackings": TRACKING_COLUMNS}
 WMS_EVENTS = wms.RAW_TABLES["raw.wms__fulfilment_events"]  # where shipped parcels are read from
 
@@ -57,8 +69,9 @@ order by s.tracking_number
 """
 
 
-def active_parcels(con: duckdb.DuckDBPyConnection, file_carriers: tuple[str, ...], older_than: datetime
-                   ) -> list[tuple[str, str, bool]]:
+def active_parcels(
+    con: duckdb.DuckDBPyConnection, file_carriers: tuple[str, ...], older_than: datetime
+) -> list[tuple[str, str, bool]]:
     """Parcels to poll: (tracking number, carrier, shipped before ``older_than``)."""
     params = [list(file_carriers), list(FINAL_STATUSES), older_than]
     return [tuple(r) for r in con.execute(ACTIVE_SQL, params).fetchall()]
@@ -79,15 +92,35 @@ def _parse(accepted: list[dict], polled_at: datetime) -> tuple[list[dict], list[
                     if not raw:
                         raise ValueError("no status")
                 except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                    rejected.append(Rejected(payload={"number": number, "event": e}, key=number,
-                                             reason=f"tracking event of {number}: unusable ({type(exc).__name__}: {exc})"))
+                    rejected.append(
+                        Rejected(
+                            payload={"number": number, "event": e},
+                            key=number,
+                            reason=f"tracking event of {number}: unusable ({type(exc).__name__}: {exc})",
+                        )
+                    )
                     continue
-                events.append({"tracking_number": number, "carrier": carrier, "occurred_at": at, "raw_status": raw,
-                               "stage": e.get("stage"), "sub_status": e.get("sub_status"),
-                               "message": e.get("description"), "location": e.get("location")})
-        trackings.append({"tracking_number": number, "carrier": item.get("carrier"),
-                          "latest_status": latest.get("status"), "latest_sub_status": latest.get("sub_status"),
-                          "polled_at": polled_at})
+                events.append(
+                    {
+                        "tracking_number": number,
+                        "carrier": carrier,
+                        "occurred_at": at,
+                        "raw_status": raw,
+                        "stage": e.get("stage"),
+                        "sub_status": e.get("sub_status"),
+                        "message": e.get("description"),
+                        "location": e.get("location"),
+                    }
+                )
+        trackings.append(
+            {
+                "tracking_number": number,
+                "carrier": item.get("carrier"),
+                "latest_status": latest.get("status"),
+                "latest_sub_status": latest.get("sub_status"),
+                "polled_at": polled_at,
+            }
+        )
     return events, trackings, rejected
 
 
@@ -96,9 +129,17 @@ def _frame(rows: list[dict], columns: dict[str, str]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema)
 
 
-def poll_tracking(con: duckdb.DuckDBPyConnection, base_url: str, token: SecretStr, *,
-                  file_carriers: tuple[str, ...] = ("correos",), batch_size: int = 40, max_age_days: int = 60,
-                  timeout: float = 30.0, now: datetime | None = None) -> list[Landed]:
+def poll_tracking(
+    con: duckdb.DuckDBPyConnection,
+    base_url: str,
+    token: SecretStr,
+    *,
+    file_carriers: tuple[str, ...] = ("correos",),
+    batch_size: int = 40,
+    max_age_days: int = 60,
+    timeout: float = 30.0,
+    now: datetime | None = None,
+) -> list[Landed]:
     """Poll every active parcel once; returns one Landed per table and batch."""
     for table, columns in {**RAW_TABLES, "raw.wms__fulfilment_events": WMS_EVENTS}.items():
         ensure_raw_table(con, table, columns)
@@ -112,22 +153,46 @@ def poll_tracking(con: duckdb.DuckDBPyConnection, base_url: str, token: SecretSt
     rejected: list[Rejected] = []
 
     def land_answers() -> None:  # the answers read so far, both tables (no cursor: a re-poll re-reads)
-        landed.append(land_batch(con, Batch(SOURCE, "events", "", _frame(events, EVENT_COLUMNS),
-                                            key=("tracking_number", "occurred_at", "raw_status"),
-                                            rejected=list(rejected))))
-        landed.append(land_batch(con, Batch(SOURCE, "trackings", "", _frame(trackings, TRACKING_COLUMNS),
-                                            key=("tracking_number", "latest_status"))))
-        events.clear(), trackings.clear(), rejected.clear()
+        landed.append(
+            land_batch(
+                con,
+                Batch(
+                    SOURCE,
+                    "events",
+                    "",
+                    _frame(events, EVENT_COLUMNS),
+                    key=("tracking_number", "occurred_at", "raw_status"),
+                    rejected=list(rejected),
+                ),
+            )
+        )
+        landed.append(
+            land_batch(
+                con,
+                Batch(
+                    SOURCE,
+                    "trackings",
+                    "",
+                    _frame(trackings, TRACKING_COLUMNS),
+                    key=("tracking_number", "latest_status"),
+                ),
+            )
+        )
+        events.clear()
+        trackings.clear()
+        rejected.clear()
 
     try:
         for start in range(0, len(active), batch_size):
-            chunk = active[start:start + batch_size]
+            chunk = active[start : start + batch_size]
             _, body = client.request("POST", PATH, json=[{"number": n, "carrier": c} for n, c, _ in chunk])
             if not isinstance(body, dict) or body.get("code") != 0:
                 raise BadSourceData(f"tracking-api: unexpected answer to a batch of {len(chunk)} numbers")
             got_events, got_trackings, got_rejected = _parse((body.get("data") or {}).get("accepted") or [], now)
             final |= {t["tracking_number"] for t in got_trackings if t["latest_status"] in FINAL_STATUSES}
-            events.extend(got_events), trackings.extend(got_trackings), rejected.extend(got_rejected)
+            events.extend(got_events)
+            trackings.extend(got_trackings)
+            rejected.extend(got_rejected)
             if len(events) >= GROUP_ROWS:
                 land_answers()
     finally:
@@ -136,8 +201,23 @@ def poll_tracking(con: duckdb.DuckDBPyConnection, base_url: str, token: SecretSt
             land_answers()
     expired = [(n, c) for n, c, old in active if old and n not in final]
     if expired:  # polled once more and still not final, too long after shipping: stop following them
-        landed.append(land_batch(con, Batch(SOURCE, "trackings", "", _frame(
-            [{"tracking_number": n, "carrier": c, "latest_status": "Expired", "polled_at": now} for n, c in expired],
-            TRACKING_COLUMNS), key=("tracking_number", "latest_status"))))
+        landed.append(
+            land_batch(
+                con,
+                Batch(
+                    SOURCE,
+                    "trackings",
+                    "",
+                    _frame(
+                        [
+                            {"tracking_number": n, "carrier": c, "latest_status": "Expired", "polled_at": now}
+                            for n, c in expired
+                        ],
+                        TRACKING_COLUMNS,
+                    ),
+                    key=("tracking_number", "latest_status"),
+                ),
+            )
+        )
     log.info("tracking-api: polled %d parcels (%d expired)", len(active), len(expired))
     return landed

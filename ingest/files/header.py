@@ -12,6 +12,8 @@ Rows without any value (a line of separators or of blanks) are not rows: they ar
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 
 from ingest.landing import META_COLUMNS
@@ -32,8 +34,9 @@ def _written(column: str) -> pl.Expr:
     return pl.col(column).is_not_null() & (pl.col(column).cast(pl.Utf8).str.strip_chars() != "")
 
 
-def usable_columns(file_name: str, frame: pl.DataFrame, names: list[str | None],
-                   expected: dict[str, str]) -> pl.DataFrame:
+def usable_columns(
+    file_name: str, frame: pl.DataFrame, names: Sequence[str | None], expected: dict[str, str]
+) -> pl.DataFrame:
     """``frame`` (its columns in file order, named anyhow) with the file's column ``names``:
     canonical where a name matches one of ``expected`` (file spelling -> canonical column) in
     other capitals or spaces, the others as written, trimmed. Raises ``FileRejected`` on a column
@@ -48,8 +51,10 @@ def usable_columns(file_name: str, frame: pl.DataFrame, names: list[str | None],
                 raise FileRejected(f"{file_name}: column {position} has no name but holds values")
             continue
         if is_bookkeeping(name):
-            raise FileRejected(f"{file_name}: column '{name}' has a name the loader uses for its own bookkeeping "
-                               f"(rename it in the file)")
+            raise FileRejected(
+                f"{file_name}: column '{name}' has a name the loader uses for its own bookkeeping "
+                f"(rename it in the file)"
+            )
         normal = name.casefold()
         if normal in seen:
             shown = wanted[normal][0] if normal in wanted else seen[normal]
@@ -60,8 +65,10 @@ def usable_columns(file_name: str, frame: pl.DataFrame, names: list[str | None],
     landed: dict[str, str] = {}
     for column, name in keep.items():
         if name.casefold() in landed:
-            raise FileRejected(f"{file_name}: column '{name}' appears twice (as '{landed[name.casefold()]}' and "
-                               f"'{(names[frame.columns.index(column)] or '').strip()}')")
+            raise FileRejected(
+                f"{file_name}: column '{name}' appears twice (as '{landed[name.casefold()]}' and "
+                f"'{(names[frame.columns.index(column)] or '').strip()}')"
+            )
         landed[name.casefold()] = (names[frame.columns.index(column)] or "").strip()
     return frame.select([pl.col(c).alias(n) for c, n in keep.items()])
 

@@ -24,20 +24,47 @@ import polars as pl
 from ingest.bad_input import file_rejected_summary, rules
 from ingest.files.header import FileRejected, usable_columns, without_blank_rows
 from ingest.inbox import Inbox, already_processed, content_hash, file_record_sql, move_to, ready_files
-from ingest.landing import (Batch, Landed, Rejected, ensure_raw_table, land_batch, refused_for_its_data,
-                            split_future_times)
+from ingest.landing import (
+    Batch,
+    Landed,
+    Rejected,
+    ensure_raw_table,
+    land_batch,
+    refused_for_its_data,
+    split_future_times,
+)
 
 SOURCE, ENTITY = "marketplace", "order_lines"
 # Canonical columns of raw.marketplace__order_lines (besides load metadata).
 REQUIRED = ("order_id", "placed_at", "updated_at", "status", "sku", "quantity", "item_price")
-OPTIONAL = ("merchant_order_id", "product_name", "currency", "item_tax", "shipping_price",
-            "item_discount", "buyer_email", "ship_country")
+OPTIONAL = (
+    "merchant_order_id",
+    "product_name",
+    "currency",
+    "item_tax",
+    "shipping_price",
+    "item_discount",
+    "buyer_email",
+    "ship_country",
+)
 NUMERIC = ("quantity", "item_price", "item_tax", "shipping_price", "item_discount")
 RAW_COLUMNS = {
-    "source_row": "uinteger", "order_id": "varchar", "merchant_order_id": "varchar", "placed_at": "timestamp",
-    "updated_at": "timestamp", "status": "varchar", "sku": "varchar", "product_name": "varchar",
-    "quantity": "bigint", "currency": "varchar", "item_price": "double", "item_tax": "double",
-    "shipping_price": "double", "item_discount": "double", "buyer_email": "varchar", "ship_country": "varchar",
+    "source_row": "uinteger",
+    "order_id": "varchar",
+    "merchant_order_id": "varchar",
+    "placed_at": "timestamp",
+    "updated_at": "timestamp",
+    "status": "varchar",
+    "sku": "varchar",
+    "product_name": "varchar",
+    "quantity": "bigint",
+    "currency": "varchar",
+    "item_price": "double",
+    "item_tax": "double",
+    "shipping_price": "double",
+    "item_discount": "double",
+    "buyer_email": "varchar",
+    "ship_country": "varchar",
     "source_file": "varchar",
 }
 
@@ -58,32 +85,60 @@ class Mapping:
 
 MAPPINGS: dict[str, Mapping] = {
     "amazon_all_orders": Mapping(
-        name="amazon_all_orders", separator="\t",
-        columns={"order_id": "amazon-order-id", "merchant_order_id": "merchant-order-id",
-                 "placed_at": "purchase-date", "updated_at": "last-updated-date", "status": "order-status",
-                 "sku": "sku", "product_name": "product-name", "quantity": "quantity", "currency": "currency",
-                 "item_price": "item-price", "item_tax": "item-tax", "shipping_price": "shipping-price",
-                 "item_discount": "item-promotion-discount", "buyer_email": "buyer-email",
-                 "ship_country": "ship-country"},
-        date_formats=("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S"), discount_sign=-1,
+        name="amazon_all_orders",
+        separator="\t",
+        columns={
+            "order_id": "amazon-order-id",
+            "merchant_order_id": "merchant-order-id",
+            "placed_at": "purchase-date",
+            "updated_at": "last-updated-date",
+            "status": "order-status",
+            "sku": "sku",
+            "product_name": "product-name",
+            "quantity": "quantity",
+            "currency": "currency",
+            "item_price": "item-price",
+            "item_tax": "item-tax",
+            "shipping_price": "shipping-price",
+            "item_discount": "item-promotion-discount",
+            "buyer_email": "buyer-email",
+            "ship_country": "ship-country",
+        },
+        date_formats=("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S"),
+        discount_sign=-1,
     ),
     "miravia_orders": Mapping(
-        name="miravia_orders", separator=";",
-        columns={"order_id": "Número de pedido", "placed_at": "Fecha de creación",
-                 "updated_at": "Fecha de actualización", "status": "Estado", "sku": "SKU del vendedor",
-                 "product_name": "Nombre del producto", "quantity": "Cantidad", "item_price": "Precio unitario",
-                 "item_discount": "Descuento", "shipping_price": "Gastos de envío", "item_tax": "Impuestos",
-                 "currency": "Moneda", "buyer_email": "Email del comprador", "ship_country": "País"},
-        date_formats=("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S"), item_price_is_line_total=False,
+        name="miravia_orders",
+        separator=";",
+        columns={
+            "order_id": "Número de pedido",
+            "placed_at": "Fecha de creación",
+            "updated_at": "Fecha de actualización",
+            "status": "Estado",
+            "sku": "SKU del vendedor",
+            "product_name": "Nombre del producto",
+            "quantity": "Cantidad",
+            "item_price": "Precio unitario",
+            "item_discount": "Descuento",
+            "shipping_price": "Gastos de envío",
+            "item_tax": "Impuestos",
+            "currency": "Moneda",
+            "buyer_email": "Email del comprador",
+            "ship_country": "País",
+        },
+        date_formats=("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S"),
+        item_price_is_line_total=False,
     ),
 }
 
 
 def _parse_dates(col: pl.Expr, formats: tuple[str, ...]) -> pl.Expr:
-    parsed = [col.str.strptime(pl.Datetime("us", "UTC") if "%z" in f else pl.Datetime("us"), f, strict=False)
-              for f in formats]
-    parsed = [p.dt.convert_time_zone("UTC").dt.replace_time_zone(None) if "%z" in f else p
-              for p, f in zip(parsed, formats)]
+    parsed = [
+        col.str.strptime(pl.Datetime("us", "UTC") if "%z" in f else pl.Datetime("us"), f, strict=False) for f in formats
+    ]
+    parsed = [
+        p.dt.convert_time_zone("UTC").dt.replace_time_zone(None) if "%z" in f else p for p, f in zip(parsed, formats)
+    ]
     return pl.coalesce(parsed)
 
 
@@ -97,9 +152,15 @@ def read_export(path: Path, mapping: Mapping) -> tuple[pl.DataFrame, list[Reject
             raw = pl.read_excel(path, infer_schema_length=0, has_header=False)
         else:
             data, truncated = _complete_lines(path, mapping)
-            raw = pl.read_csv(io.BytesIO(data), separator=mapping.separator, infer_schema_length=0, has_header=False,
-                              encoding=mapping.encoding, truncate_ragged_lines=False)
-    except Exception as exc:  # noqa: BLE001 - any read failure rejects the file with its reason
+            raw = pl.read_csv(
+                io.BytesIO(data),
+                separator=mapping.separator,
+                infer_schema_length=0,
+                has_header=False,
+                encoding=mapping.encoding,
+                truncate_ragged_lines=False,
+            )
+    except Exception as exc:
         raise FileRejected(f"cannot read {path.name} as {mapping.name}: {exc}") from exc
     if raw.is_empty():
         raise FileRejected(f"{path.name} is empty")
@@ -109,10 +170,13 @@ def read_export(path: Path, mapping: Mapping) -> tuple[pl.DataFrame, list[Reject
     if missing:
         raise FileRejected(f"{path.name} lacks required column(s) {missing} of mapping {mapping.name}")
     present = [canon for canon in mapping.columns if canon in raw.columns]
-    frame = without_blank_rows(raw.with_row_index("source_row", offset=2).select(
-        pl.col("source_row").cast(pl.UInt32), *[pl.col(canon).str.strip_chars() for canon in present],
-        *[pl.lit(None, pl.Utf8).alias(c) for c in OPTIONAL if c not in present],
-    ))
+    frame = without_blank_rows(
+        raw.with_row_index("source_row", offset=2).select(
+            pl.col("source_row").cast(pl.UInt32),
+            *[pl.col(canon).str.strip_chars() for canon in present],
+            *[pl.lit(None, pl.Utf8).alias(c) for c in OPTIONAL if c not in present],
+        )
+    )
     typed = frame.with_columns(
         _parse_dates(pl.col("placed_at"), mapping.date_formats).alias("placed_at"),
         _parse_dates(pl.col("updated_at"), mapping.date_formats).alias("updated_at"),
@@ -120,21 +184,28 @@ def read_export(path: Path, mapping: Mapping) -> tuple[pl.DataFrame, list[Reject
     )
     if not mapping.item_price_is_line_total:
         typed = typed.with_columns((pl.col("item_price") * pl.col("quantity")).round(2).alias("item_price"))
-    typed = typed.with_columns((pl.col("item_discount") * mapping.discount_sign).alias("item_discount"),
-                               pl.col("quantity").cast(pl.Int64, strict=False))
-    problems = pl.concat_str([
-        pl.when(pl.col(c).is_null()).then(pl.lit(f"{c} missing or unparsable; ")).otherwise(pl.lit(""))
-        for c in REQUIRED
-    ] + [pl.when(pl.col("quantity") <= 0).then(pl.lit("quantity must be positive; ")).otherwise(pl.lit(""))])
+    typed = typed.with_columns(
+        (pl.col("item_discount") * mapping.discount_sign).alias("item_discount"),
+        pl.col("quantity").cast(pl.Int64, strict=False),
+    )
+    problems = pl.concat_str(
+        [
+            pl.when(pl.col(c).is_null()).then(pl.lit(f"{c} missing or unparsable; ")).otherwise(pl.lit(""))
+            for c in REQUIRED
+        ]
+        + [pl.when(pl.col("quantity") <= 0).then(pl.lit("quantity must be positive; ")).otherwise(pl.lit(""))]
+    )
     typed = typed.with_columns(problems.alias("_problem"))
     bad = typed.filter(pl.col("_problem") != "")
     rejected = [
         Rejected(payload=orig, reason=f"{path.name} row {row}: {problem.strip('; ')}", key=orig.get("order_id"))
-        for row, problem, orig in zip(bad["source_row"], bad["_problem"],
-                                      frame.filter(pl.col("source_row").is_in(bad["source_row"].implode())).to_dicts())
+        for row, problem, orig in zip(
+            bad["source_row"],
+            bad["_problem"],
+            frame.filter(pl.col("source_row").is_in(bad["source_row"].implode())).to_dicts(),
+        )
     ]
-    good = typed.filter(pl.col("_problem") == "").drop("_problem").with_columns(
-        pl.lit(path.name).alias("source_file"))
+    good = typed.filter(pl.col("_problem") == "").drop("_problem").with_columns(pl.lit(path.name).alias("source_file"))
     return good, rejected + truncated
 
 
@@ -149,9 +220,14 @@ def _complete_lines(path: Path, mapping: Mapping) -> tuple[bytes, list[Rejected]
     if not last.strip(b" \t\r" + mapping.separator.encode()):
         return data, []  # a blank last line: nothing was cut
     row = data.count(b"\n") + 1
-    return data, [Rejected(payload=last.decode("utf-8", errors="replace")[:2000],  # polars reads UTF-8 only
-                           reason=f"{path.name} row {row}: the file looks truncated (its last line has no line end, "
-                                  "the writer stopped mid-line): this row was not landed", key=None)]
+    return data, [
+        Rejected(
+            payload=last.decode("utf-8", errors="replace")[:2000],  # polars reads UTF-8 only
+            reason=f"{path.name} row {row}: the file looks truncated (its last line has no line end, "
+            "the writer stopped mid-line): this row was not landed",
+            key=None,
+        )
+    ]
 
 
 @dataclass(frozen=True)
@@ -163,12 +239,14 @@ class MarketplaceStore:
 
 def _backfill_files(inbox: Inbox, since: datetime) -> list[Path]:
     """Archived exports written at or after ``since``, to land again (rows already in raw are skipped)."""
-    return sorted(p for p in inbox.archive.iterdir()
-                  if p.is_file() and datetime.fromtimestamp(p.stat().st_mtime) >= since)
+    return sorted(
+        p for p in inbox.archive.iterdir() if p.is_file() and datetime.fromtimestamp(p.stat().st_mtime) >= since
+    )
 
 
-def ingest_marketplace_store(con: duckdb.DuckDBPyConnection, store: MarketplaceStore,
-                             min_age_seconds: float = 0.0, since: datetime | None = None) -> list[Landed]:
+def ingest_marketplace_store(
+    con: duckdb.DuckDBPyConnection, store: MarketplaceStore, min_age_seconds: float = 0.0, since: datetime | None = None
+) -> list[Landed]:
     """Land every complete, not-yet-seen export in the store's inbox; archive or reject each.
 
     With ``since`` (a backfill), archived exports from then on are landed again too.
@@ -184,9 +262,18 @@ def ingest_marketplace_store(con: duckdb.DuckDBPyConnection, store: MarketplaceS
             move_to(path, inbox.archive)
             continue
 
-        def reject(reason: str) -> None:  # noqa: B023 - used within this iteration only
-            land_batch(con, Batch(SOURCE, ENTITY, store.store_id, pl.DataFrame(), key=(),
-                                  rejected=[Rejected(payload=str(path.name), reason=reason, key=path.name)]))
+        def reject(reason: str, path: Path = path) -> None:  # this iteration's file
+            land_batch(
+                con,
+                Batch(
+                    SOURCE,
+                    ENTITY,
+                    store.store_id,
+                    pl.DataFrame(),
+                    key=(),
+                    rejected=[Rejected(payload=str(path.name), reason=reason, key=path.name)],
+                ),
+            )
             if path not in backfill:
                 move_to(path, inbox.rejected)
 
@@ -200,16 +287,27 @@ def ingest_marketplace_store(con: duckdb.DuckDBPyConnection, store: MarketplaceS
         except Exception as exc:  # noqa: BLE001 - whatever else a file makes the reader stumble on rejects it
             reject(f"cannot read {path.name}: {type(exc).__name__}: {exc}"[:2000])
             continue
-        batch = split_future_times(Batch(SOURCE, ENTITY, store.store_id, good,
-                                         key=("order_id", "sku", "updated_at", "source_row"),
-                                         rejected=rejected, cursor_value=path.name))
+        batch = split_future_times(
+            Batch(
+                SOURCE,
+                ENTITY,
+                store.store_id,
+                good,
+                key=("order_id", "sku", "updated_at", "source_row"),
+                rejected=rejected,
+                cursor_value=path.name,
+            )
+        )
         read = batch.records.height + len(batch.rejected)
         if rules().rejects_file(len(batch.rejected), read):
             reject(file_rejected_summary(path.name, len(batch.rejected), read, [r.reason for r in batch.rejected]))
             continue
         try:
-            landed = land_batch(con, batch, extra_sql=[
-                file_record_sql(digest, SOURCE, store.store_id, path, batch.batch_id, batch.records.height)])
+            landed = land_batch(
+                con,
+                batch,
+                extra_sql=[file_record_sql(digest, SOURCE, store.store_id, path, batch.batch_id, batch.records.height)],
+            )
         except Exception as exc:
             if not refused_for_its_data(exc):
                 raise

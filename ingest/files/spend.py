@@ -16,11 +16,21 @@ from ingest.landing import Landed, ensure_raw_table
 
 SOURCE = "marketing"
 SPEC = FileSpec(
-    entity="spend", pattern="spend_*",
-    columns={"date": "date", "store_id": "str", "campaign": "str", "spend": "float", "currency": "str",
-             "clicks": "int", "impressions": "int"},
+    entity="spend",
+    pattern="spend_*",
+    columns={
+        "date": "date",
+        "store_id": "str",
+        "campaign": "str",
+        "spend": "float",
+        "currency": "str",
+        "clicks": "int",
+        "impressions": "int",
+    },
     required=("date", "store_id", "campaign", "spend", "currency"),
-    key=("date", "store_id", "campaign", "source_file"), non_negative=("spend", "clicks", "impressions"))
+    key=("date", "store_id", "campaign", "source_file"),
+    non_negative=("spend", "clicks", "impressions"),
+)
 RAW_TABLES = {f"raw.{SOURCE}__{SPEC.entity}": SPEC.raw_columns()}
 
 

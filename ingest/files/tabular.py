@@ -22,7 +22,7 @@ import fnmatch
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,8 +59,7 @@ class FileSpec:
 
     def raw_columns(self) -> dict[str, str]:
         """Declared columns of the raw table (created before the first file arrives)."""
-        return {**{c: DUCK_TYPES[t] for c, t in self.columns.items()}, "source_file": "varchar",
-                "source_row": "bigint"}
+        return {**{c: DUCK_TYPES[t] for c, t in self.columns.items()}, "source_file": "varchar", "source_row": "bigint"}
 
     def expected_names(self) -> dict[str, str]:
         """Column as the file spells it -> canonical column (a canonical name is its own spelling)."""
@@ -76,8 +75,9 @@ def _text(path: Path, spec: FileSpec) -> str:
     try:
         return data.decode(spec.encoding).removeprefix("\ufeff")  # a byte order mark is no part of the text
     except UnicodeDecodeError as exc:
-        raise FileRejected(f"{path.name} is not valid {spec.encoding} text (byte {data[exc.start]:#04x} "
-                           f"at offset {exc.start})") from exc
+        raise FileRejected(
+            f"{path.name} is not valid {spec.encoding} text (byte {data[exc.start]:#04x} at offset {exc.start})"
+        ) from exc
 
 
 def _json_text(value) -> str | None:
@@ -88,7 +88,7 @@ def _json_text(value) -> str | None:
 _BLANK_LINE = re.compile(r"\n[ \t\r]*\n")  # searched in "\n" + text: a blank line anywhere, the first too
 
 
-def _json_lines_at_once(text: str, float_columns: set[str]) -> pl.DataFrame | None:
+def _json_lines_at_once(text: str, float_columns: Set[str]) -> pl.DataFrame | None:
     """A clean file read by polars in one go (≈2x quicker than line by line here): every line one JSON
     object of plain values, no blank line, and numbers with a fraction only in float columns (polars
     would spell an int of such a column ``1.0``). None: read it line by line, which names each bad line."""
@@ -99,18 +99,19 @@ def _json_lines_at_once(text: str, float_columns: set[str]) -> pl.DataFrame | No
     except Exception:  # noqa: BLE001 - a line polars cannot read: the line-by-line reader says which and why
         return None
     if frame.height != text.count("\n") or any(
-            dtype.is_nested() or (dtype == pl.Float64 and name not in float_columns)
-            for name, dtype in frame.schema.items()):
+        dtype.is_nested() or (dtype == pl.Float64 and name not in float_columns) for name, dtype in frame.schema.items()
+    ):
         return None
     return frame.select(pl.col(c).cast(pl.Utf8) for c in frame.columns)
 
 
-def _json_lines(path: Path, text: str, float_columns: set[str] = frozenset(),
-                expected: dict[str, str] | None = None) -> tuple[pl.DataFrame, list[Rejected]]:
+def _json_lines(
+    path: Path, text: str, float_columns: Set[str] = frozenset(), expected: dict[str, str] | None = None
+) -> tuple[pl.DataFrame, list[Rejected]]:
     """The file's records (one text column per key, the keys checked as a header's names are, see
     ingest.files.header) numbered by line, and its bad lines."""
     if (frame := _json_lines_at_once(text, float_columns)) is not None:
-        numbers, bad = pl.int_range(1, frame.height + 1, dtype=pl.Int64, eager=True), []
+        numbers, bad = pl.int_range(1, frame.height + 1, dtype=pl.Int64, eager=True), list[Rejected]()
     else:
         rows, lines, bad = [], [], []
         for number, line in enumerate(text.splitlines(), start=1):
@@ -121,7 +122,9 @@ def _json_lines(path: Path, text: str, float_columns: set[str] = frozenset(),
                 if not isinstance(record, dict):
                     raise ValueError("not an object")
             except ValueError as exc:
-                bad.append(Rejected(payload=line[:2000], reason=f"{path.name} line {number}: not a JSON object ({exc})"))
+                bad.append(
+                    Rejected(payload=line[:2000], reason=f"{path.name} line {number}: not a JSON object ({exc})")
+                )
                 continue
             rows.append({k: _json_text(v) for k, v in record.items()})
             lines.append(number)
@@ -137,9 +140,14 @@ def _csv(path: Path, text: str, spec: FileSpec) -> pl.DataFrame:
     by line; rows without any value are skipped. The header is read as a row of its own, so names
     that polars would make unique (a column twice) are seen as the file wrote them."""
     try:
-        frame = pl.read_csv(io.StringIO(text), separator=spec.separator, infer_schema_length=0, has_header=False,
-                            truncate_ragged_lines=False)
-    except Exception as exc:  # noqa: BLE001 - any parse failure rejects the file with its reason
+        frame = pl.read_csv(
+            io.StringIO(text),
+            separator=spec.separator,
+            infer_schema_length=0,
+            has_header=False,
+            truncate_ragged_lines=False,
+        )
+    except Exception as exc:
         raise FileRejected(f"cannot read {path.name} as CSV: {exc}") from exc
     names = list(frame.row(0))
     frame = usable_columns(path.name, frame.slice(1), names, spec.expected_names())
@@ -158,8 +166,11 @@ def _typed(col: str, kind: str, spec: FileSpec) -> pl.Expr:
     if kind == "datetime":
         parsed = pl.coalesce([value.str.strptime(pl.Datetime("us"), f, strict=False) for f in spec.date_formats])
         if spec.timezone:
-            parsed = (parsed.dt.replace_time_zone(spec.timezone, ambiguous="earliest", non_existent="null")
-                      .dt.convert_time_zone("UTC").dt.replace_time_zone(None))
+            parsed = (
+                parsed.dt.replace_time_zone(spec.timezone, ambiguous="earliest", non_existent="null")
+                .dt.convert_time_zone("UTC")
+                .dt.replace_time_zone(None)
+            )
         return parsed
     return value
 
@@ -171,13 +182,16 @@ def read_file(path: Path, spec: FileSpec, known_skus: set[str] | None = None) ->
     text = _text(path, spec)
     if path.suffix.lower() in JSON_SUFFIXES:
         floats = {c for c, kind in spec.columns.items() if kind == "float"}
-        frame, rejected = _json_lines(path, text, floats | {src for src, c in spec.rename.items() if c in floats},
-                                      spec.expected_names())
+        frame, rejected = _json_lines(
+            path, text, floats | {src for src, c in spec.rename.items() if c in floats}, spec.expected_names()
+        )
     else:
         frame, rejected = _csv(path, text, spec), []
     missing = [c for c in spec.required if c not in frame.columns]
     if missing and (frame.height or not rejected):
-        raise FileRejected(f"{path.name} lacks required column(s) {missing} (has {[c for c in frame.columns if c != 'source_row']})")
+        raise FileRejected(
+            f"{path.name} lacks required column(s) {missing} (has {[c for c in frame.columns if c != 'source_row']})"
+        )
     if frame.height == 0:
         return frame, rejected
     frame = frame.with_columns(*[pl.lit(None, pl.Utf8).alias(c) for c in spec.columns if c not in frame.columns])
@@ -191,39 +205,64 @@ def read_file(path: Path, spec: FileSpec, known_skus: set[str] | None = None) ->
     def unusable(c: str, kind: str) -> pl.Expr:
         shown = pl.col(c).cast(pl.Utf8).str.slice(0, 40)
         if c in spec.required:
-            return (pl.when(typed(c).is_null() & pl.col(c).is_null()).then(pl.lit(f"{c} missing; "))
-                    .when(typed(c).is_null()).then(pl.lit(f"{c} unparsable as {kind} (") + shown + pl.lit("); "))
-                    .otherwise(pl.lit("")))
+            return (
+                pl.when(typed(c).is_null() & pl.col(c).is_null())
+                .then(pl.lit(f"{c} missing; "))
+                .when(typed(c).is_null())
+                .then(pl.lit(f"{c} unparsable as {kind} (") + shown + pl.lit("); "))
+                .otherwise(pl.lit(""))
+            )
         # an optional value that is there but unusable (an impossible date, text in a number) is not dropped silently
-        return (pl.when(typed(c).is_null() & written(c))
-                .then(pl.lit(f"{c} unparsable as {kind} (") + shown + pl.lit("); ")).otherwise(pl.lit("")))
+        return (
+            pl.when(typed(c).is_null() & written(c))
+            .then(pl.lit(f"{c} unparsable as {kind} (") + shown + pl.lit("); "))
+            .otherwise(pl.lit(""))
+        )
+
     checks = [unusable(c, t) for c, t in spec.columns.items() if c in spec.required or t != "str"]
-    checks += [pl.when(typed(c) < 0).then(pl.lit(f"{c} is negative; ")).otherwise(pl.lit(""))
-               for c in spec.non_negative]
+    checks += [
+        pl.when(typed(c) < 0).then(pl.lit(f"{c} is negative; ")).otherwise(pl.lit("")) for c in spec.non_negative
+    ]
     if spec.sku_column and known_skus is not None:
         sku = typed(spec.sku_column)
-        checks.append(pl.when((sku.str.strip_chars() != "") & ~sku.is_in(list(known_skus)))
-                      .then(pl.lit(f"{spec.sku_column} ") + sku + pl.lit(" is not in the product catalogue; "))
-                      .otherwise(pl.lit("")))
+        checks.append(
+            pl.when((sku.str.strip_chars() != "") & ~sku.is_in(list(known_skus)))
+            .then(pl.lit(f"{spec.sku_column} ") + sku + pl.lit(" is not in the product catalogue; "))
+            .otherwise(pl.lit(""))
+        )
     # one query: typing, checks and the reasons (each eager step was a query of its own: ~20 a file)
-    checked = (frame.lazy().with_columns(*[_typed(c, t, spec).alias(f"__typed__ {c}")
-                                           for c, t in spec.columns.items()])
-               .with_columns(pl.concat_str(checks).alias("__problem__")).collect())
+    checked = (
+        frame.lazy()
+        .with_columns(*[_typed(c, t, spec).alias(f"__typed__ {c}") for c, t in spec.columns.items()])
+        .with_columns(pl.concat_str(checks).alias("__problem__"))
+        .collect()
+    )
     bad = checked.filter(pl.col("__problem__") != "")
     if bad.height:
-        rejected += [Rejected(payload={k: v for k, v in original.items() if k != "source_row"},
-                              reason=f"{path.name} row {original['source_row']}: {problem.strip('; ')}",
-                              key=str(original.get(spec.key[0])))
-                     for original, problem in zip(bad.select(frame.columns).to_dicts(), bad["__problem__"])]
+        rejected += [
+            Rejected(
+                payload={k: v for k, v in original.items() if k != "source_row"},
+                reason=f"{path.name} row {original['source_row']}: {problem.strip('; ')}",
+                key=str(original.get(spec.key[0])),
+            )
+            for original, problem in zip(bad.select(frame.columns).to_dicts(), bad["__problem__"])
+        ]
     good = checked.filter(pl.col("__problem__") == "").select(
         *[typed(c).alias(c) if c in spec.columns else pl.col(c) for c in frame.columns],
-        pl.lit(path.name).alias("source_file"))
+        pl.lit(path.name).alias("source_file"),
+    )
     return good, rejected
 
 
-def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Inbox, source: str, store: str,
-                 specs: list[FileSpec], min_age_seconds: float = 0.0,
-                 known_skus: set[str] | None = None) -> list[Landed]:
+def ingest_inbox(
+    con: duckdb.DuckDBPyConnection,
+    inbox: Inbox,
+    source: str,
+    store: str,
+    specs: list[FileSpec],
+    min_age_seconds: float = 0.0,
+    known_skus: set[str] | None = None,
+) -> list[Landed]:
     """Land every complete, not-yet-seen file of the inbox under the spec its name matches.
 
     Each file lands in one transaction together with its content hash (``ops.files``), so a
@@ -240,8 +279,14 @@ def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Inbox, source: str, stor
     seen: set[str] = set()  # content hashes read in this run (their group may not have committed yet)
 
     def rejection(path: Path, entity: str, reason: str, batch_id: str | None = None) -> Batch:
-        batch = Batch(source, entity, store, pl.DataFrame(), key=(),
-                      rejected=[Rejected(payload=path.name, reason=reason, key=path.name)])
+        batch = Batch(
+            source,
+            entity,
+            store,
+            pl.DataFrame(),
+            key=(),
+            rejected=[Rejected(payload=path.name, reason=reason, key=path.name)],
+        )
         batch.batch_id = batch_id or batch.batch_id
         paths[batch.batch_id] = (path, inbox.rejected)
         return batch
@@ -257,8 +302,10 @@ def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Inbox, source: str, stor
             spec = next((s for s in specs if s.matches(path.name)), None)
             try:
                 if spec is None:
-                    raise FileRejected(f"{path.name}: no file kind of {source} matches this name "
-                                       f"(expected {', '.join(s.pattern for s in specs)})")
+                    raise FileRejected(
+                        f"{path.name}: no file kind of {source} matches this name "
+                        f"(expected {', '.join(s.pattern for s in specs)})"
+                    )
                 good, rejected = read_file(path, spec, known_skus)
             except FileRejected as exc:
                 yield rejection(path, spec.entity if spec else "files", str(exc))
@@ -266,15 +313,30 @@ def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Inbox, source: str, stor
             except OSError:
                 raise  # the inbox itself is unreadable: not this file's fault
             except Exception as exc:  # noqa: BLE001 - whatever else a file makes the reader stumble on rejects it
-                yield rejection(path, spec.entity, f"cannot read {path.name}: {type(exc).__name__}: {exc}"[:2000])
+                yield rejection(
+                    path,
+                    spec.entity if spec else "files",
+                    f"cannot read {path.name}: {type(exc).__name__}: {exc}"[:2000],
+                )
                 continue
-            batch = split_future_times(Batch(source, spec.entity, store, good,
-                                             key=spec.key or ("source_file", "source_row"),
-                                             rejected=rejected, cursor_value=path.name))
+            batch = split_future_times(
+                Batch(
+                    source,
+                    spec.entity,
+                    store,
+                    good,
+                    key=spec.key or ("source_file", "source_row"),
+                    rejected=rejected,
+                    cursor_value=path.name,
+                )
+            )
             read = batch.records.height + len(batch.rejected)
             if rules().rejects_file(len(batch.rejected), read):
-                yield rejection(path, spec.entity, file_rejected_summary(
-                    path.name, len(batch.rejected), read, [r.reason for r in batch.rejected]))
+                yield rejection(
+                    path,
+                    spec.entity,
+                    file_rejected_summary(path.name, len(batch.rejected), read, [r.reason for r in batch.rejected]),
+                )
                 continue
             batch.extra_sql.append(file_record_sql(digest, source, store, path, batch.batch_id, batch.records.height))
             paths[batch.batch_id] = (path, inbox.archive)
@@ -286,7 +348,11 @@ def ingest_inbox(con: duckdb.DuckDBPyConnection, inbox: Inbox, source: str, stor
 
     def refused(batch: Batch, exc: Exception) -> Batch:
         path = paths[batch.batch_id][0]
-        return rejection(path, batch.entity, f"{path.name} could not be landed: {type(exc).__name__}: {exc}"[:2000],
-                         batch_id=batch.batch_id)
+        return rejection(
+            path,
+            batch.entity,
+            f"{path.name} could not be landed: {type(exc).__name__}: {exc}"[:2000],
+            batch_id=batch.batch_id,
+        )
 
     return land_in_groups(con, batches(), on_landed=file_away, on_refused=refused)

@@ -25,49 +25,97 @@ SOURCE = "wms"
 
 SPECS: tuple[FileSpec, ...] = (
     FileSpec(
-        entity="fulfilment_events", pattern="fulfilment_*",
-        columns={"order_key": "str", "shipment_id": "str", "parcel_no": "int", "parcel_count": "int",
-                 "warehouse_id": "str", "stage": "str",
-                 "occurred_at": "datetime", "carrier": "str", "service": "str", "tracking_number": "str",
-                 "weight_kg": "float", "ship_to_name": "str", "ship_to_address": "str", "ship_to_postcode": "str",
-                 "ship_to_city": "str", "ship_to_country": "str"},
+        entity="fulfilment_events",
+        pattern="fulfilment_*",
+        columns={
+            "order_key": "str",
+            "shipment_id": "str",
+            "parcel_no": "int",
+            "parcel_count": "int",
+            "warehouse_id": "str",
+            "stage": "str",
+            "occurred_at": "datetime",
+            "carrier": "str",
+            "service": "str",
+            "tracking_number": "str",
+            "weight_kg": "float",
+            "ship_to_name": "str",
+            "ship_to_address": "str",
+            "ship_to_postcode": "str",
+            "ship_to_city": "str",
+            "ship_to_country": "str",
+        },
         required=("order_key", "shipment_id", "stage", "occurred_at"),
-        key=("shipment_id", "stage", "occurred_at"), non_negative=("weight_kg",)),
+        key=("shipment_id", "stage", "occurred_at"),
+        non_negative=("weight_kg",),
+    ),
     FileSpec(
-        entity="returns_received", pattern="returns_*",
-        columns={"order_key": "str", "sku": "str", "quantity": "int", "condition": "str", "disposition": "str",
-                 "received_at": "datetime", "reason_code": "str", "reason_text": "str", "initiator": "str"},
+        entity="returns_received",
+        pattern="returns_*",
+        columns={
+            "order_key": "str",
+            "sku": "str",
+            "quantity": "int",
+            "condition": "str",
+            "disposition": "str",
+            "received_at": "datetime",
+            "reason_code": "str",
+            "reason_text": "str",
+            "initiator": "str",
+        },
         required=("order_key", "quantity", "received_at"),
-        key=("order_key", "sku", "received_at"), non_negative=("quantity",), sku_column="sku"),
+        key=("order_key", "sku", "received_at"),
+        non_negative=("quantity",),
+        sku_column="sku",
+    ),
     FileSpec(
-        entity="stock_movements", pattern="movements_*",
-        columns={"sku": "str", "warehouse_id": "str", "movement": "str", "quantity": "int", "reference": "str",
-                 "moved_at": "datetime"},
+        entity="stock_movements",
+        pattern="movements_*",
+        columns={
+            "sku": "str",
+            "warehouse_id": "str",
+            "movement": "str",
+            "quantity": "int",
+            "reference": "str",
+            "moved_at": "datetime",
+        },
         required=("sku", "movement", "quantity", "moved_at"),
-        key=("sku", "movement", "reference", "moved_at"), sku_column="sku"),
+        key=("sku", "movement", "reference", "moved_at"),
+        sku_column="sku",
+    ),
     FileSpec(
-        entity="stock_snapshots", pattern="stock_snapshot_*",
+        entity="stock_snapshots",
+        pattern="stock_snapshot_*",
         columns={"sku": "str", "warehouse_id": "str", "on_hand": "int", "snapshot_at": "datetime"},
         required=("sku", "on_hand", "snapshot_at"),
-        key=("sku", "snapshot_at"), non_negative=("on_hand",), sku_column="sku"),
+        key=("sku", "snapshot_at"),
+        non_negative=("on_hand",),
+        sku_column="sku",
+    ),
 )
 RAW_TABLES = {f"raw.{SOURCE}__{spec.entity}": spec.raw_columns() for spec in SPECS}
 
 
 def known_skus(con: duckdb.DuckDBPyConnection) -> set[str] | None:
     """The SKUs of the ERP product catalogue landed so far (None while there is none: no check)."""
-    if not con.execute("select count(*) from information_schema.tables where table_schema = 'raw' "
-                       "and table_name = 'erp__products' and table_catalog = current_database()").fetchall()[0][0]:
+    if not con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'raw' "
+        "and table_name = 'erp__products' and table_catalog = current_database()"
+    ).fetchall()[0][0]:
         return None
-    skus = {sku for (sku,) in con.execute("select distinct sku from raw.erp__products where sku is not null").fetchall()}
+    skus = {
+        sku for (sku,) in con.execute("select distinct sku from raw.erp__products where sku is not null").fetchall()
+    }
     return skus or None
 
 
-def ingest_warehouse(con: duckdb.DuckDBPyConnection, landing: Path, warehouse_id: str,
-                     min_age_seconds: float = 0.0) -> list[Landed]:
+def ingest_warehouse(
+    con: duckdb.DuckDBPyConnection, landing: Path, warehouse_id: str, min_age_seconds: float = 0.0
+) -> list[Landed]:
     """Stock rows (returns, movements, snapshots) of a SKU the ERP catalogue does not have are
     quarantined: stock of an unknown product cannot be valued, promised or pushed."""
     for table, columns in RAW_TABLES.items():
         ensure_raw_table(con, table, columns)
-    return ingest_inbox(con, Inbox(landing / SOURCE / warehouse_id), SOURCE, warehouse_id, list(SPECS),
-                        min_age_seconds, known_skus(con))
+    return ingest_inbox(
+        con, Inbox(landing / SOURCE / warehouse_id), SOURCE, warehouse_id, list(SPECS), min_age_seconds, known_skus(con)
+    )

@@ -37,5 +37,8 @@ def published(settings):
 
 def files_under(root: Path) -> dict[str, str]:
     """Every file under ``root`` with a hash of its content: what a reader must leave as it was."""
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }

@@ -23,9 +23,13 @@ def cdnow() -> pl.DataFrame:
     customer id, customer index, date (yyyymmdd), CDs bought, dollar value."""
     path = distribution("lifetimes").locate_file("lifetimes/datasets/CDNOW_sample.txt")
     rows = [line.split() for line in path.read_text().splitlines() if line.strip()]
-    return pl.DataFrame({"customer": [r[0] for r in rows],
-                         "at": [datetime.strptime(r[2], "%Y%m%d") for r in rows],
-                         "value": [float(r[4]) for r in rows]})
+    return pl.DataFrame(
+        {
+            "customer": [r[0] for r in rows],
+            "at": [datetime.strptime(r[2], "%Y%m%d") for r in rows],
+            "value": [float(r[4]) for r in rows],
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +45,22 @@ def test_bgnbd_reproduces_the_published_cdnow_parameters(calibration):
 
 
 def test_summary_follows_the_btyd_conventions():
-    tx = pl.DataFrame({"customer": ["a", "a", "a", "a", "b"],
-                       "at": [datetime(2026, 1, 1, 9), datetime(2026, 1, 1, 17), datetime(2026, 1, 15),
-                              datetime(2026, 3, 1), datetime(2026, 1, 8)],
-                       "value": [10.0, 5.0, 30.0, 99.0, 20.0]})
-    s = clv.summarise(tx, "customer", "at", "value", observed_until=datetime(2026, 1, 29), period_days=7).sort("customer")
+    tx = pl.DataFrame(
+        {
+            "customer": ["a", "a", "a", "a", "b"],
+            "at": [
+                datetime(2026, 1, 1, 9),
+                datetime(2026, 1, 1, 17),
+                datetime(2026, 1, 15),
+                datetime(2026, 3, 1),
+                datetime(2026, 1, 8),
+            ],
+            "value": [10.0, 5.0, 30.0, 99.0, 20.0],
+        }
+    )
+    s = clv.summarise(tx, "customer", "at", "value", observed_until=datetime(2026, 1, 29), period_days=7).sort(
+        "customer"
+    )
     a, b = s.row(0, named=True), s.row(1, named=True)
     # two purchases on one day are one purchase day; the purchase after observed_until is not seen
     assert (a["frequency"], a["recency"], a["T"], a["monetary_value"]) == (1, 2.0, 4.0, 30.0)
@@ -74,8 +89,9 @@ def test_predictions_behave(calibration):
 
 
 def test_too_little_data_is_a_clear_error():
-    tx = pl.DataFrame({"customer": [f"c{i}" for i in range(30)], "at": [datetime(2026, 1, 1)] * 30,
-                       "value": [10.0] * 30})
+    tx = pl.DataFrame(
+        {"customer": [f"c{i}" for i in range(30)], "at": [datetime(2026, 1, 1)] * 30, "value": [10.0] * 30}
+    )
     s = clv.summarise(tx, "customer", "at", "value", observed_until=datetime(2026, 2, 1))
     with pytest.raises(ValueError, match="every customer bought once"):
         clv.predict(s, 52)
@@ -85,6 +101,7 @@ def test_too_little_data_is_a_clear_error():
 
 def test_the_same_transactions_in_another_order_give_the_same_predictions_to_the_bit(cdnow):
     """A rebuild after a crash lands rows in another order: the predictions must not move a cent."""
+
     def predict(tx):
         summary = clv.summarise(tx, "customer", "at", "value", observed_until=CALIBRATION_END, period_days=7)
         return clv.predict(summary, horizon_periods=52).customers.sort("customer")

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from afterclick import warehouse
 from afterclick.cli import EXIT_PARTIAL, app
-from afterclick.demo.mailbox import messages, serve_mailbox
+from demo.mailbox import messages, serve_mailbox
 
 runner = CliRunner()
 ONE_MODEL = "stg_marketplace__order_lines"
@@ -21,7 +21,8 @@ ONE_MODEL = "stg_marketplace__order_lines"
 MIRAVIA_EXPORT = (
     "Número de pedido;Fecha de creación;Fecha de actualización;Estado;SKU del vendedor;Cantidad;Precio unitario\n"
     "MV-1;02/10/2026 10:56;03/10/2026 09:00;enviado;SKU-1;2;10,50\n"
-    "MV-2;02/10/2026 11:30;03/10/2026 09:00;enviado;SKU-2;1;5,00\n")
+    "MV-2;02/10/2026 11:30;03/10/2026 09:00;enviado;SKU-2;1;5,00\n"
+)
 
 
 def broken_erp_and_a_marketplace_export(settings, monkeypatch, tmp_path) -> None:
@@ -60,10 +61,17 @@ def _cli_process(args: list[str]) -> SimpleNamespace:
     typer's CliRunner, Prefect's console log handler would be set up on the runner's stderr, which is
     closed when the command returns: every later flow in this test process would fail to log.)"""
     from prefect.settings import PREFECT_API_URL
-    done = subprocess.run([sys.executable, "-m", "afterclick.cli", *args], capture_output=True, text=True,
-                          env={**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}, timeout=600)
-    return SimpleNamespace(exit_code=done.returncode, stdout=done.stdout, stderr=done.stderr,
-                           output=done.stdout + done.stderr)
+
+    done = subprocess.run(
+        [sys.executable, "-m", "afterclick.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()},
+        timeout=600,
+    )
+    return SimpleNamespace(
+        exit_code=done.returncode, stdout=done.stdout, stderr=done.stderr, output=done.stdout + done.stderr
+    )
 
 
 def test_the_same_through_prefect(settings, monkeypatch, tmp_path, prefect_server):

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from afterclick import warehouse
 from afterclick.cli import EXIT_REFUSED, EXIT_TIMED_OUT, app
+
 from snapshots import files_under, published  # noqa: F401 - published is a fixture
 
 runner = CliRunner()
@@ -50,8 +51,12 @@ def world_outside(published, tmp_path):
     outside.mkdir()
     (outside / "secrets.csv").write_text("user,password\nroot,hunter2\n")
     duckdb.sql(f"copy (select 1 as a) to '{outside / 'secrets.parquet'}' (format parquet)")
-    paths = {"outside": outside / "secrets.csv", "parquet": outside / "secrets.parquet", "out": outside,
-             "warehouse": published.warehouse_path}
+    paths = {
+        "outside": outside / "secrets.csv",
+        "parquet": outside / "secrets.parquet",
+        "out": outside,
+        "warehouse": published.warehouse_path,
+    }
     return published, paths
 
 
@@ -103,22 +108,35 @@ def test_marts_and_ops_stay_readable(published):
     assert [r["column_name"] for r in sql("summarize fct_orders")] == ["n", "channel"]
     assert "explain_key" in sql("explain select * from fct_orders")[0]
     from dashboards import data
+
     assert data.query("select count(*) as n from ops.loads where source = ?", ("marketplace",))["n"][0] == 1
 
 
 def test_reader_limits_are_the_configured_ones_and_cannot_be_raised(published, monkeypatch):
     monkeypatch.setenv("AFTERCLICK_READER__THREADS", "1")
     monkeypatch.setenv("AFTERCLICK_READER__MEMORY_LIMIT", "256MiB")
-    result = runner.invoke(app, ["sql", "select current_setting('threads') as threads, "
-                                        "current_setting('memory_limit') as memory", "-f", "json"])
+    result = runner.invoke(
+        app,
+        [
+            "sql",
+            "select current_setting('threads') as threads, current_setting('memory_limit') as memory",
+            "-f",
+            "json",
+        ],
+    )
     assert json.loads(result.output) == [{"threads": 1, "memory": "256.0 MiB"}]
     refused = runner.invoke(app, ["sql", "set threads = 8"])
     assert refused.exit_code == EXIT_REFUSED and "SET" in refused.output
     # and below the statement check, the connection's settings are locked
     from afterclick.settings import load_settings
+
     with warehouse.read_serving(load_settings()) as con:
-        for change in ("set threads = 8", "set memory_limit = '64GB'", "reset threads",
-                       "set enable_external_access = true"):
+        for change in (
+            "set threads = 8",
+            "set memory_limit = '64GB'",
+            "reset threads",
+            "set enable_external_access = true",
+        ):
             with pytest.raises(duckdb.Error, match="locked"):
                 con.execute(change)
         assert con.sql("select current_setting('threads')").fetchall() == [(1,)]

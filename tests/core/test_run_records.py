@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from afterclick import runs, warehouse
 from afterclick.cli import app
+
 from snapshots import published  # noqa: F401 - published is a fixture
 from writer_holders import hold_pipeline, hold_writer_lock, let_go
 
@@ -56,8 +57,15 @@ def test_a_run_whose_warehouse_cannot_be_opened_is_journaled(published):
     intruder = hold_pipeline(published, lock=False)
     try:
         run_id, started_at = runs.start_run()
-        runs.finish_run(published, run_id, "pipeline", started_at, "failed", {"seconds": 1.0},
-                        "IOException: Conflicting lock is held")
+        runs.finish_run(
+            published,
+            run_id,
+            "pipeline",
+            started_at,
+            "failed",
+            {"seconds": 1.0},
+            "IOException: Conflicting lock is held",
+        )
     finally:
         assert let_go(intruder) == 0
     assert [r["run_id"] for r in runs.pending_runs(published)] == [run_id]
@@ -66,9 +74,18 @@ def test_a_run_whose_warehouse_cannot_be_opened_is_journaled(published):
 def test_pending_records_move_into_ops_runs_once(published):
     first, second = runs.start_run(), runs.start_run()
     for run_id, started_at in (first, second):
-        runs.journal_run(published, {"run_id": run_id, "flow": "ingest-erp", "status": "failed",
-                                     "started_at": started_at, "finished_at": started_at,
-                                     "summary": {}, "error": "WarehouseBusy: busy"})
+        runs.journal_run(
+            published,
+            {
+                "run_id": run_id,
+                "flow": "ingest-erp",
+                "status": "failed",
+                "started_at": started_at,
+                "finished_at": started_at,
+                "summary": {},
+                "error": "WarehouseBusy: busy",
+            },
+        )
     journal = runs.journal_path(published)
     journal.write_text(journal.read_text() + '{"run_id": "torn", "flow": "ingest')  # a torn last line
     for _ in range(2):  # twice, as two runs in a row would: same run id never twice

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from afterclick import warehouse
 from afterclick.cli import app
+
 from snapshots import published, small_warehouse  # noqa: F401 - published is a fixture
 from writer_holders import hold_pipeline, let_go, open_for_writing, write_once
 
@@ -52,7 +53,11 @@ def test_a_writer_can_open_the_warehouse_while_status_reads(published, monkeypat
 
 def test_status_shows_writeback_changes_in_doubt_and_quarantine_totals(settings):
     from writeback.ledger import DDL
-    small_warehouse(settings, ";".join(DDL) + """;
+
+    small_warehouse(
+        settings,
+        ";".join(DDL)
+        + """;
         insert into ops.writeback_ledger (kind, store_id, channel, change_key, status, updated_at) values
             ('notification', 'email', 'email', 'o-1:delivered', 'unknown', '2026-10-01 10:00'),
             ('notification', 'email', 'email', 'o-2:delivered', 'unknown', '2026-10-01 11:00'),
@@ -62,7 +67,8 @@ def test_status_shows_writeback_changes_in_doubt_and_quarantine_totals(settings)
             ('b-1', 'marketplace', 'orders', 'amazon-es', 'A-1', '{}', 'impossible date', '2026-10-01 10:01'),
             ('b-1', 'marketplace', 'orders', 'amazon-es', 'A-2', '{}', 'unknown SKU', '2026-10-01 10:01'),
             ('b-2', 'wms', 'movements', 'wh-mad', 'M-1', '{}', 'not a number', '2026-10-02 10:01');
-    """)
+    """,
+    )
     warehouse.publish(settings)
     result = runner.invoke(app, ["status"])
     assert result.exit_code == 0, result.output

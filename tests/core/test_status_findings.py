@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from afterclick import warehouse
 from afterclick.cli import app
+
 from snapshots import published, small_warehouse  # noqa: F401 - published is a fixture
 
 runner = CliRunner()

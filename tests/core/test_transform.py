@@ -15,8 +15,10 @@ from tests.conftest import WORLD_END
 def test_the_warehouse_is_free_for_another_process_once_dbt_returns(built):
     settings = built[0]
     # a read-write open from another process fails while any handle in this one holds the file
-    probe = ("import duckdb, sys; con = duckdb.connect(sys.argv[1]); "
-             "print(con.execute('select count(*) from ops.builds').fetchone()[0])")
+    probe = (
+        "import duckdb, sys; con = duckdb.connect(sys.argv[1]); "
+        "print(con.execute('select count(*) from ops.builds').fetchone()[0])"
+    )
     done = subprocess.run([sys.executable, "-c", probe, str(settings.warehouse_path)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-500:]
     assert int(done.stdout) >= 2  # both builds of the fixture recorded
@@ -31,7 +33,8 @@ def test_a_build_at_a_new_as_of_instant_parses_only_what_reads_it_and_uses_the_n
     assert len(runs) >= 2
     assert "Unable to do partial parsing" in runs[0]  # the first build: no saved manifest yet
     assert "Unable to do partial parsing" not in runs[1], [
-        line for line in runs[1].splitlines() if "partial pars" in line]
+        line for line in runs[1].splitlines() if "partial pars" in line
+    ]
     # the new instant reached the SQL models (rendered at run time) ...
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:

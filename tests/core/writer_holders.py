@@ -10,8 +10,9 @@ import textwrap
 
 
 def _start(code: str, ready: str) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     line = proc.stdout.readline().strip()
     assert line == ready, f"the holder did not start: {line!r}"
     return proc
@@ -19,7 +20,8 @@ def _start(code: str, ready: str) -> subprocess.Popen:
 
 def hold_writer_lock(settings, purpose: str = "test holder") -> subprocess.Popen:
     """The writer lock only (a writer between two connections)."""
-    return _start(f"""
+    return _start(
+        f"""
         import sys
         from afterclick.settings import load_settings
         from afterclick import warehouse
@@ -27,14 +29,17 @@ def hold_writer_lock(settings, purpose: str = "test holder") -> subprocess.Popen
         with warehouse.writer(s, purpose={purpose!r}):
             print("locked", flush=True)
             sys.stdin.read()  # hold until the test closes our stdin
-    """, "locked")
+    """,
+        "locked",
+    )
 
 
 def hold_pipeline(settings, purpose: str = "test pipeline", lock: bool = True) -> subprocess.Popen:
     """The writer lock (unless ``lock`` is false) and a read-write connection to warehouse.duckdb,
     as a pipeline in the middle of a step has them. Each line sent makes it write a row and answer
     ``wrote <rows>`` (or the error); EOF closes the connection and lets go."""
-    return _start(f"""
+    return _start(
+        f"""
         import contextlib, sys
         from afterclick.settings import load_settings
         from afterclick import warehouse
@@ -51,7 +56,9 @@ def hold_pipeline(settings, purpose: str = "test pipeline", lock: bool = True) -
                 except Exception as exc:
                     print("error", type(exc).__name__, exc, flush=True)
             con.close()
-    """, "writing")
+    """,
+        "writing",
+    )
 
 
 def write_once(holder: subprocess.Popen) -> str:
@@ -83,4 +90,4 @@ def open_for_writing(settings) -> str:
             print("error", type(exc).__name__, exc)
     """)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    return (done.stdout.strip() or done.stderr.strip()[-500:])
+    return done.stdout.strip() or done.stderr.strip()[-500:]

@@ -27,13 +27,26 @@ from afterclick import warehouse
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-PAGES = {"overview": ("", "Overview"), "order_cycle": ("order_cycle", "Order cycle"),
-         "delivery": ("delivery", "Delivery"), "stock": ("stock", "Stock"),
-         "customers": ("customers", "Customers"), "writeback": ("writeback", "Write-back"),
-         "runs": ("runs", "Runs")}
+PAGES = {
+    "overview": ("", "Overview"),
+    "order_cycle": ("order_cycle", "Order cycle"),
+    "delivery": ("delivery", "Delivery"),
+    "stock": ("stock", "Stock"),
+    "customers": ("customers", "Customers"),
+    "writeback": ("writeback", "Write-back"),
+    "runs": ("runs", "Runs"),
+}
 # Chromium as root in a container, with no network beyond loopback: no sandbox, no background calls.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 def _free_port() -> int:
@@ -45,9 +58,15 @@ def _free_port() -> int:
 @contextmanager
 def _dashboard(port: int, cwd: Path | None = None):
     """``afterclick dashboard`` on ``port`` (started in ``cwd``): its URL once it answers."""
-    proc = subprocess.Popen([sys.executable, "-m", "afterclick.cli", "dashboard", "--port", str(port)],
-                            env=os.environ.copy(), cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "afterclick.cli", "dashboard", "--port", str(port)],
+        env=os.environ.copy(),
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     try:
@@ -96,7 +115,8 @@ def login_server(built_env, tmp_path, monkeypatch):
     workdir = tmp_path / "workdir"
     (workdir / ".streamlit").mkdir(parents=True)
     (workdir / ".streamlit" / "secrets.toml").write_text(
-        AUTH_SECRETS.format(port=port, cookie_secret=uuid.uuid4().hex, client_secret=uuid.uuid4().hex))
+        AUTH_SECRETS.format(port=port, cookie_secret=uuid.uuid4().hex, client_secret=uuid.uuid4().hex)
+    )
     with _dashboard(port, cwd=workdir) as url:
         yield url
 
@@ -151,8 +171,14 @@ def test_with_the_login_on_every_page_url_shows_only_the_login(login_server, tmp
             expect(login).to_be_visible()
             expect(page.get_by_role("heading", name="afterclick", exact=True)).to_be_visible()
             expect(heading).to_have_count(0)
-            for element in ("stMetric", "stDataFrame", "stVegaLiteChart", "stDownloadButton", "stSidebarNav",
-                            "stException"):
+            for element in (
+                "stMetric",
+                "stDataFrame",
+                "stVegaLiteChart",
+                "stDownloadButton",
+                "stSidebarNav",
+                "stException",
+            ):
                 expect(page.locator(f"[data-testid='{element}']")).to_have_count(0)
             expect(page.get_by_text("Page not found")).to_have_count(0)
             page.screenshot(path=tmp_path / f"login_{name}.png", full_page=True)

@@ -19,8 +19,10 @@ class Served(Exception):
 
 def _dashboard(monkeypatch, *args: str) -> tuple[list[str], str, str]:
     """Runs ``afterclick dashboard``: the streamlit command line it would become, its stdout and stderr."""
+
     def execve(path, argv, env):
         raise Served(argv)
+
     monkeypatch.setattr(os, "execve", execve)
     result = CliRunner().invoke(app, ["dashboard", *args])
     assert isinstance(result.exception, Served), result.output

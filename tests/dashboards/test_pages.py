@@ -32,6 +32,7 @@ def app(snapshot, built_env):
             at.switch_page(f"views/{page}.py").run()
         assert not at.exception, at.exception
         return at
+
     return open_page
 
 
@@ -67,8 +68,9 @@ def test_writeback_page_shows_the_carrier_file_exchange(app, snapshot):
 
 def test_runs_page_shows_the_last_run_of_every_flow(app, snapshot):
     at = app("runs")
-    [(flows, last_models)] = _sql(snapshot, "select count(distinct flow), max_by(summary->>'$.transform.models_built', "
-                                            "started_at) from ops.runs")
+    [(flows, last_models)] = _sql(
+        snapshot, "select count(distinct flow), max_by(summary->>'$.transform.models_built', started_at) from ops.runs"
+    )
     assert _metric(at, "Flows") == f"{flows:,}"
     last = at.dataframe[0].value
     assert len(last) == flows and int(last.loc[last["flow"] == "transform", "models_built"].iloc[0]) == int(last_models)
@@ -77,8 +79,11 @@ def test_runs_page_shows_the_last_run_of_every_flow(app, snapshot):
 def test_order_cycle_channel_filter_and_stuck_search(app, snapshot):
     at = app("order_cycle", start="2026-10-01", end="2026-10-31", channel="vtex")
     funnel = at.dataframe[0].value
-    expected = _sql(snapshot, "select count(*) from fct_order_cycle where channel = 'vtex' "
-                              "and placed_date between '2026-10-01' and '2026-10-31'")[0][0]
+    expected = _sql(
+        snapshot,
+        "select count(*) from fct_order_cycle where channel = 'vtex' "
+        "and placed_date between '2026-10-01' and '2026-10-31'",
+    )[0][0]
     assert funnel["orders"].sum() == expected > 0
     stuck_all = len(at.dataframe[-1].value)
     at.text_input(key="stuck_search").input("picked").run()
@@ -90,8 +95,11 @@ def test_order_cycle_channel_filter_and_stuck_search(app, snapshot):
 
 def test_delivery_carrier_filter_counts_that_carriers_parcels(app, snapshot):
     at = app("delivery", start="2026-10-01", end="2026-10-31", carrier="correos")
-    expected = _sql(snapshot, "select count(*) from fct_shipments where carrier = 'correos' "
-                              "and cast(shipped_at as date) between '2026-10-01' and '2026-10-31'")[0][0]
+    expected = _sql(
+        snapshot,
+        "select count(*) from fct_shipments where carrier = 'correos' "
+        "and cast(shipped_at as date) between '2026-10-01' and '2026-10-31'",
+    )[0][0]
     assert _number(_metric(at, "Parcels shipped")) == expected > 0
     everyone = app("delivery", start="2026-10-01", end="2026-10-31")
     assert _number(_metric(everyone, "Parcels shipped")) > expected
@@ -99,15 +107,20 @@ def test_delivery_carrier_filter_counts_that_carriers_parcels(app, snapshot):
 
 def test_stock_warehouse_filter_sums_that_warehouse(app, snapshot):
     at = app("stock", warehouse="wh-lis")
-    expected = _sql(snapshot, "select sum(on_hand) from fct_stock_levels where is_current and warehouse_id = 'wh-lis'")[0][0]
+    expected = _sql(snapshot, "select sum(on_hand) from fct_stock_levels where is_current and warehouse_id = 'wh-lis'")[
+        0
+    ][0]
     assert _number(_metric(at, "Units on hand")) == expected > 0
     assert set(at.dataframe[0].value["warehouse_id"]) == {"wh-lis"}
 
 
 def test_customers_channel_filter_and_masked_emails(app, snapshot, monkeypatch):
     at = app("customers", start="2026-09-01", end="2026-10-31", channel="shopify")
-    expected = _sql(snapshot, "select count(*) from dim_customers where acquisition_channel = 'shopify' "
-                              "and cast(first_order_at as date) between '2026-09-01' and '2026-10-31'")[0][0]
+    expected = _sql(
+        snapshot,
+        "select count(*) from dim_customers where acquisition_channel = 'shopify' "
+        "and cast(first_order_at as date) between '2026-09-01' and '2026-10-31'",
+    )[0][0]
     assert _number(_metric(at, "New customers")) == expected > 0
     emails = at.dataframe[-1].value["customer_email"].dropna()
     assert len(emails) and all("****@" in e for e in emails)
@@ -152,9 +165,12 @@ def test_orders_dated_after_the_as_of_day_do_not_move_the_default_period(snapsho
         [(as_of,)] = con.execute("select date_day from dim_dates where is_as_of_day").fetchall()
         [(newest,)] = con.execute("select max(placed_date) from fct_orders").fetchall()
         for late in (as_of + timedelta(days=1), date(2099, 6, 1)):
-            con.execute("insert into fct_orders select * replace (order_key || ? as order_key, "
-                        "cast(? as date) as placed_date, cast(? as timestamp) as placed_at) "
-                        "from fct_orders order by order_key limit 1", [f"-{late:%Y}", late, late])
+            con.execute(
+                "insert into fct_orders select * replace (order_key || ? as order_key, "
+                "cast(? as date) as placed_date, cast(? as timestamp) as placed_at) "
+                "from fct_orders order by order_key limit 1",
+                [f"-{late:%Y}", late, late],
+            )
         assert con.execute("select max(placed_date) from fct_orders").fetchall() == [(date(2099, 6, 1),)]
     assert as_of == WORLD_END.date() and newest <= as_of
     for page in ("overview", "customers"):
@@ -179,8 +195,9 @@ def test_pages_whose_marts_are_absent_say_so(settings):
         at = AppTest.from_file(APP, default_timeout=60).run()
         at.switch_page(f"views/{page}.py").run()
         assert not at.exception, (page, at.exception)
-        assert any(says in at.info[0].value for says in ("not built yet", "No write-back has run yet",
-                                                          "No run recorded yet")), page
+        assert any(
+            says in at.info[0].value for says in ("not built yet", "No write-back has run yet", "No run recorded yet")
+        ), page
 
 
 def test_the_runs_page_counts_a_partial_run_with_the_failed_ones(snapshot, settings):
@@ -188,8 +205,10 @@ def test_the_runs_page_counts_a_partial_run_with_the_failed_ones(snapshot, setti
     those whose last run did not succeed and lists it with its error."""
     shutil.copy(snapshot.serving_path, settings.serving_path)  # a private copy: the shared one stays clean
     with duckdb.connect(str(settings.serving_path)) as con:
-        con.execute("insert into ops.runs values ('partial-1', 'pipeline', 'partial', now()::timestamp, "
-                    "now()::timestamp, '{}', '1 source failed: erp (OperationalError: no such file)')")
+        con.execute(
+            "insert into ops.runs values ('partial-1', 'pipeline', 'partial', now()::timestamp, "
+            "now()::timestamp, '{}', '1 source failed: erp (OperationalError: no such file)')"
+        )
     at = AppTest.from_file(APP, default_timeout=60).run()
     at.switch_page("views/runs.py").run()
     assert not at.exception, at.exception

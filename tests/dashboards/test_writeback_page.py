@@ -18,9 +18,22 @@ AT = datetime(2026, 11, 1, 1, 0)
 
 
 def _ledger_row(kind: str, store: str, channel: str, key: str, status: str, payload: str = "{}") -> tuple:
-    return (kind, store, channel, key, payload, f"hash-{key}", status, 0,
-            "interrupted between sending and confirming; not sent again to avoid a duplicate"
-            if status == "unknown" else None, None, None, AT)
+    return (
+        kind,
+        store,
+        channel,
+        key,
+        payload,
+        f"hash-{key}",
+        status,
+        0,
+        "interrupted between sending and confirming; not sent again to avoid a duplicate"
+        if status == "unknown"
+        else None,
+        None,
+        None,
+        AT,
+    )
 
 
 def _frame_with(at, column: str):
@@ -28,11 +41,22 @@ def _frame_with(at, column: str):
 
 
 def test_the_page_shows_the_changes_in_doubt_per_kind_and_store_with_what_to_do(wb):
-    rows = [_ledger_row("notification", "email", "email", f"shipping_confirmation:o{i}:s{i}", "unknown",
-                        f'{{"order_number": "#10{i}", "customer_email": "customer{i}@example.com"}}') for i in range(3)]
+    rows = [
+        _ledger_row(
+            "notification",
+            "email",
+            "email",
+            f"shipping_confirmation:o{i}:s{i}",
+            "unknown",
+            f'{{"order_number": "#10{i}", "customer_email": "customer{i}@example.com"}}',
+        )
+        for i in range(3)
+    ]
     rows += [_ledger_row("stock", "shopify-es", "shopify", f"shopify-es:SKU-0000{i}", "unknown") for i in range(2)]
-    rows += [_ledger_row("stock", "shopify-es", "shopify", "shopify-es:SKU-00009", "confirmed"),
-             _ledger_row("notification", "email", "email", "delivered:o7:s7", "dead")]
+    rows += [
+        _ledger_row("stock", "shopify-es", "shopify", "shopify-es:SKU-00009", "confirmed"),
+        _ledger_row("notification", "email", "email", "delivered:o7:s7", "dead"),
+    ]
     with warehouse.connect(wb) as con:
         ledger.ensure(con)
         con.executemany("insert into ops.writeback_ledger values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
@@ -55,6 +79,7 @@ def test_the_page_shows_the_changes_in_doubt_per_kind_and_store_with_what_to_do(
     emails = changes[changes["kind"] == "notification"]
     assert set(emails["order_number"]) == {"#100", "#101", "#102"}
     assert emails["message_id"].str.fullmatch(r"<[0-9a-f]{32}@afterclick>").all()
-    assert set(emails["message_id"]) == {message_id(Change("notification", "email", "email", key, {}))
-                                         for key in emails["change_key"]}
+    assert set(emails["message_id"]) == {
+        message_id(Change("notification", "email", "email", key, {})) for key in emails["change_key"]
+    }
     assert not changes.astype(str).apply(lambda c: c.str.contains("customer0@example.com")).any().any()

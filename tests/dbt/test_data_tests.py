@@ -17,8 +17,10 @@ def test_primary_key_and_not_null_columns_fail_on_a_duplicate_key_and_on_nulls(w
     con = duckdb.connect(str(wb.warehouse_path))
     try:
         con.execute("insert into marts.fct_orders select * from marts.fct_orders limit 1")  # a key twice
-        con.execute("update marts.fct_orders set placed_at = null where order_key in "
-                    "(select order_key from marts.fct_orders order by order_key limit 2)")  # one column, 2 rows
+        con.execute(
+            "update marts.fct_orders set placed_at = null where order_key in "
+            "(select order_key from marts.fct_orders order by order_key limit 2)"
+        )  # one column, 2 rows
     finally:
         con.close()
     result = run_dbt(wb, "test", select="fct_orders")

@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from afterclick import warehouse
 from afterclick.cli import app
-from afterclick.demo import catalog as cat
-from afterclick.demo.backoffice import purchase_orders, stock_ledger
-from afterclick.demo.generate import load_truth
+from demo import catalog as cat
+from demo.backoffice import purchase_orders, stock_ledger
+from demo.generate import load_truth
 
 
 def _mart(settings, sql: str) -> pl.DataFrame:
@@ -25,33 +25,51 @@ def _truth_atp(world, pairs: pl.DataFrame) -> pl.DataFrame:
     """On hand from the WMS ledger of the world; reserved: lines of orders placed, not canceled and
     with no parcel shipped by the end, at the warehouse that picked them, else the store's first;
     safety stock as the seed says (default 1; electronics and footwear 2)."""
-    on_hand = (stock_ledger(world, purchase_orders(world, world.seed)).filter(pl.col("moved_at") <= world.end)
-               .group_by("sku", "warehouse_id").agg(pl.col("quantity").sum().alias("on_hand")))
+    on_hand = (
+        stock_ledger(world, purchase_orders(world, world.seed))
+        .filter(pl.col("moved_at") <= world.end)
+        .group_by("sku", "warehouse_id")
+        .agg(pl.col("quantity").sum().alias("on_hand"))
+    )
     parcels = world.shipments.group_by("order_id").agg(
         pl.col("warehouse_id").filter(pl.col("picked_at").is_not_null()).min().alias("picked_wh"),
-        pl.col("shipped_at").min().alias("first_shipped_at"))
-    first_wh = pl.DataFrame({"store_id": [s.store_id for s in cat.STORES],
-                             "store_wh": [s.warehouses[0] for s in cat.STORES]})
-    open_orders = (world.orders.filter(pl.col("canceled_at").is_null())
-                   .join(parcels, on="order_id", how="left").filter(pl.col("first_shipped_at").is_null())
-                   .join(first_wh, on="store_id")
-                   .select("order_id", pl.coalesce("picked_wh", "store_wh").alias("warehouse_id")))
-    reserved = (world.order_lines.join(open_orders, on="order_id")
-                .group_by("sku", "warehouse_id").agg(pl.col("quantity").sum().alias("reserved")))
-    safety = world.products.select("sku", pl.when(pl.col("category").is_in(["electronics", "footwear"]))
-                                   .then(2).otherwise(1).alias("safety_stock"))
-    return (pairs.join(on_hand, on=["sku", "warehouse_id"], how="left")
-            .join(reserved, on=["sku", "warehouse_id"], how="left")
-            .join(safety, on="sku", how="left")
-            .with_columns(pl.col("on_hand").fill_null(0), pl.col("reserved").fill_null(0))
-            .with_columns(available_to_promise=pl.col("on_hand") - pl.col("reserved") - pl.col("safety_stock")))
+        pl.col("shipped_at").min().alias("first_shipped_at"),
+    )
+    first_wh = pl.DataFrame(
+        {"store_id": [s.store_id for s in cat.STORES], "store_wh": [s.warehouses[0] for s in cat.STORES]}
+    )
+    open_orders = (
+        world.orders.filter(pl.col("canceled_at").is_null())
+        .join(parcels, on="order_id", how="left")
+        .filter(pl.col("first_shipped_at").is_null())
+        .join(first_wh, on="store_id")
+        .select("order_id", pl.coalesce("picked_wh", "store_wh").alias("warehouse_id"))
+    )
+    reserved = (
+        world.order_lines.join(open_orders, on="order_id")
+        .group_by("sku", "warehouse_id")
+        .agg(pl.col("quantity").sum().alias("reserved"))
+    )
+    safety = world.products.select(
+        "sku", pl.when(pl.col("category").is_in(["electronics", "footwear"])).then(2).otherwise(1).alias("safety_stock")
+    )
+    return (
+        pairs.join(on_hand, on=["sku", "warehouse_id"], how="left")
+        .join(reserved, on=["sku", "warehouse_id"], how="left")
+        .join(safety, on="sku", how="left")
+        .with_columns(pl.col("on_hand").fill_null(0), pl.col("reserved").fill_null(0))
+        .with_columns(available_to_promise=pl.col("on_hand") - pl.col("reserved") - pl.col("safety_stock"))
+    )
 
 
 def test_available_to_promise_matches_the_truth(built):
     settings, *_ = built
     world = load_truth(settings)
-    got = _mart(settings, """select sku, warehouse_id, on_hand, reserved, safety_stock, available_to_promise
-                             from marts.fct_stock_levels where is_current""")
+    got = _mart(
+        settings,
+        """select sku, warehouse_id, on_hand, reserved, safety_stock, available_to_promise
+                             from marts.fct_stock_levels where is_current""",
+    )
     # every SKU and warehouse with stock in the world, and those the mart has (a pair whose only
     # activity was a canceled order has a current row with nothing on hand or reserved)
     stocked = stock_ledger(world, purchase_orders(world, world.seed)).select("sku", "warehouse_id")
@@ -71,16 +89,22 @@ def test_stock_history_rebuilds_the_opening_snapshot(built):
     it must equal what the opening snapshot counted."""
     settings, *_ = built
     world = load_truth(settings)
-    day = _mart(settings, f"""
+    day = _mart(
+        settings,
+        f"""
         select l.sku, l.warehouse_id, l.on_hand, s.on_hand as counted
         from marts.fct_stock_levels as l
         inner join staging.stg_wms__stock_snapshots as s
             on l.sku = s.sku and l.warehouse_id = s.warehouse_id and s.snapshot_at = timestamp '{world.start}'
-        where l.stock_date = date '{world.start.date()}'""")
-    moved_that_day = _mart(settings, f"""
+        where l.stock_date = date '{world.start.date()}'""",
+    )
+    moved_that_day = _mart(
+        settings,
+        f"""
         select sku, warehouse_id, sum(signed_quantity) as moved from staging.stg_wms__stock_movements
         where moved_at > timestamp '{world.start}' and cast(moved_at as date) = date '{world.start.date()}'
-        group by all""")
+        group by all""",
+    )
     day = day.join(moved_that_day, on=["sku", "warehouse_id"], how="left").with_columns(pl.col("moved").fill_null(0))
     assert day.height > 100
     assert day.filter(pl.col("on_hand") != pl.col("counted") + pl.col("moved")).is_empty()
@@ -92,28 +116,40 @@ def _truth_retention(world) -> pl.DataFrame:
         person=pl.when(pl.col("store_id") == "amazon-es")
         .then(pl.format("{}@marketplace.amazon.es", pl.col("customer_id").str.to_lowercase()))
         .otherwise(pl.col("email").str.to_lowercase()),
-        month=pl.col("placed_at").dt.truncate("1mo").cast(pl.Date))
+        month=pl.col("placed_at").dt.truncate("1mo").cast(pl.Date),
+    )
     cohort = orders.group_by("person").agg(pl.col("month").min().alias("cohort_month"))
     sizes = cohort.group_by("cohort_month").agg(pl.len().alias("cohort_size"))
-    active = (orders.join(cohort, on="person")
-              .with_columns(months_since_first=(pl.col("month").dt.year() - pl.col("cohort_month").dt.year()) * 12
-                            + pl.col("month").dt.month() - pl.col("cohort_month").dt.month())
-              .group_by("cohort_month", "months_since_first")
-              .agg(pl.col("person").n_unique().alias("active_customers"), pl.len().alias("orders")))
+    active = (
+        orders.join(cohort, on="person")
+        .with_columns(
+            months_since_first=(pl.col("month").dt.year() - pl.col("cohort_month").dt.year()) * 12
+            + pl.col("month").dt.month()
+            - pl.col("cohort_month").dt.month()
+        )
+        .group_by("cohort_month", "months_since_first")
+        .agg(pl.col("person").n_unique().alias("active_customers"), pl.len().alias("orders"))
+    )
     return active.join(sizes, on="cohort_month").with_columns(pl.col("months_since_first").cast(pl.Int64))
 
 
 def test_cohort_retention_matches_the_truth(built):
     settings, *_ = built
     truth = _truth_retention(load_truth(settings))
-    got = _mart(settings, """select cohort_month, cast(months_since_first as bigint) as months_since_first, cohort_size,
+    got = _mart(
+        settings,
+        """select cohort_month, cast(months_since_first as bigint) as months_since_first, cohort_size,
                                     active_customers, orders, retention_rate
-                             from marts.rpt_cohort_retention where active_customers > 0""")
+                             from marts.rpt_cohort_retention where active_customers > 0""",
+    )
     joined = truth.join(got, on=["cohort_month", "months_since_first"], how="full", suffix="_mart")
     for col in ("cohort_size", "active_customers", "orders"):
         bad = joined.filter(pl.col(col).ne_missing(pl.col(f"{col}_mart")))
         assert bad.is_empty(), (col, bad.head(5))
-    assert got.filter(pl.col("months_since_first") == 0)["retention_rate"].to_list() == [1.0] * truth["cohort_month"].n_unique()
+    assert (
+        got.filter(pl.col("months_since_first") == 0)["retention_rate"].to_list()
+        == [1.0] * truth["cohort_month"].n_unique()
+    )
     assert (got["months_since_first"] >= 2).any()  # repeat buyers beyond the first months
 
 
@@ -191,14 +227,19 @@ def test_clv_is_refitted_when_asked_or_stale_and_otherwise_scored_with_the_last_
     assert run_dbt(wb, "build", select=select, clv_refit=True).status == "success"
     assert fits()["fitted_as_of"].to_list() == [*earlier, wb.as_of]
     orders = _mart(wb, "select * from intermediate.int_customer_orders where not is_canceled")
-    summary = clv.summarise(orders, customer="customer_key", at="placed_at", value="net_sales_rc",
-                            observed_until=wb.as_of, period_days=7.0)
-    expected = (clv.predict(summary, horizon_periods=365 / 7.0).customers
-                .select("customer_key", pl.col("p_alive").round(4), pl.col("predicted_clv").round(2))
-                .sort("customer_key"))
+    summary = clv.summarise(
+        orders, customer="customer_key", at="placed_at", value="net_sales_rc", observed_until=wb.as_of, period_days=7.0
+    )
+    expected = (
+        clv.predict(summary, horizon_periods=365 / 7.0)
+        .customers.select("customer_key", pl.col("p_alive").round(4), pl.col("predicted_clv").round(2))
+        .sort("customer_key")
+    )
     refitted = preds()
     assert (refitted["fitted_as_of"] == wb.as_of).all()
-    assert refitted.select("customer_key", "p_alive", pl.col("predicted_clv_12m").alias("predicted_clv")).equals(expected)
+    assert refitted.select("customer_key", "p_alive", pl.col("predicted_clv_12m").alias("predicted_clv")).equals(
+        expected
+    )
 
     wb.as_of = WORLD_END + timedelta(days=10)  # eight days after the last fit: over clv_refit_days (7)
     assert run_dbt(wb, "build", select=select).status == "success"

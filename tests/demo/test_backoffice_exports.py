@@ -6,8 +6,8 @@ from pathlib import Path
 import polars as pl
 import sqlalchemy as sa
 
-from afterclick.demo.generate import load_truth
-from afterclick.demo.ids import with_order_keys
+from demo.generate import load_truth
+from demo.ids import with_order_keys
 
 
 def _read_many(folder: Path, pattern: str, **kwargs) -> pl.DataFrame:
@@ -28,8 +28,10 @@ def test_erp_invoices_and_credit_notes_match_the_orders(settings, small_world):
         open_pos = db.execute(sa.text("select count(*) from purchase_orders where status = 'open'")).scalar()
     assert tables == {"invoices", "products", "price_lists", "purchase_orders", "customer_credit"}
     assert kinds["invoice"] == truth.orders.filter(pl.col("invoiced_at").is_not_null()).height
-    assert kinds["credit_note"] == truth.orders.filter(pl.col("refunded_at").is_not_null()
-                                                        & (pl.col("refunded_amount") > 0)).height
+    assert (
+        kinds["credit_note"]
+        == truth.orders.filter(pl.col("refunded_at").is_not_null() & (pl.col("refunded_amount") > 0)).height
+    )
     keys = set(with_order_keys(truth.orders, truth.orders)["order_key"])
     assert refs <= keys
     assert open_pos > 0  # some stock is still inbound
@@ -53,15 +55,32 @@ def test_correos_status_files_carry_every_correos_tracking_event(settings, small
     truth = load_truth(settings)
     status = _read_many(settings.landing_dir / "carriers" / "correos" / "inbox", "estados_*.txt", separator=";")
     assert status.height == truth.tracking_events.filter(pl.col("carrier") == "correos").height
-    assert set(status["ESTADO"]) <= {"PRE-REGISTRADO", "EN TRANSITO", "EN REPARTO", "AUSENTE", "ENTREGADO",
-                                     "INCIDENCIA", "DEVUELTO", "DISPONIBLE EN OFICINA"}
+    assert set(status["ESTADO"]) <= {
+        "PRE-REGISTRADO",
+        "EN TRANSITO",
+        "EN REPARTO",
+        "AUSENTE",
+        "ENTREGADO",
+        "INCIDENCIA",
+        "DEVUELTO",
+        "DISPONIBLE EN OFICINA",
+    }
 
 
 def test_marketing_spend_covers_every_month_with_new_customers(settings, small_world):
     truth = load_truth(settings)
     spend = _read_many(settings.landing_dir / "marketing" / "inbox", "spend_*.csv")
-    months_with_new = (truth.orders.sort("placed_at").group_by("customer_id").first()
-                       ["placed_at"].dt.strftime("%Y-%m").unique().sort().to_list())
+    months_with_new = (
+        truth.orders.sort("placed_at")
+        .group_by("customer_id")
+        .first()["placed_at"]
+        .dt.strftime("%Y-%m")
+        .unique()
+        .sort()
+        .to_list()
+    )
     assert sorted(set(spend["date"].str.slice(0, 7))) == months_with_new
     assert spend["spend"].cast(pl.Float64).sum() > 0
-    assert json.loads((settings.demo_dir / "world.json").read_text())["back_office"]["spend_files"] == len(months_with_new)
+    assert json.loads((settings.demo_dir / "world.json").read_text())["back_office"]["spend_files"] == len(
+        months_with_new
+    )

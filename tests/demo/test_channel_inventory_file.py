@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import polars as pl
 
-from afterclick.demo.emulators.inventory import ChannelInventory
+from demo.emulators.inventory import ChannelInventory
 
 WORLD = SimpleNamespace(products=pl.DataFrame({"sku": ["SKU-0001", "SKU-0002", "SKU-0003"]}))
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import polars as pl
 import pytest
 
-from afterclick.demo.emulators.base import rows_after
+from demo.emulators.base import rows_after
 
 
 @pytest.fixture(scope="module")
@@ -15,8 +15,11 @@ def frame() -> pl.DataFrame:
     rng = random.Random(7)
     t0 = datetime(2026, 1, 1)
     rows = [(t0 + timedelta(minutes=rng.randrange(40)), f"o{rng.randrange(10_000):05d}") for _ in range(400)]
-    return pl.DataFrame(rows, schema={"updated": pl.Datetime("us"), "key": pl.String}, orient="row") \
-        .unique().sort("updated", "key")
+    return (
+        pl.DataFrame(rows, schema={"updated": pl.Datetime("us"), "key": pl.String}, orient="row")
+        .unique()
+        .sort("updated", "key")
+    )
 
 
 def test_rows_after_a_timestamp_are_the_filtered_rows(frame):

@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from afterclick.demo.world import simulate
+from demo.world import simulate
 
 END = datetime(2026, 11, 1)
 
@@ -56,8 +56,10 @@ def test_nothing_happens_after_the_end_and_stages_are_in_order(world):
 
 def test_customers_come_back_across_months_and_channels(world):
     per_customer = world.orders.group_by("customer_id").agg(
-        pl.len().alias("orders"), pl.col("store_id").n_unique().alias("stores"),
-        (pl.col("placed_at").max() - pl.col("placed_at").min()).dt.total_days().alias("span_days"))
+        pl.len().alias("orders"),
+        pl.col("store_id").n_unique().alias("stores"),
+        (pl.col("placed_at").max() - pl.col("placed_at").min()).dt.total_days().alias("span_days"),
+    )
     repeaters = per_customer.filter(pl.col("orders") > 1)
     assert repeaters.height / per_customer.height > 0.2
     assert (repeaters["span_days"] > 60).sum() > 100

@@ -11,13 +11,13 @@ import polars as pl
 import pytest
 from pydantic import SecretStr
 
-from afterclick.demo.emulators.order_book import OrderBook
-from afterclick.demo.emulators.orders_view import OrdersView
-from afterclick.demo.emulators.server import emulator_process
-from afterclick.demo.emulators.shopify import LOCATIONS
-from afterclick.demo.emulators.stock_routes import MAGENTO_SOURCES, VTEX_WAREHOUSES, WOO_LOCATION
-from afterclick.demo.generate import load_truth
-from ingest.channels.connector import ChannelStore
+from afterclick.channels.store import ChannelStore
+from demo.emulators.order_book import OrderBook
+from demo.emulators.orders_view import OrdersView
+from demo.emulators.server import emulator_process
+from demo.emulators.shopify import LOCATIONS
+from demo.emulators.stock_routes import MAGENTO_SOURCES, VTEX_WAREHOUSES, WOO_LOCATION
+from demo.generate import load_truth
 from tests.ingest.emulated_stores import kill_emulators
 from writeback.ledger import Change
 from writeback.run import adapter_factory
@@ -25,8 +25,6 @@ from writeback.run import adapter_factory
 pytestmark = pytest.mark.slow
 KINDS = ("tracking", "status", "prices", "stock")  # in the write-back's order: a status may need the tracking first
 STOCK_LOCATION = {"shopify": LOCATIONS, "vtex": VTEX_WAREHOUSES, "magento": MAGENTO_SOURCES}
-DELIVERED = {"shopify": "CLOSED", "vtex": "delivered", "magento": "closed", "woocommerce": "completed"}
-CANCELED = {"shopify": "CANCELLED", "vtex": "canceled", "magento": "canceled", "woocommerce": "cancelled"}
 
 
 def _changes(world, store_id: str, channel: str) -> dict[str, list[Change]]:
@@ -35,31 +33,52 @@ def _changes(world, store_id: str, channel: str) -> dict[str, list[Change]]:
     and the stock of a SKU."""
     orders = OrdersView(world, world.end).orders(store_id)
     open_first = orders.filter(pl.col("state").is_in(["pending", "paid", "fulfilled"])).sort(
-        pl.col("state") == "fulfilled", "order_id")  # not yet shipped, where the store has such orders
+        pl.col("state") == "fulfilled", "order_id"
+    )  # not yet shipped, where the store has such orders
     shipped, canceled = (str(o) for o in open_first["channel_order_id"][:2])
     at = world.end - timedelta(days=2)
-    tracking = [{"channel_order_id": shipped, "shipment_id": f"SHP-{shipped}-{n}", "parcel_no": n, "parcel_count": 2,
-                 "carrier": "correos", "carrier_name": "Correos", "tracking_number": f"PQ{shipped}{n}ES",
-                 "tracking_url": f"https://track.example/PQ{shipped}{n}ES", "shipped_at": at} for n in (1, 2)]
-    status = [{"channel_order_id": shipped, "afterclick_status": "delivered", "channel_status": DELIVERED[channel],
-               "delivered_at": at + timedelta(days=1)},
-              {"channel_order_id": canceled, "afterclick_status": "canceled", "channel_status": CANCELED[channel],
-               "delivered_at": None}]
+    tracking = [
+        {
+            "channel_order_id": shipped,
+            "shipment_id": f"SHP-{shipped}-{n}",
+            "parcel_no": n,
+            "parcel_count": 2,
+            "carrier": "correos",
+            "carrier_name": "Correos",
+            "tracking_number": f"PQ{shipped}{n}ES",
+            "tracking_url": f"https://track.example/PQ{shipped}{n}ES",
+            "shipped_at": at,
+        }
+        for n in (1, 2)
+    ]
+    status = [
+        {"channel_order_id": shipped, "afterclick_status": "delivered", "delivered_at": at + timedelta(days=1)},
+        {"channel_order_id": canceled, "afterclick_status": "canceled", "delivered_at": None},
+    ]
     sku = world.products["sku"][3]
     prices = [{"sku": sku, "segment": "b2c", "price_list": "retail", "currency": "EUR", "price": 41.5}]
     if channel == "magento":
         prices.append({"sku": sku, "segment": "b2b", "price_list": "wholesale", "currency": "EUR", "price": 33.25})
     location = STOCK_LOCATION.get(channel, {}).get(store_id, WOO_LOCATION)
-    payloads = {"tracking": tracking, "status": status, "prices": prices,
-                "stock": [{"sku": sku, "location_id": location, "quantity": 17}]}
-    return {kind: [Change(kind, store_id, channel, f"{kind}-{i}", p) for i, p in enumerate(rows)]
-            for kind, rows in payloads.items()}
+    payloads = {
+        "tracking": tracking,
+        "status": status,
+        "prices": prices,
+        "stock": [{"sku": sku, "location_id": location, "quantity": 17}],
+    }
+    return {
+        kind: [Change(kind, store_id, channel, f"{kind}-{i}", p) for i, p in enumerate(rows)]
+        for kind, rows in payloads.items()
+    }
 
 
 def _stores(reach: dict) -> dict[str, ChannelStore]:
-    return {sid: ChannelStore(sid, cfg["channel"], cfg["base_url"],
-                              {k: SecretStr(v) for k, v in cfg["credentials"].items()})
-            for sid, cfg in reach["channel_stores"].items()}
+    return {
+        sid: ChannelStore(
+            sid, cfg["channel"], cfg["base_url"], {k: SecretStr(v) for k, v in cfg["credentials"].items()}
+        )
+        for sid, cfg in reach["channel_stores"].items()
+    }
 
 
 def test_a_killed_store_shows_every_change_it_acknowledged_when_started_again(settings, small_world):

@@ -30,9 +30,13 @@ def page(reference):
 def test_the_walk_reaches_every_settings_model_of_the_module(reference):
     """A settings model the walk from Settings does not reach would be missing from the page."""
     from pydantic import BaseModel
+
     reached = {model for model, _ in reference.settings_fields()}
-    defined = {name for name, obj in vars(settings_module).items()
-               if isinstance(obj, type) and issubclass(obj, BaseModel) and obj.__module__ == settings_module.__name__}
+    defined = {
+        name
+        for name, obj in vars(settings_module).items()
+        if isinstance(obj, type) and issubclass(obj, BaseModel) and obj.__module__ == settings_module.__name__
+    }
     assert defined <= reached, defined - reached
 
 
@@ -51,17 +55,24 @@ def test_every_field_of_every_settings_model_is_in_the_configuration_page(refere
 def test_every_settings_field_says_what_it_does(reference):
     """The reference is written from the fields' own descriptions: a field without one would show
     an empty line."""
-    undocumented = [f"{model}.{name}" for model, name in reference.settings_fields()
-                    if not getattr(settings_module, model).model_fields[name].description
-                    and not reference._is_model(getattr(settings_module, model).model_fields[name].annotation)]
+    undocumented = [
+        f"{model}.{name}"
+        for model, name in reference.settings_fields()
+        if not getattr(settings_module, model).model_fields[name].description
+        and not reference._is_model(getattr(settings_module, model).model_fields[name].annotation)
+    ]
     assert not undocumented, undocumented
 
 
 def test_environment_names_are_the_ones_the_settings_read(reference, page, monkeypatch, tmp_path):
     """The page's variable names are the ones the settings really read (a nested one included)."""
     names = set(re.findall(r"`(AFTERCLICK_[A-Z0-9_]+)`", page))
-    assert {"AFTERCLICK_STATE_DIR", "AFTERCLICK_SMTP__HOST", "AFTERCLICK_READER__QUERY_TIMEOUT_SECONDS",
-            "AFTERCLICK_CHANNEL_STORES"} <= names
+    assert {
+        "AFTERCLICK_STATE_DIR",
+        "AFTERCLICK_SMTP__HOST",
+        "AFTERCLICK_READER__QUERY_TIMEOUT_SECONDS",
+        "AFTERCLICK_CHANNEL_STORES",
+    } <= names
     monkeypatch.setenv("AFTERCLICK_SETTINGS_FILE", str(tmp_path / "none.toml"))
     monkeypatch.setenv("AFTERCLICK_SMTP__HOST", "mail.example.com")
     monkeypatch.setenv("AFTERCLICK_READER__QUERY_TIMEOUT_SECONDS", "7")
@@ -73,6 +84,7 @@ def test_every_command_is_in_the_command_line_page(reference):
     import typer.main
 
     from afterclick.cli import app
+
     page = reference.cli_markdown()
     for name, command in typer.main.get_command(app).commands.items():
         if not command.hidden:

@@ -34,8 +34,13 @@ def test_afterclick_docs_serves_the_documentation_while_a_writer_holds_the_wareh
     settings = built[0]
     env = {**os.environ, "AFTERCLICK_STATE_DIR": str(settings.root), "PYTHONUNBUFFERED": "1"}
     writer = duckdb.connect(str(settings.warehouse_path))  # no other process can open the file now
-    server = subprocess.Popen([sys.executable, "-m", "afterclick.cli", "docs", "--port", "0"], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "afterclick.cli", "docs", "--port", "0"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         first_line = server.stdout.readline()
         url = re.search(r"http://127\.0\.0\.1:\d+/", first_line)

@@ -14,8 +14,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _build(config: Path, site: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(config),
-                           "--site-dir", str(site)], cwd=ROOT, env=env, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(config), "--site-dir", str(site)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
 
 
 def test_the_site_builds_strictly_with_its_generated_reference_pages(tmp_path):
@@ -30,12 +35,16 @@ def test_a_broken_link_fails_the_build(tmp_path):
     """Strict mode really counts warnings (mkdocs' --quiet, for one, would hide them)."""
     docs = tmp_path / "docs"
     shutil.copytree(ROOT / "docs", docs)
-    (docs / "getting-started.md").write_text((docs / "getting-started.md").read_text()
-                                              + "\n[a page that is not there](nowhere.md)\n")
+    (docs / "getting-started.md").write_text(
+        (docs / "getting-started.md").read_text() + "\n[a page that is not there](nowhere.md)\n"
+    )
     config = tmp_path / "mkdocs.yml"
-    config.write_text((ROOT / "mkdocs.yml").read_text()
-                      .replace("docs_dir: docs", f"docs_dir: {docs}")
-                      .replace("  - docs/hooks/reference.py", f"  - {docs}/hooks/reference.py"))
+    config.write_text(
+        (ROOT / "mkdocs.yml")
+        .read_text()
+        .replace("docs_dir: docs", f"docs_dir: {docs}")
+        .replace("  - docs/hooks/reference.py", f"  - {docs}/hooks/reference.py")
+    )
     built = _build(config, tmp_path / "site")
     assert built.returncode != 0
     assert "nowhere.md" in built.stderr

@@ -6,8 +6,8 @@ import time
 import pytest
 
 from afterclick import warehouse
+from afterclick.errors import BadSourceData, TransientSourceError
 from ingest import run as ingest_run
-from ingest.errors import BadSourceData, TransientSourceError
 
 # These tests are about the flows, not the models: they build a small selection (the whole project
 # is ~300 dbt nodes; tests/flows/test_pipeline_flow.py builds it through the flow).
@@ -30,8 +30,9 @@ def flaky_source(monkeypatch):
     return calls, script
 
 
-def test_a_transient_source_failure_is_retried_and_the_run_succeeds(settings, monkeypatch, prefect_server,
-                                                                    flaky_source):
+def test_a_transient_source_failure_is_retried_and_the_run_succeeds(
+    settings, monkeypatch, prefect_server, flaky_source
+):
     from flows.pipeline import pipeline_flow
 
     monkeypatch.setenv("AFTERCLICK_RETRY_BACKOFF_SECONDS", "0.05")
@@ -39,11 +40,12 @@ def test_a_transient_source_failure_is_retried_and_the_run_succeeds(settings, mo
     script += [TransientSourceError("connection reset by the channel"), TransientSourceError("503 from the API")]
     summary = pipeline_flow(state_dir=str(settings.root), select=SMALL_BUILD)
     assert calls["n"] == 3
-    assert summary["ingest"]["errors"] == {}
+    assert summary.ingest.errors == {}
 
 
-def test_bad_data_is_not_retried_and_is_reported_while_the_rest_runs(settings, monkeypatch, prefect_server,
-                                                                    flaky_source):
+def test_bad_data_is_not_retried_and_is_reported_while_the_rest_runs(
+    settings, monkeypatch, prefect_server, flaky_source
+):
     from flows.pipeline import pipeline_flow
 
     monkeypatch.setenv("AFTERCLICK_RETRY_BACKOFF_SECONDS", "0.05")
@@ -51,9 +53,9 @@ def test_bad_data_is_not_retried_and_is_reported_while_the_rest_runs(settings, m
     script.append(BadSourceData("page 3 is not JSON: Expecting value at line 1"))
     summary = pipeline_flow(state_dir=str(settings.root), select=SMALL_BUILD)
     assert calls["n"] == 1
-    assert "BadSourceData" in summary["ingest"]["errors"]["flaky"]
-    assert "page 3 is not JSON" in summary["ingest"]["errors"]["flaky"]
-    assert summary["publish"]["version"]  # the other steps still ran
+    assert "BadSourceData" in summary.ingest.errors["flaky"]
+    assert "page 3 is not JSON" in summary.ingest.errors["flaky"]
+    assert summary.publish.version  # the other steps still ran
     with warehouse.read_serving(settings) as con:
         [(status, recorded)] = con.sql("select status, summary from ops.runs").fetchall()
     assert status == "partial" and "page 3 is not JSON" in recorded  # the rest ran: partial, not failed
@@ -88,7 +90,6 @@ def test_two_writer_flows_serialise_and_both_succeed(settings, prefect_server, c
     assert "waits for the writer slot" in caplog.text  # the second flow said it was waiting
 
 
-
 def _task_runs(flow_state) -> dict[str, str]:
     """Task run name (without Prefect's numeric suffix for the build task) -> final state."""
     from prefect.client.orchestration import get_client
@@ -117,7 +118,10 @@ def test_each_dbt_node_shows_as_its_own_prefect_task_when_node_tasks_are_on(sett
     per_node = transform_flow(select=select, state_dir=str(settings.root), publish=False, return_state=True)
     assert per_node.is_completed()
     tasks = _task_runs(per_node)
-    assert {"model stg_shopify__orders", "model stg_shopify__order_lines",
-            "test primary_key_stg_shopify__orders_order_key"} <= set(tasks)
+    assert {
+        "model stg_shopify__orders",
+        "model stg_shopify__order_lines",
+        "test primary_key_stg_shopify__orders_order_key",
+    } <= set(tasks)
     assert not any(name.startswith("model ") for name in tasks if "shopify" not in name)  # only the selection
     assert set(tasks.values()) == {"Completed"}

@@ -36,23 +36,38 @@ def test_serve_runs_scheduled_flows_and_shuts_down_cleanly(settings, tmp_path):
     port = _free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
-    env.update({
-        "AFTERCLICK_STATE_DIR": str(settings.root), "AFTERCLICK_PREFECT__SERVER_PORT": str(port),
-        "AFTERCLICK_SCHEDULES__TRANSFORM": "every:15", "AFTERCLICK_SCHEDULES__PIPELINE": "",
-        "AFTERCLICK_SCHEDULES__TRANSFORM_SELECT": "path:models/staging/shopify",
-        "AFTERCLICK_SCHEDULES__CHANNELS": "", "AFTERCLICK_SCHEDULES__BACK_OFFICE": "",
-        "AFTERCLICK_SCHEDULES__TRACKING": "", "AFTERCLICK_SCHEDULES__INVENTORY": "",
-        "AFTERCLICK_SCHEDULES__WRITEBACK": "{}",
-        "PREFECT_HOME": str(tmp_path / "prefect-serve"), "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
-        "PREFECT_RUNNER_POLL_FREQUENCY": "2",
-    })
-    proc = subprocess.Popen([sys.executable, "-m", "afterclick.cli", "serve"], env=env,
-                            stdout=open(tmp_path / "serve.log", "wb"), stderr=subprocess.STDOUT)
+    env.update(
+        {
+            "AFTERCLICK_STATE_DIR": str(settings.root),
+            "AFTERCLICK_PREFECT__SERVER_PORT": str(port),
+            "AFTERCLICK_SCHEDULES__TRANSFORM": "every:15",
+            "AFTERCLICK_SCHEDULES__PIPELINE": "",
+            "AFTERCLICK_SCHEDULES__TRANSFORM_SELECT": "path:models/staging/shopify",
+            "AFTERCLICK_SCHEDULES__CHANNELS": "",
+            "AFTERCLICK_SCHEDULES__BACK_OFFICE": "",
+            "AFTERCLICK_SCHEDULES__TRACKING": "",
+            "AFTERCLICK_SCHEDULES__INVENTORY": "",
+            "AFTERCLICK_SCHEDULES__WRITEBACK": "{}",
+            "PREFECT_HOME": str(tmp_path / "prefect-serve"),
+            "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
+            "PREFECT_RUNNER_POLL_FREQUENCY": "2",
+        }
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "afterclick.cli", "serve"],
+        env=env,
+        stdout=open(tmp_path / "serve.log", "wb"),  # noqa: SIM115 - the server process writes it until stopped
+        stderr=subprocess.STDOUT,
+    )
     try:
+
         def completed_scheduled_runs():
             try:
-                runs = httpx.post(f"{api}/flow_runs/filter", timeout=10, json={
-                    "limit": 10, "flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}}).json()
+                runs = httpx.post(
+                    f"{api}/flow_runs/filter",
+                    timeout=10,
+                    json={"limit": 10, "flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}},
+                ).json()
             except (httpx.HTTPError, ValueError):
                 return None  # the server is still starting
             # only the transform is scheduled; anything else would be a schedule the settings did not turn off
@@ -80,7 +95,10 @@ def test_serve_runs_scheduled_flows_and_shuts_down_cleanly(settings, tmp_path):
             return True
 
     _wait_for(server_gone, 40, "the Prefect server to stop")
-    leftovers = [p for p in psutil.process_iter(["cmdline"])
-                 if str(settings.root) in " ".join(p.info["cmdline"] or []) or
-                 f"--port {port}" in " ".join(p.info["cmdline"] or [])]
+    leftovers = [
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if str(settings.root) in " ".join(p.info["cmdline"] or [])
+        or f"--port {port}" in " ".join(p.info["cmdline"] or [])
+    ]
     assert leftovers == []

@@ -11,8 +11,8 @@ import pytest
 from pydantic import SecretStr
 
 from afterclick import warehouse
-from afterclick.demo.catalog import STORE_BY_ID
-from ingest.channels.connector import ChannelStore
+from afterclick.channels.store import ChannelStore
+from demo.catalog import STORE_BY_ID
 
 
 @pytest.fixture
@@ -31,8 +31,7 @@ def api_store(store_id: str, url: str, state, **override) -> ChannelStore:
 def children(pid: int) -> list[int]:
     """The processes ``pid`` started (still there, or not yet waited for; none once it is gone)."""
     try:
-        return [int(c) for task in Path(f"/proc/{pid}/task").iterdir()
-                for c in (task / "children").read_text().split()]
+        return [int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()]
     except FileNotFoundError:
         return []
 

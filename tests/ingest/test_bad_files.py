@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from afterclick import warehouse
-from ingest.run import exchange_carrier_files, ingest_marketplaces, ingest_spend, ingest_wms
+from ingest.run import ingest_carrier_files, ingest_marketplaces, ingest_spend, ingest_wms
 
 SNAPSHOT_HEADER = "sku,warehouse_id,on_hand,snapshot_at"
 
@@ -31,7 +31,8 @@ def _two_warehouses(settings) -> None:
         inbox = _folder(settings, "wms", wh, "inbox")
         (inbox / "stock_snapshot_b_good.csv").write_text(f"{SNAPSHOT_HEADER}\nGOOD-{wh},{wh},7,2026-10-02 00:00:00\n")
         (inbox / "movements_good.csv").write_text(
-            f"sku,warehouse_id,movement,quantity,reference,moved_at\nGOOD-{wh},{wh},receipt,5,PO-{wh},2026-10-02 10:00:00\n")
+            f"sku,warehouse_id,movement,quantity,reference,moved_at\nGOOD-{wh},{wh},receipt,5,PO-{wh},2026-10-02 10:00:00\n"
+        )
 
 
 # the shapes that crashed the wms source, each as the file's text and the reason it is rejected for
@@ -39,40 +40,52 @@ def _two_warehouses(settings) -> None:
 BAD_SHAPES = {
     "trailing_delimiter": (
         "sku,warehouse_id,on_hand,snapshot_at,\nBAD-1,wh-a,3,2026-10-02 00:00:00,\nBAD-2,wh-a,4,2026-10-02 00:00:00,\n",
-        None),
+        None,
+    ),
     "trailing_delimiter_semicolons_and_blank_end": (
         "sku,warehouse_id,on_hand,snapshot_at,\nBAD-1,wh-a,3,2026-10-02 00:00:00,\n,,,,\n",
-        None),
+        None,
+    ),
     "column_twice": (
         "sku,Warehouse_ID,on_hand,snapshot_at,warehouse_id\nBAD-1,wh-a,3,2026-10-02 00:00:00,wh-a\n",
-        "column 'warehouse_id' appears twice (as 'Warehouse_ID' and 'warehouse_id')"),
+        "column 'warehouse_id' appears twice (as 'Warehouse_ID' and 'warehouse_id')",
+    ),
     "column_twice_same_spelling": (
         "sku,on_hand,on_hand,snapshot_at\nBAD-1,3,4,2026-10-02 00:00:00\n",
-        "column 'on_hand' appears twice (as 'on_hand' and 'on_hand')"),
+        "column 'on_hand' appears twice (as 'on_hand' and 'on_hand')",
+    ),
     "bookkeeping_source_row": (
         f"{SNAPSHOT_HEADER},source_row\nBAD-1,wh-a,3,2026-10-02 00:00:00,77\n",
-        "column 'source_row' has a name the loader uses for its own bookkeeping"),
+        "column 'source_row' has a name the loader uses for its own bookkeeping",
+    ),
     "bookkeeping_source_file": (
         f"{SNAPSHOT_HEADER},Source_File\nBAD-1,wh-a,3,2026-10-02 00:00:00,x.csv\n",
-        "column 'Source_File' has a name the loader uses for its own bookkeeping"),
+        "column 'Source_File' has a name the loader uses for its own bookkeeping",
+    ),
     "bookkeeping_load_metadata": (
         f"{SNAPSHOT_HEADER},_loaded_at\nBAD-1,wh-a,3,2026-10-02 00:00:00,2026-10-02\n",
-        "column '_loaded_at' has a name the loader uses for its own bookkeeping"),
+        "column '_loaded_at' has a name the loader uses for its own bookkeeping",
+    ),
     "bookkeeping_typed_prefix": (
         f"{SNAPSHOT_HEADER},__typed__ sku\nBAD-1,wh-a,3,2026-10-02 00:00:00,x\n",
-        "column '__typed__ sku' has a name the loader uses for its own bookkeeping"),
+        "column '__typed__ sku' has a name the loader uses for its own bookkeeping",
+    ),
     "empty_name_with_values": (
         "sku,,on_hand,snapshot_at\nBAD-1,wh-a,3,2026-10-02 00:00:00\n",
-        "column 2 has no name but holds values"),
+        "column 2 has no name but holds values",
+    ),
     "name_only_in_case": (  # a canonical column spelled in capitals is that column (lands)
         "SKU,Warehouse_ID,On_Hand,Snapshot_At\nBAD-1,wh-a,3,2026-10-02 00:00:00\n",
-        None),
+        None,
+    ),
     "json_key_twice": (
         '{"sku":"BAD-1","Warehouse_ID":"wh-a","warehouse_id":"wh-a","on_hand":3,"snapshot_at":"2026-10-02 00:00:00"}\n',
-        "column 'warehouse_id' appears twice (as 'Warehouse_ID' and 'warehouse_id')"),
+        "column 'warehouse_id' appears twice (as 'Warehouse_ID' and 'warehouse_id')",
+    ),
     "json_key_source_row": (
         '{"sku":"BAD-1","on_hand":3,"snapshot_at":"2026-10-02 00:00:00","source_row":9}\n',
-        "column 'source_row' has a name the loader uses for its own bookkeeping"),
+        "column 'source_row' has a name the loader uses for its own bookkeeping",
+    ),
 }
 
 
@@ -94,8 +107,12 @@ def test_a_bad_wms_file_is_landed_or_rejected_and_the_rest_lands(settings, shape
         assert quarantine == []
         assert {"BAD-1"} <= snapshots
         assert (root / "archive" / name).exists()
-        columns = [c for (c,) in _rows(settings, "select column_name from duckdb_columns() "
-                                                 "where table_name = 'wms__stock_snapshots'")]
+        columns = [
+            c
+            for (c,) in _rows(
+                settings, "select column_name from duckdb_columns() where table_name = 'wms__stock_snapshots'"
+            )
+        ]
         assert "" not in columns and "Warehouse_ID" not in columns  # no empty-named or doubled column
     else:
         assert "BAD-1" not in snapshots
@@ -117,7 +134,9 @@ def test_an_extra_column_spelled_in_other_capitals_than_the_raw_tables_lands_in_
     (inbox / "movements_2.csv").write_text(f"{head},LOT\nA,wh-a,receipt,5,PO-2,2026-10-03 10:00:00,L-2\n")
     ingest_wms(settings)
     assert _rows(settings, "select reference, lot from raw.wms__stock_movements order by 1") == [
-        ("PO-1", "L-1"), ("PO-2", "L-2")]
+        ("PO-1", "L-1"),
+        ("PO-2", "L-2"),
+    ]
     assert _rows(settings, "select count(*) from ops.quarantine") == [(0,)]
 
 
@@ -137,7 +156,9 @@ def test_a_file_that_fails_to_land_is_rejected_alone_and_its_group_lands(setting
     root = inbox.parent
     ingest_wms(settings)
     assert [r for (r,) in _rows(settings, "select reference from raw.wms__stock_movements order by 1")] == [
-        "PO-1", "PO-3"]
+        "PO-1",
+        "PO-3",
+    ]
     assert [p.name for p in (root / "rejected").iterdir()] == ["movements_2.csv"]
     [(reason,)] = _rows(settings, "select reason from ops.quarantine")
     assert reason.startswith("movements_2.csv could not be landed:") and "L-2" in reason
@@ -150,19 +171,25 @@ STATUS_HEADER = "CODIGO_ENVIO;REFERENCIA;FECHA;ESTADO;INCIDENCIA;OFICINA"
 STATUS_ROW = "PQ1;S1;02/10/2026 10:00;ENTREGADO;;MADRID"
 
 
-@pytest.mark.parametrize("header,row,reason", [
-    (STATUS_HEADER + ";", STATUS_ROW + ";", None),
-    (STATUS_HEADER + ";codigo_envio", STATUS_ROW + ";PQ1",
-     "column 'CODIGO_ENVIO' appears twice (as 'CODIGO_ENVIO' and 'codigo_envio')"),
-    (STATUS_HEADER + ";source_row", STATUS_ROW + ";1", "column 'source_row' has a name the loader uses"),
-    (STATUS_HEADER.replace("OFICINA", ""), STATUS_ROW, "column 6 has no name but holds values"),
-])
+@pytest.mark.parametrize(
+    "header,row,reason",
+    [
+        (STATUS_HEADER + ";", STATUS_ROW + ";", None),
+        (
+            STATUS_HEADER + ";codigo_envio",
+            STATUS_ROW + ";PQ1",
+            "column 'CODIGO_ENVIO' appears twice (as 'CODIGO_ENVIO' and 'codigo_envio')",
+        ),
+        (STATUS_HEADER + ";source_row", STATUS_ROW + ";1", "column 'source_row' has a name the loader uses"),
+        (STATUS_HEADER.replace("OFICINA", ""), STATUS_ROW, "column 6 has no name but holds values"),
+    ],
+)
 def test_a_bad_carrier_file_is_landed_or_rejected_and_the_rest_lands(settings, header, row, reason):
     inbox = _folder(settings, "carriers", "correos", "inbox")
     (inbox / "estados_1_bad.txt").write_text(f"{header}\n{row}\n")
     (inbox / "estados_2_good.txt").write_text(f"{STATUS_HEADER}\nPQ2;S2;02/10/2026 11:00;ENTREGADO;;BCN\n")
     (inbox / "etiquetas_1.txt").write_text("REFERENCIA;CODIGO_ENVIO;FECHA\nS2;PQ2;01/10/2026 09:00\n")
-    exchange_carrier_files(settings)
+    ingest_carrier_files(settings)
     numbers = {n for (n,) in _rows(settings, "select tracking_number from raw.carrier_files__status_events")}
     assert "PQ2" in numbers and _rows(settings, "select reference from raw.carrier_files__labels") == [("S2",)]
     quarantine = [r for (r,) in _rows(settings, "select reason from ops.quarantine")]
@@ -173,11 +200,12 @@ def test_a_bad_carrier_file_is_landed_or_rejected_and_the_rest_lands(settings, h
         assert numbers == {"PQ2"} and [p.name for p in (root / "rejected").iterdir()] == ["estados_1_bad.txt"]
         assert len(quarantine) == 1 and reason in quarantine[0]
     assert not any(inbox.iterdir())
-    assert exchange_carrier_files(settings) == []
+    assert ingest_carrier_files(settings) == []
 
 
-MIRAVIA_HEADER = ("Número de pedido;Fecha de creación;Fecha de actualización;Estado;SKU del vendedor;Cantidad;"
-                  "Precio unitario")
+MIRAVIA_HEADER = (
+    "Número de pedido;Fecha de creación;Fecha de actualización;Estado;SKU del vendedor;Cantidad;Precio unitario"
+)
 
 
 def _miravia(settings, name: str, text: str):
@@ -186,13 +214,22 @@ def _miravia(settings, name: str, text: str):
     return inbox.parent
 
 
-@pytest.mark.parametrize("header,row,reason", [
-    (MIRAVIA_HEADER + ";", "MV1;02/10/2026 10:56;03/10/2026 09:00;enviado;SKU-1;2;10,50;", None),
-    (MIRAVIA_HEADER + ";cantidad", "MV1;02/10/2026 10:56;03/10/2026 09:00;enviado;SKU-1;2;10,50;3",
-     "column 'Cantidad' appears twice (as 'Cantidad' and 'cantidad')"),
-    (MIRAVIA_HEADER + ";source_row", "MV1;02/10/2026 10:56;03/10/2026 09:00;enviado;SKU-1;2;10,50;7",
-     "column 'source_row' has a name the loader uses"),
-])
+@pytest.mark.parametrize(
+    "header,row,reason",
+    [
+        (MIRAVIA_HEADER + ";", "MV1;02/10/2026 10:56;03/10/2026 09:00;enviado;SKU-1;2;10,50;", None),
+        (
+            MIRAVIA_HEADER + ";cantidad",
+            "MV1;02/10/2026 10:56;03/10/2026 09:00;enviado;SKU-1;2;10,50;3",
+            "column 'Cantidad' appears twice (as 'Cantidad' and 'cantidad')",
+        ),
+        (
+            MIRAVIA_HEADER + ";source_row",
+            "MV1;02/10/2026 10:56;03/10/2026 09:00;enviado;SKU-1;2;10,50;7",
+            "column 'source_row' has a name the loader uses",
+        ),
+    ],
+)
 def test_a_bad_marketplace_export_is_landed_or_rejected_and_the_rest_lands(settings, header, row, reason):
     root = _miravia(settings, "a_bad.csv", f"{header}\n{row}\n")
     _miravia(settings, "b_good.csv", f"{MIRAVIA_HEADER}\nMV2;02/10/2026 10:56;03/10/2026 09:00;enviado;SKU-2;1;5\n")
@@ -210,11 +247,18 @@ def test_a_bad_marketplace_export_is_landed_or_rejected_and_the_rest_lands(setti
 SPEND_HEADER = "date,store_id,campaign,spend,currency"
 
 
-@pytest.mark.parametrize("header,row,reason", [
-    (SPEND_HEADER + ",", "2026-10-01,shopify-es,brand,10.5,EUR,", None),
-    (SPEND_HEADER + ",Spend", "2026-10-01,shopify-es,brand,10.5,EUR,11", "column 'spend' appears twice"),
-    (SPEND_HEADER + ",_store", "2026-10-01,shopify-es,brand,10.5,EUR,x", "column '_store' has a name the loader uses"),
-])
+@pytest.mark.parametrize(
+    "header,row,reason",
+    [
+        (SPEND_HEADER + ",", "2026-10-01,shopify-es,brand,10.5,EUR,", None),
+        (SPEND_HEADER + ",Spend", "2026-10-01,shopify-es,brand,10.5,EUR,11", "column 'spend' appears twice"),
+        (
+            SPEND_HEADER + ",_store",
+            "2026-10-01,shopify-es,brand,10.5,EUR,x",
+            "column '_store' has a name the loader uses",
+        ),
+    ],
+)
 def test_a_bad_spend_file_is_landed_or_rejected_and_the_rest_lands(settings, header, row, reason):
     inbox = _folder(settings, "marketing", "inbox")
     (inbox / "spend_1_bad.csv").write_text(f"{header}\n{row}\n")

@@ -5,11 +5,12 @@ from datetime import datetime
 
 import pytest
 
-from afterclick.demo.catalog import STORE_BY_ID
-from afterclick.demo.emulators.server import serve_channels
-from afterclick.demo.world import simulate
+from afterclick.errors import BadSourceData
+from demo.catalog import STORE_BY_ID
+from demo.emulators.server import serve_channels
+from demo.world import simulate
 from ingest.channels.catalogue import sweep_entity, sweep_store
-from ingest.errors import BadSourceData
+
 from emulated_stores import api_store, con  # noqa: F401 - con is a fixture
 
 END = datetime(2026, 11, 1)
@@ -20,9 +21,6 @@ LOCATION = {"shopify-es": "gid://shopify/Location/1001", "magento-es": "default"
 @pytest.fixture(scope="module")
 def world():
     return simulate(orders=600, days=30, seed=8, end=END)
-
-
-
 
 
 def _total(landed, entity):
@@ -44,8 +42,10 @@ def test_a_sweep_lands_the_store_catalogue_and_locations_then_only_what_changed(
         again = sweep_store(con, store)
     listed = sorted(s for s in world.products["sku"].to_list() if s != "SKU-00003")
     if channel != "vtex":  # VTEX's catalogue has no list call
-        rows = con.sql(f"select payload from raw.{channel}__products where _store = '{store_id}' "
-                       "qualify row_number() over (partition by id order by updated_at desc) = 1").fetchall()
+        rows = con.sql(
+            f"select payload from raw.{channel}__products where _store = '{store_id}' "
+            "qualify row_number() over (partition by id order by updated_at desc) = 1"
+        ).fetchall()
         skus = sorted(json.loads(p)[SKU_FIELD[channel]] for (p,) in rows)
         assert skus == listed and _total(first, "products") == len(listed)
         assert _total(again, "products") == 1  # the repriced product, once
@@ -53,8 +53,10 @@ def test_a_sweep_lands_the_store_catalogue_and_locations_then_only_what_changed(
         price = latest[sku].get("price") or latest[sku].get("regular_price")
         assert float(price) == 12.34
     if channel != "woocommerce":  # WooCommerce keeps one stock per product: no locations
-        ids = [json.loads(p) for (p,) in con.sql(f"select payload from raw.{channel}__locations "
-                                                 f"where _store = '{store_id}'").fetchall()]
+        ids = [
+            json.loads(p)
+            for (p,) in con.sql(f"select payload from raw.{channel}__locations where _store = '{store_id}'").fetchall()
+        ]
         assert [x.get("id") or x.get("source_code") for x in ids] == [LOCATION[store_id]]
         assert _total(again, "locations") == 0
 

@@ -7,16 +7,22 @@ from datetime import datetime
 import pytest
 
 from afterclick import warehouse
-from afterclick.demo.catalog import STORE_BY_ID
-from afterclick.demo.emulators.server import serve_channels
-from afterclick.demo.world import simulate
+from afterclick.errors import BadSourceData
+from demo.catalog import STORE_BY_ID
+from demo.emulators.server import serve_channels
+from demo.world import simulate
 from ingest.channels.inventory import TABLE, ingest_channel_inventory
-from ingest.errors import BadSourceData
+
 from emulated_stores import api_store, con  # noqa: F401 - con is a fixture
 
 END = datetime(2026, 11, 1)
-LOCATION = {"shopify-es": "gid://shopify/Location/1001", "shopify-mx": "gid://shopify/Location/2001",
-            "vtex-br": "1_1", "magento-es": "default", "woo-pt": ""}
+LOCATION = {
+    "shopify-es": "gid://shopify/Location/1001",
+    "shopify-mx": "gid://shopify/Location/2001",
+    "vtex-br": "1_1",
+    "magento-es": "default",
+    "woo-pt": "",
+}
 PAGE = {"shopify": 7, "vtex": 0, "magento": 5, "woocommerce": 4}  # small pages: every sweep pages
 
 
@@ -25,23 +31,26 @@ def world():
     return simulate(orders=800, days=45, seed=3, end=END)  # 60 SKUs
 
 
-
-
-
 def _sweep(con, store_id, url, state, skus):
-    return ingest_channel_inventory(con, api_store(store_id, url, state), skus=skus,
-                                    page_size=PAGE[STORE_BY_ID[store_id].channel])
+    return ingest_channel_inventory(
+        con, api_store(store_id, url, state), skus=skus, page_size=PAGE[STORE_BY_ID[store_id].channel]
+    )
 
 
 def _latest(con, store_id) -> dict[tuple[str, str], int]:
-    rows = con.sql(f"select sku, location_id, arg_max(available, observed_at) from {TABLE} "
-                   f"where _store = '{store_id}' group by all").fetchall()
+    rows = con.sql(
+        f"select sku, location_id, arg_max(available, observed_at) from {TABLE} "
+        f"where _store = '{store_id}' group by all"
+    ).fetchall()
     return {(sku, loc): n for sku, loc, n in rows}
 
 
 def _shown(state, location) -> dict[tuple[str, str], int]:
-    return {(sku, location): by_location[location] for sku, by_location in state.inventory.quantities.items()
-            if location in by_location and state.inventory.knows(sku)}
+    return {
+        (sku, location): by_location[location]
+        for sku, by_location in state.inventory.quantities.items()
+        if location in by_location and state.inventory.knows(sku)
+    }
 
 
 @pytest.mark.parametrize("store_id", list(LOCATION))
@@ -133,35 +142,39 @@ def test_faults_are_retried_and_a_malformed_answer_lands_nothing_of_the_sweep(wo
         assert state.faults == [] and landed.rows_landed == 30
 
 
-def test_the_inventory_source_reads_what_the_demo_channels_were_last_told(settings, small_world):
+def test_the_inventory_source_reads_what_the_demo_channels_were_last_told(settings, small_world, monkeypatch):
     """Through the source kind: the demo emulators show the stock a previous push left them."""
-    from afterclick.demo.generate import load_truth
+    from demo.generate import load_truth
     from ingest.run import ensure_raw_tables, ingest_source
+    from tests.conftest import outside_world_env
 
     ensure_raw_tables(settings)
-    ingest_source(settings, "erp")
     with serve_channels(load_truth(settings), inventory_dir=settings.demo_dir / "channels") as endpoints:
         for store_id, (_, state) in endpoints.items():
             state.inventory.set([(sku, LOCATION[store_id], 11) for sku in state.inventory.skus[:5]])
-    landed = ingest_source(settings, "channel_inventory")
+    with outside_world_env(settings, monkeypatch):
+        ingest_source(settings, "erp")
+        landed = ingest_source(settings, "channel_inventory")
+        again = ingest_source(settings, "channel_inventory", store="vtex-br")
     assert {x.rows_landed for x in landed} == {5} and len(landed) == len(LOCATION)
     with warehouse.connect_read_only(settings.warehouse_path) as ro:
-        assert ro.sql(f"select _store, count(*), min(available), max(available) from {TABLE} group by 1 "
-                      "order by 1").fetchall() == [(s, 5, 11, 11) for s in sorted(LOCATION)]
-    assert ingest_source(settings, "channel_inventory", store="vtex-br")[0].rows_landed == 0
+        assert ro.sql(
+            f"select _store, count(*), min(available), max(available) from {TABLE} group by 1 order by 1"
+        ).fetchall() == [(s, 5, 11, 11) for s in sorted(LOCATION)]
+    assert again[0].rows_landed == 0
 
 
 def test_vtex_sweep_reads_four_skus_side_by_side_and_keeps_the_sku_order():
     """Each SKU is one or two round trips with nothing else to do meanwhile: the sweep reads
-    VTEX_SWEEP_CALLS of them at once (the barrier passes only when four calls are in flight
+    SWEEP_CALLS of them at once (the barrier passes only when four calls are in flight
     together), and its readings still come in SKU order. A stand-in for the store answers here:
     what it answers is the emulator's business, tested above; this is the sweep's concurrency."""
     import threading
 
-    from ingest.channels.inventory import VTEX_SWEEP_CALLS, _vtex
+    from ingest.channels.vtex.stock import SWEEP_CALLS, levels
 
     skus = [f"SKU-{i:03d}" for i in range(10)]
-    meet = threading.Barrier(VTEX_SWEEP_CALLS, timeout=30)
+    meet = threading.Barrier(SWEEP_CALLS, timeout=30)
     lock, active, peak = threading.Lock(), [0], [0]
 
     class Store:
@@ -182,6 +195,6 @@ def test_vtex_sweep_reads_four_skus_side_by_side_and_keeps_the_sku_order():
                 with lock:
                     active[0] -= 1
 
-    readings = list(_vtex(Store(), 0, set(skus)))
+    readings = list(levels(Store(), 0, set(skus)))
     assert [(r["sku"], r["available"]) for r in readings] == [(sku, i) for i, sku in enumerate(skus)]
-    assert peak[0] == VTEX_SWEEP_CALLS
+    assert peak[0] == SWEEP_CALLS

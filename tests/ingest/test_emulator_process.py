@@ -12,10 +12,10 @@ from pathlib import Path
 import polars as pl
 
 from afterclick import warehouse
-from afterclick.demo.emulators.server import emulator_process
-from afterclick.demo.generate import load_truth
-from afterclick.demo.mailbox import messages
 from afterclick.settings import ChannelStoreSettings
+from demo.emulators.server import emulator_process
+from demo.generate import load_truth
+from demo.mailbox import messages
 from ingest.run import ingest_channel_apis
 from tests.conftest import WORLD_END
 from tests.ingest.emulated_stores import children as _children
@@ -50,10 +50,15 @@ def test_a_separate_emulator_process_serves_the_demo_stores_as_of_the_clock(sett
         settings.channel_stores = {sid: ChannelStoreSettings(**cfg) for sid, cfg in stores.items()}
         later = ingest_channel_apis(settings)
     _stopped_cleanly(proc, stores_file)
-    changed = (world.order_events.filter(pl.col("occurred_at") > as_of).join(world.orders, on="order_id")
-               .group_by("store_id").agg(pl.col("order_id").n_unique()))
+    changed = (
+        world.order_events.filter(pl.col("occurred_at") > as_of)
+        .join(world.orders, on="order_id")
+        .group_by("store_id")
+        .agg(pl.col("order_id").n_unique())
+    )
     assert sum(x.rows_landed for x in later if x.table.endswith("__orders")) == sum(
-        n for sid, n in changed.iter_rows() if sid in stores)
+        n for sid, n in changed.iter_rows() if sid in stores
+    )
     truth = world.orders.group_by("store_id").len()
     assert _orders_per_store(settings) == {sid: n for sid, n in truth.iter_rows() if sid in stores}
 
@@ -61,9 +66,14 @@ def test_a_separate_emulator_process_serves_the_demo_stores_as_of_the_clock(sett
 def _orders_per_store(settings) -> dict[str, int]:
     con = warehouse.connect(settings)
     try:
-        return dict(con.execute(" union all ".join(
-            f"select _store, count(distinct id) from raw.{c}__orders group by 1"
-            for c in ("shopify", "vtex", "magento", "woocommerce"))).fetchall())
+        return dict(
+            con.execute(
+                " union all ".join(
+                    f"select _store, count(distinct id) from raw.{c}__orders group by 1"
+                    for c in ("shopify", "vtex", "magento", "woocommerce")
+                )
+            ).fetchall()
+        )
     finally:
         con.close()
 
@@ -103,8 +113,9 @@ def test_each_store_is_served_by_a_process_of_its_own_with_only_its_share_of_the
     ids = share.orders.select("order_id")
     for name in ("order_lines", "shipments", "order_events", "returns"):
         assert getattr(share, name).equals(getattr(world, name).join(ids, on="order_id", how="semi")), name
-    assert share.tracking_events.equals(world.tracking_events.join(share.shipments.select("tracking_number"),
-                                                                   on="tracking_number", how="semi"))
+    assert share.tracking_events.equals(
+        world.tracking_events.join(share.shipments.select("tracking_number"), on="tracking_number", how="semi")
+    )
     stores_file = settings.root / "stores.json"
     with emulator_process(stores_file, timeout=120) as (proc, reach):
         stores = reach["channel_stores"]
@@ -114,8 +125,7 @@ def test_each_store_is_served_by_a_process_of_its_own_with_only_its_share_of_the
     _stopped_cleanly(proc, stores_file)
 
 
-def test_a_store_process_that_dies_stops_the_rest_and_a_killed_supervisor_leaves_no_store_behind(settings,
-                                                                                                 small_world):
+def test_a_store_process_that_dies_stops_the_rest_and_a_killed_supervisor_leaves_no_store_behind(settings, small_world):
     stores_file = settings.root / "stores.json"
     with emulator_process(stores_file, timeout=120) as (proc, _):
         first = _children(proc.pid)

@@ -9,12 +9,36 @@ from ingest.files.wms import SPECS
 
 FULFILMENT = next(s for s in SPECS if s.entity == "fulfilment_events")
 RECORDS = [
-    {"order_key": "shopify-es:1", "shipment_id": "S1", "parcel_no": 1, "parcel_count": 2, "stage": "packed",
-     "occurred_at": "2026-11-02T10:00:00Z", "carrier": "seur", "weight_kg": 4.63, "ship_to_postcode": 28001},
-    {"order_key": "shopify-es:1", "shipment_id": "S2", "parcel_no": 2, "parcel_count": 2, "stage": "packed",
-     "occurred_at": "2026-11-02T10:05:00Z", "weight_kg": 2, "gift": True},  # an int in a float column, an extra column
-    {"order_key": "vtex-br:7", "shipment_id": "S3", "parcel_no": 1, "stage": "picked",
-     "occurred_at": "2026-11-02 11:00:00", "tracking_number": None, "weight_kg": -1.5},  # negative: quarantined
+    {
+        "order_key": "shopify-es:1",
+        "shipment_id": "S1",
+        "parcel_no": 1,
+        "parcel_count": 2,
+        "stage": "packed",
+        "occurred_at": "2026-11-02T10:00:00Z",
+        "carrier": "seur",
+        "weight_kg": 4.63,
+        "ship_to_postcode": 28001,
+    },
+    {
+        "order_key": "shopify-es:1",
+        "shipment_id": "S2",
+        "parcel_no": 2,
+        "parcel_count": 2,
+        "stage": "packed",
+        "occurred_at": "2026-11-02T10:05:00Z",
+        "weight_kg": 2,
+        "gift": True,
+    },  # an int in a float column, an extra column
+    {
+        "order_key": "vtex-br:7",
+        "shipment_id": "S3",
+        "parcel_no": 1,
+        "stage": "picked",
+        "occurred_at": "2026-11-02 11:00:00",
+        "tracking_number": None,
+        "weight_kg": -1.5,
+    },  # negative: quarantined
 ]
 
 
@@ -33,7 +57,9 @@ def test_a_clean_file_read_at_once_gives_the_rows_a_line_by_line_read_gives(tmp_
     assert at_once.height == 2 and at_once["gift"].to_list() == [None, "true"]
     assert at_once["ship_to_postcode"].to_list() == ["28001", None] and at_once["weight_kg"].to_list() == [4.63, 2.0]
     assert_frame_equal(at_once.drop("source_row", "source_file"), by_line.drop("source_row", "source_file"))
-    assert [r.reason.replace("_b.", "_a.").replace("row 4", "row 3") for r in bad_by_line] == [r.reason for r in bad_at_once]
+    assert [r.reason.replace("_b.", "_a.").replace("row 4", "row 3") for r in bad_by_line] == [
+        r.reason for r in bad_at_once
+    ]
     assert [r.reason for r in bad_at_once] == ["fulfilment_a.jsonl row 3: weight_kg is negative"]
 
 
@@ -44,5 +70,7 @@ def test_a_fraction_in_an_int_column_or_a_bad_line_is_read_line_by_line_and_name
     good, bad = _read(tmp_path, "fulfilment_c.jsonl", text)
     assert good["parcel_no"].to_list() == [1]
     assert [r.reason for r in bad] == ["fulfilment_c.jsonl row 2: parcel_no unparsable as int (1.5)"]
-    good, bad = _read(tmp_path, "fulfilment_d.jsonl", json.dumps(RECORDS[0]) + "\n{\"order_key\": \n")
-    assert good.height == 1 and len(bad) == 1 and bad[0].reason.startswith("fulfilment_d.jsonl line 2: not a JSON object")
+    good, bad = _read(tmp_path, "fulfilment_d.jsonl", json.dumps(RECORDS[0]) + '\n{"order_key": \n')
+    assert (
+        good.height == 1 and len(bad) == 1 and bad[0].reason.startswith("fulfilment_d.jsonl line 2: not a JSON object")
+    )

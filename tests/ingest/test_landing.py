@@ -22,7 +22,9 @@ def _con() -> duckdb.DuckDBPyConnection:
 
 
 def _batch(rows: list[tuple], cursor: str) -> Batch:
-    frame = pl.DataFrame(rows, schema={"id": pl.Utf8, "updated_at": pl.Datetime("us"), "payload": pl.Utf8}, orient="row")
+    frame = pl.DataFrame(
+        rows, schema={"id": pl.Utf8, "updated_at": pl.Datetime("us"), "payload": pl.Utf8}, orient="row"
+    )
     return Batch("shop", "orders", "s1", frame, key=("id", "updated_at"), cursor_value=cursor)
 
 
@@ -63,8 +65,12 @@ def test_groups_split_at_the_row_limit_and_at_another_table():
     other = Batch("shop", "customers", "s1", pl.DataFrame({"id": ["x"], "updated_at": [T1]}), key=("id", "updated_at"))
     stream = _stream()
     landed = land_in_groups(con, [stream[0], stream[1], other, stream[2]], max_rows=5)
-    assert [x.table for x in landed] == ["raw.shop__orders", "raw.shop__orders", "raw.shop__customers",
-                                         "raw.shop__orders"]
+    assert [x.table for x in landed] == [
+        "raw.shop__orders",
+        "raw.shop__orders",
+        "raw.shop__customers",
+        "raw.shop__orders",
+    ]
     assert [r[2] for r in _raw(con)] == ["a1", "a2", "b1", "c1", "no time"]
 
 
@@ -97,5 +103,6 @@ def test_a_groups_one_row_inserts_run_as_one_statement_with_every_row():
     con = _con()
     land_in_groups(con, stream)
     assert con.execute("select content_hash, batch_id from ops.files order by 1").fetchall() == [
-        (f"hash{n}", stream[0].batch_id) for n in range(3)]  # the group's batch id names every file
+        (f"hash{n}", stream[0].batch_id) for n in range(3)
+    ]  # the group's batch id names every file
     assert con.execute("select cursor_value from ops.cursors where source = 'x'").fetchall() == [("c",)]

@@ -6,7 +6,7 @@ import time
 import polars as pl
 
 from afterclick import warehouse
-from afterclick.demo.generate import load_truth
+from demo.generate import load_truth
 from ingest.files.marketplace import MarketplaceStore, ingest_marketplace_store
 from ingest.run import marketplace_stores
 
@@ -24,7 +24,9 @@ def test_every_export_lands_once_and_matches_the_world(settings, small_world):
     assert sum(x.rows_quarantined for x in landed) == 0
     truth = load_truth(settings).orders
     with warehouse.connect(settings) as con:
-        got = dict(con.sql("select _store, count(distinct order_id) from raw.marketplace__order_lines group by 1").fetchall())
+        got = dict(
+            con.sql("select _store, count(distinct order_id) from raw.marketplace__order_lines group by 1").fetchall()
+        )
         files = con.sql("select count(*) from ops.files").fetchall()[0][0]
     expected = dict(truth.filter(pl.col("channel") == "marketplace").group_by("store_id").len().iter_rows())
     assert got == expected
@@ -49,14 +51,18 @@ def test_bad_rows_are_quarantined_with_the_reason_and_the_rest_lands(settings):
     store = MarketplaceStore("miravia-es", "miravia_orders", settings.landing_dir / "marketplace" / "miravia-es")
     inbox = store.inbox_root / "inbox"
     inbox.mkdir(parents=True)
-    header = "Número de pedido;Fecha de creación;Fecha de actualización;Estado;SKU del vendedor;Cantidad;Precio unitario\n"
-    (inbox / "orders.csv").write_text(header
-                                      + "MV1;02/10/2026 10:56;03/10/2026 09:00;enviado;SKU-1;2;10,50\n"
-                                      + "MV2;31/02/2026 10:56;03/10/2026 09:00;enviado;SKU-2;1;5\n"
-                                      + "MV3;02/10/2026 10:56;03/10/2026 09:00;enviado;SKU-3;-1;5\n"
-                                      # two bad rows of five: below the share that rejects the file whole
-                                      + "MV4;02/10/2026 10:56;03/10/2026 09:00;enviado;SKU-4;1;5\n"
-                                      + "MV5;02/10/2026 10:56;03/10/2026 09:00;enviado;SKU-5;1;5\n")
+    header = (
+        "Número de pedido;Fecha de creación;Fecha de actualización;Estado;SKU del vendedor;Cantidad;Precio unitario\n"
+    )
+    (inbox / "orders.csv").write_text(
+        header
+        + "MV1;02/10/2026 10:56;03/10/2026 09:00;enviado;SKU-1;2;10,50\n"
+        + "MV2;31/02/2026 10:56;03/10/2026 09:00;enviado;SKU-2;1;5\n"
+        + "MV3;02/10/2026 10:56;03/10/2026 09:00;enviado;SKU-3;-1;5\n"
+        # two bad rows of five: below the share that rejects the file whole
+        + "MV4;02/10/2026 10:56;03/10/2026 09:00;enviado;SKU-4;1;5\n"
+        + "MV5;02/10/2026 10:56;03/10/2026 09:00;enviado;SKU-5;1;5\n"
+    )
     with warehouse.connect(settings) as con:
         [landed] = ingest_marketplace_store(con, store)
         rows = con.sql("select order_id, placed_at, item_price from raw.marketplace__order_lines order by 1").fetchall()
@@ -114,10 +120,13 @@ def test_xlsx_exports_land_the_same_orders_as_their_csvs(settings, small_world):
     assert len(landed) == converted and sum(x.rows_quarantined for x in landed) == 0
     truth = load_truth(settings).orders.filter(pl.col("channel") == "marketplace")
     with warehouse.connect(settings) as con:
-        got = dict(con.sql("select _store, count(distinct order_id) from raw.marketplace__order_lines group by 1").fetchall())
+        got = dict(
+            con.sql("select _store, count(distinct order_id) from raw.marketplace__order_lines group by 1").fetchall()
+        )
         placed = con.sql("select min(placed_at), max(placed_at) from raw.marketplace__order_lines").fetchall()[0]
-        revenue = dict(con.sql("select _store, round(sum(item_price), 2) from raw.marketplace__order_lines "
-                               "group by 1").fetchall())
+        revenue = dict(
+            con.sql("select _store, round(sum(item_price), 2) from raw.marketplace__order_lines group by 1").fetchall()
+        )
     assert got == dict(truth.group_by("store_id").len().iter_rows())
     assert placed[0] is not None and placed[1] is not None  # dates parsed from the workbook's text cells
     assert all(v > 0 for v in revenue.values())

@@ -15,10 +15,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from afterclick import warehouse
-from afterclick.demo.emulators.server import serve_app
-from afterclick.demo.emulators.tracking import DEMO_TRACKING_TOKEN, serve_tracking
-from afterclick.demo.generate import load_truth
-from afterclick.demo.world import simulate
+from afterclick.errors import ChannelRefused
+from demo.emulators.server import serve_app
+from demo.emulators.tracking import DEMO_TRACKING_TOKEN, serve_tracking
+from demo.generate import load_truth
+from demo.world import simulate
 from ingest.carriers.tracking_api import RAW_TABLES, WMS_EVENTS, poll_tracking
 from ingest.landing import ensure_raw_table
 
@@ -44,9 +45,15 @@ def _ship(con, world, until: datetime, after: datetime | None = None) -> int:
     ensure_raw_table(con, WMS, WMS_EVENTS)
     at = pl.col("shipped_at")
     rows = world.shipments.filter(at.is_not_null() & (at <= until) & (at > (after or datetime.min))).select(
-        order_key="order_id", shipment_id="shipment_id", warehouse_id="warehouse_id", stage=pl.lit("shipped"),
-        occurred_at="shipped_at", carrier="carrier", tracking_number="tracking_number",
-        source_file=pl.lit("fulfilment_test.csv"))
+        order_key="order_id",
+        shipment_id="shipment_id",
+        warehouse_id="warehouse_id",
+        stage=pl.lit("shipped"),
+        occurred_at="shipped_at",
+        carrier="carrier",
+        tracking_number="tracking_number",
+        source_file=pl.lit("fulfilment_test.csv"),
+    )
     con.register("_shipped", rows.to_arrow())
     con.execute(f"insert into {WMS} by name select * from _shipped")
     con.unregister("_shipped")
@@ -58,8 +65,11 @@ def _truth(world, clock: datetime | None = None) -> list[tuple]:
     API, at the service's precision (whole seconds)."""
     clock = clock or world.end
     shipped = world.shipments.filter(pl.col("shipped_at") <= clock)["tracking_number"]
-    ev = world.tracking_events.filter(~pl.col("carrier").is_in(FILE_CARRIERS) & (pl.col("occurred_at") <= clock)
-                                      & pl.col("tracking_number").is_in(shipped.implode()))
+    ev = world.tracking_events.filter(
+        ~pl.col("carrier").is_in(FILE_CARRIERS)
+        & (pl.col("occurred_at") <= clock)
+        & pl.col("tracking_number").is_in(shipped.implode())
+    )
     rows = ev.select("tracking_number", "occurred_at", "raw_status").iter_rows()
     return [(n, t.replace(microsecond=0), s) for n, t, s in rows]
 
@@ -69,8 +79,13 @@ def _landed(con) -> list[tuple]:
 
 
 def _latest(con, statuses: tuple[str, ...]) -> set[str]:
-    return {n for (n,) in con.execute("select tracking_number from raw.tracking_api__trackings "
-                                      "where list_contains(?, latest_status)", [list(statuses)]).fetchall()}
+    return {
+        n
+        for (n,) in con.execute(
+            "select tracking_number from raw.tracking_api__trackings where list_contains(?, latest_status)",
+            [list(statuses)],
+        ).fetchall()
+    }
 
 
 def test_polling_at_the_end_lands_exactly_the_worlds_events_in_batches_of_at_most_40(world, con):
@@ -134,11 +149,13 @@ def test_the_token_never_reaches_logs_or_tables(world, con, caplog):
     with serve_tracking(world) as (url, state):
         state.faults[:] = ["429", "500", "malformed"]
         poll_tracking(con, url, TOKEN, now=world.end)
-        with pytest.raises(PermissionError, match="credentials") as refused:
+        with pytest.raises(ChannelRefused, match="credentials") as refused:
             poll_tracking(con, url, SecretStr("a-wrong-token"), now=world.end)
     assert "a-wrong-token" not in str(refused.value)
-    tables = con.sql("select table_schema || '.' || table_name from information_schema.tables "
-                     "where table_schema in ('raw', 'ops') and table_catalog = current_database()").fetchall()
+    tables = con.sql(
+        "select table_schema || '.' || table_name from information_schema.tables "
+        "where table_schema in ('raw', 'ops') and table_catalog = current_database()"
+    ).fetchall()
     dumped = "\n".join(str(row) for (t,) in tables for row in con.sql(f"select * from {t}").fetchall())
     assert "tracking_api" in dumped and DEMO_TRACKING_TOKEN not in dumped
     assert caplog.records and DEMO_TRACKING_TOKEN not in caplog.text
@@ -146,23 +163,51 @@ def test_the_token_never_reaches_logs_or_tables(world, con, caplog):
 
 
 def test_an_unusable_event_is_quarantined_and_the_rest_lands(settings, con):
-    good = {"time_utc": "2026-10-01T10:00:00Z", "description": "En reparto", "location": "Madrid",
-            "stage": "OutForDelivery", "sub_status": None, "raw_status": "EN_REPARTO"}
-    bad = [{**good, "time_utc": None}, {k: v for k, v in good.items() if k != "time_utc"},
-           {**good, "time_utc": "yesterday"}]
+    good = {
+        "time_utc": "2026-10-01T10:00:00Z",
+        "description": "En reparto",
+        "location": "Madrid",
+        "stage": "OutForDelivery",
+        "sub_status": None,
+        "raw_status": "EN_REPARTO",
+    }
+    bad = [
+        {**good, "time_utc": None},
+        {k: v for k, v in good.items() if k != "time_utc"},
+        {**good, "time_utc": "yesterday"},
+    ]
 
     async def gettrackinfo(request):
-        return JSONResponse({"code": 0, "data": {
-            "accepted": [{"number": "TN1", "carrier": "seur", "track_info": {
-                "latest_status": {"status": "OutForDelivery", "sub_status": None},
-                "tracking": {"providers": [{"provider": {"name": "seur"}, "events": [good, *bad]}]}}}],
-            "rejected": [{"number": "TN2",
-                          "error": {"code": -18019909, "message": "No tracking information at this time."}}]}})
+        return JSONResponse(
+            {
+                "code": 0,
+                "data": {
+                    "accepted": [
+                        {
+                            "number": "TN1",
+                            "carrier": "seur",
+                            "track_info": {
+                                "latest_status": {"status": "OutForDelivery", "sub_status": None},
+                                "tracking": {"providers": [{"provider": {"name": "seur"}, "events": [good, *bad]}]},
+                            },
+                        }
+                    ],
+                    "rejected": [
+                        {
+                            "number": "TN2",
+                            "error": {"code": -18019909, "message": "No tracking information at this time."},
+                        }
+                    ],
+                },
+            }
+        )
 
     ensure_raw_table(con, WMS, WMS_EVENTS)
-    con.execute(f"insert into {WMS} (order_key, shipment_id, stage, occurred_at, carrier, tracking_number) values "
-                "('O1', 'S1', 'shipped', '2026-10-01 08:00', 'seur', 'TN1'), "
-                "('O2', 'S2', 'shipped', '2026-10-01 08:00', 'seur', 'TN2')")
+    con.execute(
+        f"insert into {WMS} (order_key, shipment_id, stage, occurred_at, carrier, tracking_number) values "
+        "('O1', 'S1', 'shipped', '2026-10-01 08:00', 'seur', 'TN1'), "
+        "('O2', 'S2', 'shipped', '2026-10-01 08:00', 'seur', 'TN2')"
+    )
     with serve_app(Starlette(routes=[Route("/track/v2.2/gettrackinfo", gettrackinfo, methods=["POST"])])) as url:
         landed = poll_tracking(con, url, TOKEN, now=datetime(2026, 10, 2))
     assert _landed(con) == [("TN1", datetime(2026, 10, 1, 10), "EN_REPARTO")]
@@ -175,8 +220,11 @@ def test_the_emulator_refuses_big_batches_and_bad_tokens_and_rejects_unknown_num
     world = simulate(orders=60, days=20, seed=5, end=datetime(2026, 11, 1))
     number = world.tracking_events["tracking_number"][0]
     with serve_tracking(world) as (url, state), httpx.Client(base_url=url) as http:
-        ask = lambda body, token=DEMO_TRACKING_TOKEN: http.post("/track/v2.2/gettrackinfo", json=body,  # noqa: E731
-                                                                headers={"17token": token})
+        ask = lambda body, token=DEMO_TRACKING_TOKEN: http.post(  # noqa: E731 - a one-line request helper
+            "/track/v2.2/gettrackinfo",
+            json=body,
+            headers={"17token": token},
+        )
         assert ask([{"number": "X"}], token="nope").status_code == 401
         assert ask([{"number": str(i)} for i in range(41)]).status_code == 400
         data = ask([{"number": number}, {"number": "UNKNOWN"}]).json()["data"]
@@ -190,8 +238,21 @@ def test_the_emulator_refuses_big_batches_and_bad_tokens_and_rejects_unknown_num
 
 def test_raw_tables_declare_their_columns():
     assert RAW_TABLES == {
-        "raw.tracking_api__events": {"tracking_number": "varchar", "carrier": "varchar", "occurred_at": "timestamp",
-                                     "raw_status": "varchar", "stage": "varchar", "sub_status": "varchar",
-                                     "message": "varchar", "location": "varchar"},
-        "raw.tracking_api__trackings": {"tracking_number": "varchar", "carrier": "varchar", "latest_status": "varchar",
-                                        "latest_sub_status": "varchar", "polled_at": "timestamp"}}
+        "raw.tracking_api__events": {
+            "tracking_number": "varchar",
+            "carrier": "varchar",
+            "occurred_at": "timestamp",
+            "raw_status": "varchar",
+            "stage": "varchar",
+            "sub_status": "varchar",
+            "message": "varchar",
+            "location": "varchar",
+        },
+        "raw.tracking_api__trackings": {
+            "tracking_number": "varchar",
+            "carrier": "varchar",
+            "latest_status": "varchar",
+            "latest_sub_status": "varchar",
+            "polled_at": "timestamp",
+        },
+    }

@@ -15,10 +15,12 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from pydantic import SecretStr
 
-from afterclick.demo.emulators import spec
-from ingest.channels.connector import ChannelStore, ingest_channel_store
-from ingest.channels.readers import api_time
-from ingest.errors import TransientSourceError
+from afterclick.channels.store import ChannelStore
+from afterclick.errors import TransientSourceError
+from demo.emulators import spec
+from ingest.channels.connector import ingest_channel_store
+from ingest.channels.pages import api_time
+
 from emulated_stores import con  # noqa: F401 - con is a fixture
 
 CREDENTIALS = {"app_key": "vtexappkey-test", "app_token": "secret-token"}
@@ -75,8 +77,16 @@ class SpecVtex:
         """The order changes: a new lastChange and an item in the feed."""
         self.orders[order_id]["lastChange"] = changed
         n = len(self.queue) + len(self.committed)
-        self.queue.append({**copy.deepcopy(self.feed_item), "eventId": f"EV{n}", "handle": f"H{n}-{order_id}",
-                           "orderId": order_id, "lastChange": changed, "currentChange": changed})
+        self.queue.append(
+            {
+                **copy.deepcopy(self.feed_item),
+                "eventId": f"EV{n}",
+                "handle": f"H{n}-{order_id}",
+                "orderId": order_id,
+                "lastChange": changed,
+                "currentChange": changed,
+            }
+        )
 
     def redeliver(self) -> None:
         """The feed's visibility timeout passes: items handed out and not committed come back."""
@@ -100,8 +110,10 @@ class SpecVtex:
                 self.wfile.write(data)
 
             def _authorized(self) -> bool:
-                return (self.headers.get("X-VTEX-API-AppKey") == CREDENTIALS["app_key"]
-                        and self.headers.get("X-VTEX-API-AppToken") == CREDENTIALS["app_token"])
+                return (
+                    self.headers.get("X-VTEX-API-AppKey") == CREDENTIALS["app_key"]
+                    and self.headers.get("X-VTEX-API-AppToken") == CREDENTIALS["app_token"]
+                )
 
             def do_GET(self):
                 url = urlparse(self.path)
@@ -118,7 +130,7 @@ class SpecVtex:
                     if not store.feed_configured:
                         return self._answer(404, {"error": "no feed configuration"})
                     assert 1 <= int(q["maxlot"]) <= 10  # the spec's limit
-                    lot = [i for i in store.queue if i["handle"] not in store.in_flight][:int(q["maxlot"])]
+                    lot = [i for i in store.queue if i["handle"] not in store.in_flight][: int(q["maxlot"])]
                     store.in_flight.update(i["handle"] for i in lot)
                     return self._answer(200, lot)
                 return self._answer(404, {"error": "no such path"})
@@ -147,9 +159,15 @@ class SpecVtex:
             lo, hi = (_instant(x) for x in m.groups())
             items = [i for i in items if lo <= _instant(i["creationDate"]) <= hi]
         per_page, page = int(q.get("per_page", 15)), int(q.get("page", 1))
-        return {"list": items[(page - 1) * per_page: page * per_page],
-                "paging": {"total": len(items), "pages": max(1, -(-len(items) // per_page)),
-                           "currentPage": page, "perPage": per_page}}
+        return {
+            "list": items[(page - 1) * per_page : page * per_page],
+            "paging": {
+                "total": len(items),
+                "pages": max(1, -(-len(items) // per_page)),
+                "currentPage": page,
+                "perPage": per_page,
+            },
+        }
 
     def __enter__(self):
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
@@ -161,13 +179,15 @@ class SpecVtex:
 
 
 def _store(server: SpecVtex, **options) -> ChannelStore:
-    return ChannelStore("vtex-spec", "vtex", server.url, {k: SecretStr(v) for k, v in CREDENTIALS.items()},
-                        reader_options=options)
+    return ChannelStore(
+        "vtex-spec", "vtex", server.url, {k: SecretStr(v) for k, v in CREDENTIALS.items()}, reader_options=options
+    )
 
 
 def _raw(con) -> dict[str, list]:
-    rows = con.sql("select id, updated_at, payload from raw.vtex__orders where _store = 'vtex-spec' "
-                   "order by updated_at").fetchall()
+    rows = con.sql(
+        "select id, updated_at, payload from raw.vtex__orders where _store = 'vtex-spec' order by updated_at"
+    ).fetchall()
     out: dict[str, list] = {}
     for oid, updated, payload in rows:
         out.setdefault(oid, []).append((updated, json.loads(payload)))
@@ -195,15 +215,18 @@ def test_the_specs_list_item_without_lastchange_and_example_order_land_with_thei
     assert con.execute("select count(*) from ops.quarantine").fetchall() == [(0,)]
 
 
-@pytest.mark.parametrize("spelled, utc", [
-    ("2024-02-06T20:46:11.7010747+00:00", datetime(2024, 2, 6, 20, 46, 11, 701074)),
-    ("2024-02-11T09:14:41.3695207Z", datetime(2024, 2, 11, 9, 14, 41, 369520)),
-    ("2024-02-06T10:00:00-03:00", datetime(2024, 2, 6, 13, 0)),
-    ("2024-02-06T10:00:00+02:00", datetime(2024, 2, 6, 8, 0)),
-    ("2019-02-04T10:29:11+00:00", datetime(2019, 2, 4, 10, 29, 11)),
-    ("2024-02-06T10:00:00", datetime(2024, 2, 6, 10, 0)),  # no offset: VTEX keeps UTC
-    ("2024-02-06 10:00:00.123", datetime(2024, 2, 6, 10, 0, 0, 123000)),
-])
+@pytest.mark.parametrize(
+    "spelled, utc",
+    [
+        ("2024-02-06T20:46:11.7010747+00:00", datetime(2024, 2, 6, 20, 46, 11, 701074)),
+        ("2024-02-11T09:14:41.3695207Z", datetime(2024, 2, 11, 9, 14, 41, 369520)),
+        ("2024-02-06T10:00:00-03:00", datetime(2024, 2, 6, 13, 0)),
+        ("2024-02-06T10:00:00+02:00", datetime(2024, 2, 6, 8, 0)),
+        ("2019-02-04T10:29:11+00:00", datetime(2019, 2, 4, 10, 29, 11)),
+        ("2024-02-06T10:00:00", datetime(2024, 2, 6, 10, 0)),  # no offset: VTEX keeps UTC
+        ("2024-02-06 10:00:00.123", datetime(2024, 2, 6, 10, 0, 0, 123000)),
+    ],
+)
 def test_every_vtex_timestamp_form_reads_as_naive_utc(spelled, utc):
     assert api_time(spelled) == utc
 
@@ -227,8 +250,10 @@ def test_listed_timestamps_in_every_form_compare_with_the_cursor(con):
         asked = {path.rsplit("/", 1)[1] for method, path in server.requests if path.startswith("/api/oms/pvt/orders/")}
     assert asked == {oid for oid, (_, newer) in forms.items() if newer}
     assert {oid: rows[-1][0] for oid, rows in _raw(con).items()} == {
-        "A-01": datetime(2024, 2, 6, 21, 30), "C-01": datetime(2024, 2, 6, 20, 46, 11, 701074),
-        "E-01": datetime(2024, 2, 6, 20, 0, 1)}
+        "A-01": datetime(2024, 2, 6, 21, 30),
+        "C-01": datetime(2024, 2, 6, 20, 46, 11, 701074),
+        "E-01": datetime(2024, 2, 6, 20, 0, 1),
+    }
 
 
 # "now" for the feed and re-list tests: noon two days ago (stamps are never in the future)

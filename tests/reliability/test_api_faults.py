@@ -12,12 +12,13 @@ import pytest
 from pydantic import SecretStr
 
 from afterclick import warehouse
-from afterclick.demo.catalog import STORE_BY_ID
-from afterclick.demo.emulators.server import serve_channels
-from afterclick.demo.world import simulate
+from afterclick.channels.store import ChannelStore
+from afterclick.pipeline.steps import ingest_step, plain_call
 from afterclick.settings import ChannelStoreSettings
-from flows.steps import ingest_step, plain_call
-from ingest.channels.connector import ChannelStore, ingest_channel_store
+from demo.catalog import STORE_BY_ID
+from demo.emulators.server import serve_channels
+from demo.world import simulate
+from ingest.channels.connector import ingest_channel_store
 
 END = datetime(2026, 11, 1)
 SINCE = END - timedelta(days=60)  # the world's whole history (VTEX walks creation-date weeks from here)
@@ -33,8 +34,9 @@ def world():
 
 
 def _store(store_id: str, url: str, state) -> ChannelStore:
-    return ChannelStore(store_id, STORE_BY_ID[store_id].channel, url,
-                        {k: SecretStr(v) for k, v in state.credentials.items()})
+    return ChannelStore(
+        store_id, STORE_BY_ID[store_id].channel, url, {k: SecretStr(v) for k, v in state.credentials.items()}
+    )
 
 
 def _versions(con, store_id: str) -> list[tuple]:
@@ -77,8 +79,10 @@ def test_every_fault_costs_one_retry_and_nothing_is_lost_or_doubled(world, setti
         truth = _fresh_read(store)
     assert faulty_requests == clean_requests + len([f for f in FAULTS if f != "200"])  # bounded: one retry per fault
     assert len(versions) == len(set(versions))
-    assert _latest_from(versions) == truth and len(truth) == world.orders.filter(
-        world.orders["store_id"] == store_id).height
+    assert (
+        _latest_from(versions) == truth
+        and len(truth) == world.orders.filter(world.orders["store_id"] == store_id).height
+    )
 
 
 @pytest.mark.parametrize("store_id", API_STORES)
@@ -99,13 +103,24 @@ def test_a_channel_that_changes_while_paged_loses_no_order(world, settings, stor
 
 
 def test_a_store_that_stays_down_is_skipped_named_and_completed_by_the_next_run(world, settings):
-    settings.disabled_sources = ["marketplace", "erp", "channel_catalogue", "channel_inventory", "channel_fulfillments",
-                                 "wms", "carrier_files", "tracking", "marketing"]
+    settings.disabled_sources = [
+        "marketplace",
+        "erp",
+        "channel_catalogue",
+        "channel_inventory",
+        "channel_fulfillments",
+        "wms",
+        "carrier_files",
+        "tracking",
+        "marketing",
+    ]
     with serve_channels(world) as endpoints:
         settings.channel_stores = {
-            store: ChannelStoreSettings(channel=STORE_BY_ID[store].channel, base_url=url,
-                                        credentials=state.credentials, requests_per_second=0)
-            for store, (url, state) in endpoints.items()}
+            store: ChannelStoreSettings(
+                channel=STORE_BY_ID[store].channel, base_url=url, credentials=state.credentials, requests_per_second=0
+            )
+            for store, (url, state) in endpoints.items()
+        }
         settings.http_timeout_seconds = 2.5
         endpoints["magento-es"][1].faults = ["200", "200"] + ["500"] * 6  # down from its third page on
         endpoints["woo-pt"][1].faults = ["timeout"] * 6  # never answers in time
@@ -119,13 +134,13 @@ def test_a_store_that_stays_down_is_skipped_named_and_completed_by_the_next_run(
             after = {s: _versions(con, s) for s in endpoints}
         truth = {s: _fresh_read(_store(s, url, state)) for s, (url, state) in endpoints.items()}
 
-    assert set(first["errors"]) == {"channels magento-es", "channels woo-pt"}
-    assert "kept answering 500 after 6 attempts" in first["errors"]["channels magento-es"]
-    assert "ReadTimeout" in first["errors"]["channels woo-pt"]
+    assert set(first.errors) == {"channels magento-es", "channels woo-pt"}
+    assert "kept answering 500 after 6 attempts" in first.errors["channels magento-es"]
+    assert "ReadTimeout" in first.errors["channels woo-pt"]
     assert (magento_requests, woo_requests) == (2 + 6, 6)  # retries are bounded, then the store is left
     assert 0 < len({i for i, _ in partial}) < len(truth["magento-es"])  # the pages before the outage landed
     assert whole == {s: truth[s] for s in whole}  # the other stores are whole
-    assert second["errors"] == {}
+    assert second.errors == {}
     for store_id, versions in after.items():
         assert len(versions) == len(set(versions)), store_id
         assert _latest_from(versions) == truth[store_id], store_id

@@ -8,7 +8,7 @@ reusing a key (and a row repeated whole, which lands once); an impossible date; 
 quantity; an unknown SKU; a JSON line that does not parse; a marketplace export with bad rows; a
 time dated 2099; thousands of blank lines; a column twice; a file mostly bad (rejected whole with
 one summary row); a marketplace export cut mid-line; a
-big file (AFTERCLICK_DRILL_BIG_FILE_MB, 20 MB here by default, 200 MB recorded in the README)."""
+big file (DRILL_BIG_FILE_MB, 20 MB here by default, 200 MB recorded in the README)."""
 
 from __future__ import annotations
 
@@ -20,9 +20,10 @@ from pathlib import Path
 import polars as pl
 
 from afterclick import warehouse
-from afterclick.demo.generate import load_truth
+from afterclick.pipeline.figures import RunSummary
+from afterclick.pipeline.steps import ingest_step, plain_call, summary_markdown
 from afterclick.settings import ChannelStoreSettings
-from flows.steps import ingest_step, plain_call, summary_markdown
+from demo.generate import load_truth
 from ingest.files import wms
 from ingest.inbox import Inbox
 
@@ -39,13 +40,14 @@ def _drop_bad_night(settings, sku: str) -> Path:
     """The bad files, each next to good rows, in the first warehouse's inbox and a marketplace's."""
     inbox = settings.landing_dir / "wms" / settings.warehouses[0] / "inbox"
     (inbox / "returns_latin1.csv").write_bytes(
-        f"order_key,sku,quantity,received_at,reason_text\ns:1,{sku},1,2026-10-02 10:00:00,Talla pequeña\n"
-        .encode("latin-1"))
+        f"order_key,sku,quantity,received_at,reason_text\ns:1,{sku},1,2026-10-02 10:00:00,Talla pequeña\n".encode(
+            "latin-1"
+        )
+    )
     (inbox / "stock_snapshot_no_sku.csv").write_text("articulo,cantidad,snapshot_at\nA,5,2026-10-02 00:00:00\n")
     (inbox / "stock_snapshot_drill.csv").write_text(
-        "sku,warehouse_id,on_hand,snapshot_at\n"
-        f"{sku},wh-x,7,2026-10-02 00:00:00\n"
-        f"{sku},wh-x,-3,2026-10-03 00:00:00\n")  # negative quantity
+        f"sku,warehouse_id,on_hand,snapshot_at\n{sku},wh-x,7,2026-10-02 00:00:00\n{sku},wh-x,-3,2026-10-03 00:00:00\n"
+    )  # negative quantity
     (inbox / "movements_drill.csv").write_text(
         "sku,warehouse_id,movement,quantity,reference,moved_at,lot\n"  # "lot": an extra column
         f"{sku},wh-x,receipt,5,PO-1,2026-10-02 10:00:00,L-77\n"
@@ -55,57 +57,76 @@ def _drop_bad_night(settings, sku: str) -> Path:
         f"{sku},wh-x,receipt,5,PO-4,2099-10-02 10:00:00,L-80\n"  # a time no system can send
         # good rows enough to keep the file below the share of bad rows that rejects it whole
         + "".join(f"{sku},wh-x,receipt,1,PO-G{i},2026-10-03 10:00:00,\n" for i in range(4))
-        + ",,,,,,\n" * 1000 + "   \n" * 1000)  # blank lines: no rows, nothing quarantined
+        + ",,,,,,\n" * 1000
+        + "   \n" * 1000
+    )  # blank lines: no rows, nothing quarantined
     (inbox / "returns_twice.csv").write_text(  # a column twice: rejected whole
-        f"order_key,sku,Quantity,quantity,received_at\ns:1,{sku},1,1,2026-10-02 10:00:00\n")
+        f"order_key,sku,Quantity,quantity,received_at\ns:1,{sku},1,1,2026-10-02 10:00:00\n"
+    )
     (inbox / "stock_snapshot_mostly_bad.csv").write_text(  # 9 rows of 10 bad: rejected whole, one summary row
-        "sku,warehouse_id,on_hand,snapshot_at\n" + f"{sku},wh-x,1,2026-10-04 00:00:00\n"
-        + "".join(f"{sku},wh-x,x,2026-10-04 0{i}:00:00\n" for i in range(1, 10)))
-    fulfilment = ('{"order_key":"s:1","shipment_id":"DRILL-1","warehouse_id":"wh-x","stage":"picked",'
-                  '"occurred_at":"2026-10-01T10:00:00Z","carrier":"correos"}\n')
+        "sku,warehouse_id,on_hand,snapshot_at\n"
+        + f"{sku},wh-x,1,2026-10-04 00:00:00\n"
+        + "".join(f"{sku},wh-x,x,2026-10-04 0{i}:00:00\n" for i in range(1, 10))
+    )
+    fulfilment = (
+        '{"order_key":"s:1","shipment_id":"DRILL-1","warehouse_id":"wh-x","stage":"picked",'
+        '"occurred_at":"2026-10-01T10:00:00Z","carrier":"correos"}\n'
+    )
     (inbox / "fulfilment_drill.jsonl").write_text(
-        fulfilment + fulfilment  # repeated whole: the same record, lands once
+        fulfilment
+        + fulfilment  # repeated whole: the same record, lands once
         + fulfilment.replace("correos", "seur")  # the same key, different content
-        + '{"order_key":"s:1","shipment_id":"DRILL-2", "stage": "pack\n')  # a line that does not parse
+        + '{"order_key":"s:1","shipment_id":"DRILL-2", "stage": "pack\n'
+    )  # a line that does not parse
     market = settings.landing_dir / "marketplace" / "miravia-es" / "inbox"
     market.mkdir(parents=True, exist_ok=True)
     (market / "drill_orders.csv").write_text(
         "Número de pedido;Fecha de creación;Fecha de actualización;Estado;SKU del vendedor;Cantidad;Precio unitario\n"
         f"MVD1;02/10/2026 10:56;03/10/2026 09:00;enviado;{sku};2;10,50\n"
-        f"MVD2;31/02/2026 10:56;03/10/2026 09:00;enviado;{sku};1;5\n")
+        f"MVD2;31/02/2026 10:56;03/10/2026 09:00;enviado;{sku};1;5\n"
+    )
     (market / "drill_cut.csv").write_text(  # the writer stopped inside 131,74: the cut row is named, not landed
         "Número de pedido;Fecha de creación;Fecha de actualización;Estado;SKU del vendedor;Cantidad;Precio unitario\n"
         f"MVC1;02/10/2026 10:56;03/10/2026 09:00;enviado;{sku};1;10,50\n"
         f"MVC2;02/10/2026 10:56;03/10/2026 09:00;enviado;{sku};1;20,50\n"
-        f"MVC3;02/10/2026 10:56;03/10/2026 09:00;enviado;{sku};1;13")
+        f"MVC3;02/10/2026 10:56;03/10/2026 09:00;enviado;{sku};1;13"
+    )
     _old(inbox)
     _old(market)
     return inbox
 
 
-def test_a_bad_night_quarantines_each_bad_record_with_its_reason_and_the_rest_lands(settings, small_world):
-    from afterclick.demo.emulators.server import serve_channels
+def test_a_bad_night_quarantines_each_bad_record_with_its_reason_and_the_rest_lands(settings, demo_world):
+    from demo.emulators.server import serve_channels
+
     world = load_truth(settings)
     sku = world.products["sku"][0]
     inbox = _drop_bad_night(settings, sku)
     with serve_channels(world) as endpoints:
-        settings.channel_stores = {store: ChannelStoreSettings(channel=_channel(store), base_url=url,
-                                                               credentials=state.credentials, requests_per_second=0)
-                                   for store, (url, state) in endpoints.items()}
+        settings.channel_stores = {
+            store: ChannelStoreSettings(
+                channel=_channel(store), base_url=url, credentials=state.credentials, requests_per_second=0
+            )
+            for store, (url, state) in endpoints.items()
+        }
         endpoints["woo-pt"][1].faults = ["malformed"] * 10  # every attempt at the first page
         summary = ingest_step(settings, plain_call)
 
     # the channel with the broken page is reported, and only it
-    assert set(summary["errors"]) == {"channels woo-pt"}
-    assert "not valid JSON" in summary["errors"]["channels woo-pt"]
+    assert set(summary.errors) == {"channels woo-pt"}
+    assert "not valid JSON" in summary.errors["channels woo-pt"]
     with warehouse.connect(settings) as con:
         quarantine = con.sql("select source, entity, store, reason, payload from ops.quarantine").fetchall()
-        landed = {ch: dict(con.sql(f"select _store, count(distinct id) from raw.{ch}__orders group by 1").fetchall())
-                  for ch in ("shopify", "vtex", "magento", "woocommerce")}
-        drill_rows = con.sql("select source_file, count(*) from (select source_file from raw.wms__stock_movements "
-                             "union all select source_file from raw.wms__stock_snapshots union all "
-                             "select source_file from raw.wms__fulfilment_events) where source_file like '%drill%' "
-                             "group by 1 order by 1").fetchall()
+        landed = {
+            ch: dict(con.sql(f"select _store, count(distinct id) from raw.{ch}__orders group by 1").fetchall())
+            for ch in ("shopify", "vtex", "magento", "woocommerce")
+        }
+        drill_rows = con.sql(
+            "select source_file, count(*) from (select source_file from raw.wms__stock_movements "
+            "union all select source_file from raw.wms__stock_snapshots union all "
+            "select source_file from raw.wms__fulfilment_events) where source_file like '%drill%' "
+            "group by 1 order by 1"
+        ).fetchall()
         lot = con.sql("select lot from raw.wms__stock_movements where lot is not null").fetchall()
         market = con.sql("select order_id from raw.marketplace__order_lines where order_id like 'MVD%'").fetchall()
     reasons = [r for *_, r, _ in quarantine]
@@ -129,12 +150,12 @@ def test_a_bad_night_quarantines_each_bad_record_with_its_reason_and_the_rest_la
     }
     for what, reason in expected.items():
         assert sum(reason in r for r in reasons) == 1, f"{what}: no quarantine row says {reason!r}"
-    in_summary = [r for q in summary["quarantined"] for r in q["reasons"]]
+    in_summary = [r for q in summary.quarantined for r in q.reasons]
     for what, reason in expected.items():
         assert any(reason in r for r in in_summary), f"{what}: the run summary does not say {reason!r}"
-    table = summary_markdown({"ingest": summary})
+    table = summary_markdown(RunSummary(ingest=summary))
     assert "quarantined from wms stock_movements (wh-mad)" in table and "error in channels woo-pt" in table
-    assert summary["rows_quarantined"] == len(quarantine)
+    assert summary.rows_quarantined == len(quarantine)
 
     # the rest lands: every other store whole, and the good rows of every bad file
     truth = world.orders.group_by("store_id").len()
@@ -146,30 +167,44 @@ def test_a_bad_night_quarantines_each_bad_record_with_its_reason_and_the_rest_la
     assert lot == [("L-77",)]  # the extra column was kept
     assert market == [("MVD1",)]
     assert sorted(p.name for p in (inbox.parent / "rejected").iterdir()) == [
-        "returns_latin1.csv", "returns_twice.csv", "stock_snapshot_mostly_bad.csv", "stock_snapshot_no_sku.csv"]
+        "returns_latin1.csv",
+        "returns_twice.csv",
+        "stock_snapshot_mostly_bad.csv",
+        "stock_snapshot_no_sku.csv",
+    ]
 
 
 def _channel(store_id: str) -> str:
-    from afterclick.demo.catalog import STORE_BY_ID
+    from demo.catalog import STORE_BY_ID
+
     return STORE_BY_ID[store_id].channel
 
 
 def test_a_big_file_lands_whole_except_its_bad_rows(settings):
-    """A movements file of AFTERCLICK_DRILL_BIG_FILE_MB megabytes with a bad row every 100,000:
+    """A movements file of DRILL_BIG_FILE_MB megabytes with a bad row every 100,000:
     every good row lands once, each bad one is quarantined, and the time and memory it took are printed."""
-    size_mb = float(os.environ.get("AFTERCLICK_DRILL_BIG_FILE_MB", "20"))
+    size_mb = float(os.environ.get("DRILL_BIG_FILE_MB", "20"))
     inbox = Inbox(settings.landing_dir / "wms" / "wh-big")
     inbox.ensure()
     row = "SKU-{:06d},wh-big,receipt,{},PO-{:09d},2026-10-02 10:{:02d}:00\n"
     rows_per_mb = MB // len(row.format(1, 5, 1, 1))
     n = int(size_mb * rows_per_mb)
     bad = set(range(50_000, n, 100_000))
-    frame = pl.DataFrame({"i": range(n)}).with_columns(
-        ("SKU-" + (pl.col("i") % 5000).cast(pl.Utf8).str.zfill(6)).alias("sku"), pl.lit("wh-big").alias("warehouse_id"),
-        pl.lit("receipt").alias("movement"),
-        pl.when(pl.col("i").is_in(list(bad))).then(pl.lit("x")).otherwise((pl.col("i") % 9 + 1).cast(pl.Utf8)).alias("quantity"),
-        ("PO-" + pl.col("i").cast(pl.Utf8).str.zfill(9)).alias("reference"),
-        pl.lit("2026-10-02 10:00:00").alias("moved_at")).drop("i")
+    frame = (
+        pl.DataFrame({"i": range(n)})
+        .with_columns(
+            ("SKU-" + (pl.col("i") % 5000).cast(pl.Utf8).str.zfill(6)).alias("sku"),
+            pl.lit("wh-big").alias("warehouse_id"),
+            pl.lit("receipt").alias("movement"),
+            pl.when(pl.col("i").is_in(list(bad)))
+            .then(pl.lit("x"))
+            .otherwise((pl.col("i") % 9 + 1).cast(pl.Utf8))
+            .alias("quantity"),
+            ("PO-" + pl.col("i").cast(pl.Utf8).str.zfill(9)).alias("reference"),
+            pl.lit("2026-10-02 10:00:00").alias("moved_at"),
+        )
+        .drop("i")
+    )
     path = inbox.inbox / "movements_big.csv"
     frame.write_csv(path)
     actual_mb = path.stat().st_size / MB

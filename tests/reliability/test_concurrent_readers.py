@@ -1,7 +1,7 @@
 """Drill: several reader processes hammer the serving snapshot while the warehouse is rebuilt and
 published again and again: no reader error, no lock error, every read sees a whole snapshot.
 
-CI: 4 readers, 1 dbt build and 10 publishes (``AFTERCLICK_DRILL_BUILDS`` / ``_PUBLISHES`` for more;
+CI: 4 readers, 1 dbt build and 10 publishes (``DRILL_BUILDS`` / ``_PUBLISHES`` for more;
 the README records the full run)."""
 
 from __future__ import annotations
@@ -20,15 +20,27 @@ from afterclick.transform import run_dbt
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 READERS = 4
-BUILDS = int(os.environ.get("AFTERCLICK_DRILL_BUILDS", "1"))
-PUBLISHES = int(os.environ.get("AFTERCLICK_DRILL_PUBLISHES", "10"))
+BUILDS = int(os.environ.get("DRILL_BUILDS", "1"))
+PUBLISHES = int(os.environ.get("DRILL_PUBLISHES", "10"))
 
 
 def test_readers_never_fail_while_the_warehouse_is_rebuilt_and_published(wb, tmp_path):
     first = warehouse.publish(wb)["version"]
     stop = tmp_path / "stop"
-    procs = [subprocess.Popen([sys.executable, "-m", "tests.reliability.readers", str(wb.root), str(stop),
-                               str(tmp_path / f"reader{i}.json")], cwd=REPO) for i in range(READERS)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.reliability.readers",
+                str(wb.root),
+                str(stop),
+                str(tmp_path / f"reader{i}.json"),
+            ],
+            cwd=REPO,
+        )
+        for i in range(READERS)
+    ]
     published = [first]
     try:
         for i in range(max(BUILDS, PUBLISHES)):

@@ -10,7 +10,7 @@ keeping what they are told in ``<state>/demo/channels``; the same instant the pi
 they are killed too (SIGKILL: no clean stop, what they hold is what they journaled), then started
 again, and the next run finishes the push against them. Every change the ledger calls confirmed
 must then be held by its store, once. The mail server lives in this test's process, like a real
-one outside ours. Seeds: ``AFTERCLICK_DRILL_KILL_SEEDS`` (CI: seed 2, a kill during the
+one outside ours. Seeds: ``DRILL_KILL_SEEDS`` (CI: seed 2, a kill during the
 write-back; the full drill, seeds 0-19, is run by hand, see the README). Requests are not paced
 here (the pacing has its own tests).
 """
@@ -33,20 +33,27 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from afterclick.demo.emulators.base import EmulatorState
-from afterclick.demo.emulators.server import emulator_process, store_groups
-from afterclick.demo.emulators.shown import order_status, saved_state, tracking_numbers
-from afterclick.demo.generate import generate, load_truth
-from afterclick.demo.mailbox import messages, serve_mailbox
+from afterclick.channels.registry import CHANNELS
 from afterclick.settings import load_settings
+from demo.emulators.base import EmulatorState
+from demo.emulators.server import emulator_process, store_groups
+from demo.emulators.shown import order_status, saved_state, tracking_numbers
+from demo.emulators.tracking import DEMO_TRACKING_TOKEN, serve_tracking
+from demo.generate import generate, load_truth
+from demo.mailbox import messages, serve_mailbox
+from demo.outside_world import label_tool_command
 from tests.conftest import SMALL_WORLD, WORLD_END
 from tests.ingest.emulated_stores import kill_emulators
 
 pytestmark = pytest.mark.slow
-SEEDS = [int(s) for s in os.environ.get("AFTERCLICK_DRILL_KILL_SEEDS", "2").split(",") if s]
+SEEDS = [int(s) for s in os.environ.get("DRILL_KILL_SEEDS", "2").split(",") if s]
 # the steps, by the line the pipeline logs when it starts each (landing starts with the process)
-STEPS = [("landing", None), ("dbt build", "dbt build: starting"), ("write-back", "write-back: starting"),
-         ("publish", "publish: copying")]
+STEPS = [
+    ("landing", None),
+    ("dbt build", "dbt build: starting"),
+    ("write-back", "write-back: starting"),
+    ("publish", "publish: copying"),
+]
 DONE = "published serving snapshot"
 
 
@@ -75,19 +82,23 @@ class Outside:
         self.mailbox = state_dir.parent / "mailbox"
 
     def _start_stores(self) -> None:
-        self._stores = emulator_process(self.stores_file, WORLD_END, timeout=300, state_dir=self.state_dir,
-                                        mailbox=False)
+        self._stores = emulator_process(
+            self.stores_file, WORLD_END, timeout=300, state_dir=self.state_dir, mailbox=False
+        )
         self.proc, reach = self._stores.__enter__()
         self.channel_stores = reach["channel_stores"]
 
     def __enter__(self):
         self.smtp = self._mail.__enter__()
+        self._tracking = serve_tracking(load_truth(load_settings(state_dir=self.state_dir)))
+        self.tracking_url, _ = self._tracking.__enter__()
         self._start_stores()
         return self
 
     def __exit__(self, *exc):
         if self._stores is not None:
             self._stores.__exit__(*exc)  # a clean stop: the stores fold what they hold into their files
+        self._tracking.__exit__(*exc)
         self._mail.__exit__(*exc)
 
     def kill_stores(self) -> None:
@@ -110,15 +121,28 @@ class Outside:
     def env(self, state_dir: Path) -> dict:
         stores = self.channel_stores
         env = {k: v for k, v in os.environ.items() if not k.startswith("AFTERCLICK_")}
-        return {**env, "AFTERCLICK_STATE_DIR": str(state_dir), "AFTERCLICK_AS_OF": WORLD_END.isoformat(),
-                "AFTERCLICK_FILE_MIN_AGE_SECONDS": "0", "AFTERCLICK_CHANNEL_STORES": json.dumps(stores),
-                "AFTERCLICK_SMTP__HOST": self.smtp[0], "AFTERCLICK_SMTP__PORT": str(self.smtp[1]),
-                # The inventory and catalogue sweeps and the fulfillment read-back observe the
-                # channels, which a kill during the write-back really leaves half-pushed: an
-                # interrupted pair of runs then reads other quantities, prices and shipments than one
-                # clean run, rightly. Their own drills are in tests/ingest/ (test_channel_inventory,
-                # test_channel_catalogue, test_channel_entities).
-                "AFTERCLICK_DISABLED_SOURCES": '["channel_catalogue", "channel_inventory", "channel_fulfillments"]'}
+        return {
+            **env,
+            "AFTERCLICK_STATE_DIR": str(state_dir),
+            "AFTERCLICK_AS_OF": WORLD_END.isoformat(),
+            "AFTERCLICK_FILE_MIN_AGE_SECONDS": "0",
+            "AFTERCLICK_CHANNEL_STORES": json.dumps(stores),
+            "AFTERCLICK_SMTP__HOST": self.smtp[0],
+            "AFTERCLICK_SMTP__PORT": str(self.smtp[1]),
+            # the rest of the demo's outside world, configured as demo/outside_world.py does
+            "AFTERCLICK_ERP__URL": f"sqlite:///{state_dir / 'demo' / 'erp.sqlite'}",
+            "AFTERCLICK_TRACKING_API__URL": self.tracking_url,
+            "AFTERCLICK_TRACKING_API__TOKEN": DEMO_TRACKING_TOKEN,
+            "AFTERCLICK_CARRIER_FILES": json.dumps(
+                {"correos": {"label_command": label_tool_command(load_settings(state_dir=state_dir), "correos")}}
+            ),
+            # The inventory and catalogue sweeps and the fulfillment read-back observe the
+            # channels, which a kill during the write-back really leaves half-pushed: an
+            # interrupted pair of runs then reads other quantities, prices and shipments than one
+            # clean run, rightly. Their own drills are in tests/ingest/ (test_channel_inventory,
+            # test_channel_catalogue, test_channel_entities).
+            "AFTERCLICK_DISABLED_SOURCES": '["channel_catalogue", "channel_inventory", "channel_fulfillments"]',
+        }
 
 
 def _stores_as_left(state_dir: Path) -> dict[str, EmulatorState]:
@@ -143,23 +167,28 @@ def _received(channel: str, pushed: dict) -> list[str]:
     later parcels join it), each parcel's tracking number or invoice, each status comment, each
     note. (Shopify's tags are a set: a tag cannot be held twice.)"""
     if channel == "shopify":
-        return (["fulfillment"] * len(pushed.get("fulfillments", []))
-                + [f"tracking {t['number']}" for f in pushed.get("fulfillments", []) for t in f["trackingInfo"]])
+        return ["fulfillment"] * len(pushed.get("fulfillments", [])) + [
+            f"tracking {t['number']}" for f in pushed.get("fulfillments", []) for t in f["trackingInfo"]
+        ]
     if channel == "vtex":
         return [f"invoice {i['invoiceNumber']}" for i in pushed.get("invoices", [])]
     if channel == "magento":
-        return (["shipment"] * len(pushed.get("shipments", []))
-                + [f"track {t['track_number']}" for s in pushed.get("shipments", []) for t in s["tracks"]]
-                + [f"comment {c.get('status')}: {c.get('comment')}" for c in pushed.get("comments", [])])
+        return (
+            ["shipment"] * len(pushed.get("shipments", []))
+            + [f"track {t['track_number']}" for s in pushed.get("shipments", []) for t in s["tracks"]]
+            + [f"comment {c.get('status')}: {c.get('comment')}" for c in pushed.get("comments", [])]
+        )
     return [f"note {n['note']}" for n in pushed.get("notes", [])]
 
 
 def _confirmed(warehouse: Path) -> list[tuple[str, str, str, dict]]:
     """(kind, store, channel, payload) of every change the ledger says a channel store holds."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        rows = con.execute("select kind, store_id, channel, payload from ops.writeback_ledger "
-                           "where status = 'confirmed' and kind in ('stock', 'prices', 'tracking', 'status') "
-                           "order by all").fetchall()
+        rows = con.execute(
+            "select kind, store_id, channel, payload from ops.writeback_ledger "
+            "where status = 'confirmed' and kind in ('stock', 'prices', 'tracking', 'status') "
+            "order by all"
+        ).fetchall()
     return [(kind, store, channel, json.loads(payload)) for kind, store, channel, payload in rows]
 
 
@@ -173,21 +202,28 @@ def _holds(state: EmulatorState, kind: str, channel: str, p: dict) -> bool:
     order_id = str(p["channel_order_id"])
     if kind == "tracking":
         return p["tracking_number"] in tracking_numbers(state, channel, order_id)
-    tagged = (channel != "shopify"
-              or f"afterclick:{p['afterclick_status']}" in state.book.orders.get(order_id, {}).get("tags", []))
-    return tagged and order_status(state, channel, order_id) == p["channel_status"]
+    tagged = channel != "shopify" or f"afterclick:{p['afterclick_status']}" in state.book.orders.get(order_id, {}).get(
+        "tags", []
+    )
+    shown = CHANNELS[channel].writeback_module().ADAPTERS["status"].channel_status(p["afterclick_status"])
+    return tagged and (shown is None or order_status(state, channel, order_id) == shown)  # None: the channel shows none
 
 
 def _not_held(stores: dict[str, EmulatorState], warehouse: Path) -> tuple[int, list[str]]:
     """(changes the ledger calls confirmed, those of them their store does not hold)."""
     confirmed = _confirmed(warehouse)
-    return len(confirmed), [f"{kind} {store}: {p}" for kind, store, channel, p in confirmed
-                            if not _holds(stores[store], kind, channel, p)]
+    return len(confirmed), [
+        f"{kind} {store}: {p}" for kind, store, channel, p in confirmed if not _holds(stores[store], kind, channel, p)
+    ]
 
 
 def _start(outside: Outside, state_dir: Path, log: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "afterclick.cli", "run", "--plain"], env=outside.env(state_dir),
-                            stdout=open(log, "ab"), stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "afterclick.cli", "run", "--plain"],
+        env=outside.env(state_dir),
+        stdout=open(log, "ab"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 class Tail:
@@ -200,7 +236,7 @@ class Tail:
         with open(self.log, "rb") as fh:
             fh.seek(self.offset)
             new = fh.read()
-        new = new[:new.rfind(b"\n") + 1]  # whole lines only
+        new = new[: new.rfind(b"\n") + 1]  # whole lines only
         self.offset += len(new)
         lines = new.decode(errors="replace").splitlines(keepends=True)
         self.lines += len(lines)
@@ -251,8 +287,12 @@ def _snapshot_is_whole(path: Path) -> bool:
 def _marts(warehouse: Path) -> dict[str, pl.DataFrame]:
     """Every mart, rows sorted, without load bookkeeping (columns starting with _)."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        tables = [t for (t,) in con.execute("select table_name from information_schema.tables "
-                                            "where table_schema = 'marts' order by 1").fetchall()]
+        tables = [
+            t
+            for (t,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+            ).fetchall()
+        ]
         out = {}
         for table in tables:
             frame = con.sql(f"select * from marts.{table}").pl()
@@ -265,12 +305,22 @@ def _raw_problems(warehouse: Path) -> list[str]:
     """Duplicate rows in any raw table (one key version twice)."""
     problems = []
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        tables = [t for (t,) in con.execute("select table_name from information_schema.tables "
-                                            "where table_schema = 'raw' order by 1").fetchall()]
+        tables = [
+            t
+            for (t,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'raw' order by 1"
+            ).fetchall()
+        ]
         for table in tables:
-            columns = [c for (c,) in con.execute("select column_name from information_schema.columns where "
-                                                 "table_schema = 'raw' and table_name = ? and column_name not like '\\_%' "
-                                                 "escape '\\'", [table]).fetchall()]
+            columns = [
+                c
+                for (c,) in con.execute(
+                    "select column_name from information_schema.columns where "
+                    "table_schema = 'raw' and table_name = ? and column_name not like '\\_%' "
+                    "escape '\\'",
+                    [table],
+                ).fetchall()
+            ]
             cols = ", ".join(f'"{c}"' for c in columns)
             [(rows, distinct)] = con.execute(f"select count(*), count(distinct ({cols})) from raw.{table}").fetchall()
             if rows != distinct:
@@ -280,8 +330,12 @@ def _raw_problems(warehouse: Path) -> list[str]:
 
 def _raw_counts(warehouse: Path) -> dict[str, int]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        tables = [t for (t,) in con.execute("select table_name from information_schema.tables "
-                                            "where table_schema = 'raw' order by 1").fetchall()]
+        tables = [
+            t
+            for (t,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'raw' order by 1"
+            ).fetchall()
+        ]
         return {t: con.execute(f"select count(*) from raw.{t}").fetchall()[0][0] for t in tables}
 
 
@@ -301,8 +355,10 @@ def uninterrupted(template, tmp_path_factory):
     confirmed, not_held = _not_held(stores, warehouse)
     assert confirmed > 0 and not_held == []  # (and the drill's check of what the stores hold checks out)
     names = list(starts)
-    lengths = {step: (starts[after][0] - starts[step][0], starts[after][1] - starts[step][1])
-               for step, after in zip(names, names[1:])}
+    lengths = {
+        step: (starts[after][0] - starts[step][0], starts[after][1] - starts[step][1])
+        for step, after in zip(names, names[1:])
+    }
     return {"marts": _marts(warehouse), "raw": _raw_counts(warehouse), "steps": lengths, "journaled": journaled}
 
 
@@ -363,6 +419,7 @@ def test_a_pipeline_killed_anywhere_is_completed_by_the_next_run(seed, template,
         try:
             assert_frame_equal(marts[table], frame, rel_tol=1e-9, abs_tol=1e-9)
         except AssertionError as exc:
-            raise AssertionError(f"marts.{table} differs from an uninterrupted run's after a kill during {phase}: "
-                                 f"{exc}") from None
+            raise AssertionError(
+                f"marts.{table} differs from an uninterrupted run's after a kill during {phase}: {exc}"
+            ) from None
     assert _snapshot_is_whole(state / "serving.duckdb")

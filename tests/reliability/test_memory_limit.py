@@ -11,8 +11,8 @@ at 91.3 of 91.5 MiB); complete at 72MB-96MB on a quiet one (3 of 3 each), and at
 (3 of 3 each), 192MB and 256MB on a busy one. 256MB is 2.5 times the largest limit that ever
 failed and holds two of the heaviest models side by side with room to spare; the build does not
 spill there. The full drill
-rebuilds a benchmark world's warehouse: AFTERCLICK_DRILL_MEMORY_STATE=<a benchmark's state dir>
-AFTERCLICK_DRILL_MEMORY_LIMIT=1GB; there it must spill. (It found that dbt-duckdb's per-cursor
+rebuilds a benchmark world's warehouse: DRILL_MEMORY_STATE=<a benchmark's state dir>
+DRILL_MEMORY_LIMIT=1GB; there it must spill. (It found that dbt-duckdb's per-cursor
 `settings` re-set the temp directory, which DuckDB refuses once a query has spilled: the profile
 now passes DuckDB's resources as connection-time `config_options`.)"""
 
@@ -29,8 +29,16 @@ import duckdb
 from afterclick.settings import load_settings
 from afterclick.transform import run_dbt
 
-MARTS = ("fct_orders", "fct_order_cycle", "fct_order_lines", "fct_shipments", "dim_customers",
-         "rpt_cohort_retention", "rpt_delivery_daily", "fct_stock_levels")
+MARTS = (
+    "fct_orders",
+    "fct_order_cycle",
+    "fct_order_lines",
+    "fct_shipments",
+    "dim_customers",
+    "rpt_cohort_retention",
+    "rpt_delivery_daily",
+    "fct_stock_levels",
+)
 CI_LIMIT = "256MB"  # the small world needs ~100MB: see above
 STARVED = ("16MB", "stg_shopify__orders")  # a limit far below that, and a model it refuses (every time, measured)
 
@@ -65,8 +73,10 @@ def _differences(a: Path, b: Path, table: str) -> int:
     with duckdb.connect() as con:
         con.execute(f"attach '{a}' as a (read_only)")
         con.execute(f"attach '{b}' as b (read_only)")
-        return con.sql(f"select count(*) from ((select * from a.marts.{table} except all select * from b.marts.{table}) "
-                       f"union all (select * from b.marts.{table} except all select * from a.marts.{table}))").fetchall()[0][0]
+        return con.sql(
+            f"select count(*) from ((select * from a.marts.{table} except all select * from b.marts.{table}) "
+            f"union all (select * from b.marts.{table} except all select * from a.marts.{table}))"
+        ).fetchall()[0][0]
 
 
 def _copy_of(state: Path, to: Path, monkeypatch, as_of: datetime):
@@ -79,7 +89,7 @@ def _copy_of(state: Path, to: Path, monkeypatch, as_of: datetime):
 
 
 def test_a_build_under_a_tight_memory_limit_completes_and_builds_the_same_marts(request, tmp_path, monkeypatch):
-    full = os.environ.get("AFTERCLICK_DRILL_MEMORY_STATE")
+    full = os.environ.get("DRILL_MEMORY_STATE")
     if full:  # the same as-of for both builds: the marts must not differ by the clock
         as_of = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
         unlimited = _copy_of(Path(full), tmp_path / "unlimited", monkeypatch, as_of)
@@ -91,13 +101,15 @@ def test_a_build_under_a_tight_memory_limit_completes_and_builds_the_same_marts(
     else:
         settings = request.getfixturevalue("wb")
         source = request.getfixturevalue("built")[0].warehouse_path
-    limit = os.environ.get("AFTERCLICK_DRILL_MEMORY_LIMIT", CI_LIMIT)
+    limit = os.environ.get("DRILL_MEMORY_LIMIT", CI_LIMIT)
     settings.duckdb.memory_limit = limit
     settings.duckdb.threads = 2
     with TempWatcher(settings.temp_dir) as spill:
         result = run_dbt(settings, "build", extra_args=["--full-refresh"])
-    print(f"\nbuild under {limit}: {result.status} in {result.seconds:.1f} s, {result.models_built} models, "
-          f"{result.tests_passed} tests; temp directory peak {spill.peak / 2**20:.1f} MB")
+    print(
+        f"\nbuild under {limit}: {result.status} in {result.seconds:.1f} s, {result.models_built} models, "
+        f"{result.tests_passed} tests; temp directory peak {spill.peak / 2**20:.1f} MB"
+    )
     assert result.status == "success", result.errors
     assert result.tests_failed == 0
     if full:

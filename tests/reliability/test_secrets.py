@@ -11,8 +11,8 @@ from pathlib import Path
 
 import duckdb
 
-from afterclick.demo.emulators.server import DEMO_CREDENTIALS
-from afterclick.demo.emulators.tracking import DEMO_TRACKING_TOKEN
+from demo.emulators.server import DEMO_CREDENTIALS
+from demo.emulators.tracking import DEMO_TRACKING_TOKEN
 
 REPO = Path(__file__).resolve().parents[2]
 SECRETS = sorted({v for creds in DEMO_CREDENTIALS.values() for v in creds.values()} | {DEMO_TRACKING_TOKEN})
@@ -22,8 +22,10 @@ def _database_hits(path: Path) -> list[str]:
     """schema.table.column of every text column holding a secret."""
     hits = []
     with duckdb.connect(str(path), read_only=True) as con:
-        columns = con.sql("select table_catalog, table_schema, table_name, column_name from information_schema.columns "
-                          "where data_type = 'VARCHAR'").fetchall()
+        columns = con.sql(
+            "select table_catalog, table_schema, table_name, column_name from information_schema.columns "
+            "where data_type = 'VARCHAR'"
+        ).fetchall()
         for catalog, schema, table, column in columns:
             where = " or ".join(f'contains("{column}", ?)' for _ in SECRETS)
             found = con.execute(f'select count(*) from "{catalog}"."{schema}"."{table}" where {where}', SECRETS)
@@ -43,8 +45,9 @@ def _file_hits(root: Path) -> list[str]:
 
 def test_no_secret_reaches_logs_tables_snapshot_or_files(built, wb):
     env = {**os.environ, "AFTERCLICK_STATE_DIR": str(wb.root)}
-    pushed = subprocess.run([sys.executable, "-m", "afterclick.cli", "push"], env=env, capture_output=True,
-                            text=True, timeout=600)
+    pushed = subprocess.run(
+        [sys.executable, "-m", "afterclick.cli", "push"], env=env, capture_output=True, text=True, timeout=600
+    )
     assert pushed.returncode == 0, pushed.stderr[-2000:]
     assert "pushed" in pushed.stdout + pushed.stderr  # it really talked to the channels
     logs = pushed.stdout + pushed.stderr

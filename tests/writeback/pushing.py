@@ -15,10 +15,10 @@ from aiosmtpd.controller import Controller
 from pydantic import SecretStr
 
 from afterclick import warehouse
-from afterclick.demo.catalog import STORE_BY_ID
-from afterclick.demo.mailbox import _free_port
+from afterclick.channels.store import ChannelStore
 from afterclick.settings import SmtpSettings
-from ingest.channels.connector import ChannelStore
+from demo.catalog import STORE_BY_ID
+from demo.mailbox import _free_port
 from writeback import engine
 from writeback.run import adapter_factory
 
@@ -26,17 +26,29 @@ NOW = datetime(2026, 11, 1, 1, 0)
 
 
 def stores(endpoints, requests_per_second: float = 0.0) -> dict[str, ChannelStore]:
-    return {sid: ChannelStore(sid, STORE_BY_ID[sid].channel, url, {k: SecretStr(v) for k, v in state.credentials.items()},
-                              requests_per_second)
-            for sid, (url, state) in endpoints.items()}
+    return {
+        sid: ChannelStore(
+            sid,
+            STORE_BY_ID[sid].channel,
+            url,
+            {k: SecretStr(v) for k, v in state.credentials.items()},
+            requests_per_second,
+        )
+        for sid, (url, state) in endpoints.items()
+    }
 
 
-def push(settings, endpoints, kinds=("stock",), smtp=None, requests_per_second: float = 0.0,
-         **kw) -> engine.PushReport:
+def push(settings, endpoints, kinds=("stock",), smtp=None, requests_per_second: float = 0.0, **kw) -> engine.PushReport:
     con = warehouse.connect(settings)
     try:
-        return engine.push(con, adapter_factory(stores(endpoints, requests_per_second), smtp, 10.0), list(kinds), NOW,
-                           backoff_seconds=0.0, **kw)
+        return engine.push(
+            con,
+            adapter_factory(stores(endpoints, requests_per_second), smtp, 10.0),
+            list(kinds),
+            NOW,
+            backoff_seconds=0.0,
+            **kw,
+        )
     finally:
         con.close()
 
@@ -47,6 +59,7 @@ def ledger(settings, sql: str) -> list:
 
 
 # ---- customer messages ---------------------------------------------------------------------------
+
 
 @dataclass
 class Received:
@@ -92,15 +105,19 @@ class RecordingSmtp:
         with self._changed:
             return self._changed.wait_for(lambda: len(self.held) >= count, timeout)
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd's hook
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self._refuse(address):
             return "550 no such user"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        got = Received(session.peer[1], list(envelope.rcpt_tos), envelope.original_content,
-                       message_from_bytes(envelope.original_content))
+    async def handle_DATA(self, server, session, envelope):
+        got = Received(
+            session.peer[1],
+            list(envelope.rcpt_tos),
+            envelope.original_content,
+            message_from_bytes(envelope.original_content),
+        )
         with self._changed:
             hold = self.accept_first is not None and len(self.accepted) >= self.accept_first
             (self.held if hold else self.accepted).append(got)
@@ -113,11 +130,21 @@ class RecordingSmtp:
 
 def notification(i: int, **payload) -> dict:
     """One row of ``writeback.wb_notifications`` (a shipping confirmation to customer ``i``)."""
-    return {"writeback_key": f"shipping_confirmation:o{i}:s{i}", "store_id": "shopify-es", "channel": "shopify",
-            "kind": "shipping_confirmation", "order_key": f"o{i}", "shipment_id": f"s{i}",
-            "customer_email": f"customer{i}@example.com", "order_number": f"#{1000 + i}", "locale": "es",
-            "store_name": "Tienda", "carrier_name": "Correos", "tracking_number": f"PQ{i:08d}",
-            "tracking_url": f"https://track.example/PQ{i:08d}"} | payload
+    return {
+        "writeback_key": f"shipping_confirmation:o{i}:s{i}",
+        "store_id": "shopify-es",
+        "channel": "shopify",
+        "kind": "shipping_confirmation",
+        "order_key": f"o{i}",
+        "shipment_id": f"s{i}",
+        "customer_email": f"customer{i}@example.com",
+        "order_number": f"#{1000 + i}",
+        "locale": "es",
+        "store_name": "Tienda",
+        "carrier_name": "Correos",
+        "tracking_number": f"PQ{i:08d}",
+        "tracking_url": f"https://track.example/PQ{i:08d}",
+    } | payload
 
 
 def want_notifications(settings, rows: list[dict]) -> None:
@@ -143,7 +170,15 @@ def send_notifications(settings, smtp: SmtpSettings) -> engine.PushReport:
 
 if __name__ == "__main__":  # pushing.py HOST PORT CONNECTIONS: the push the kill drills run (and kill)
     from afterclick.settings import load_settings
+
     host, port, connections = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     settings = load_settings()
-    print(send_notifications(settings, settings.smtp.model_copy(update={
-        "host": host, "port": port, "connections": connections, "timeout_seconds": 600.0})), flush=True)
+    print(
+        send_notifications(
+            settings,
+            settings.smtp.model_copy(
+                update={"host": host, "port": port, "connections": connections, "timeout_seconds": 600.0}
+            ),
+        ),
+        flush=True,
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 
-from ingest.errors import TransientSourceError
+from afterclick.errors import TransientSourceError
 from writeback.adapters.base import NotYet, one_at_a_time
 from writeback.ledger import Change, Outcome
 
@@ -14,8 +14,9 @@ from writeback.ledger import Change, Outcome
 def _changes() -> list[Change]:
     # orders A and B have three parcels each (pushed in this order), C..F one each
     orders = ["A", "B", "C", "A", "D", "B", "E", "A", "F", "B"]
-    return [Change("tracking", "shop", "magento", f"{o}-{i}", {"channel_order_id": o, "n": i})
-            for i, o in enumerate(orders)]
+    return [
+        Change("tracking", "shop", "magento", f"{o}-{i}", {"channel_order_id": o, "n": i}) for i, o in enumerate(orders)
+    ]
 
 
 def test_changes_go_side_by_side_up_to_the_limit_one_orders_changes_in_turn():

@@ -25,10 +25,12 @@ def test_free_text_cannot_break_the_lines_or_columns_nor_run_as_a_formula(settin
     with warehouse.connect(settings) as con:
         ensure_raw_table(con, TABLE, RAW_TABLES[TABLE])
         for shipment, recipient, address, city, weight in PARCELS:
-            con.execute(f"insert into {TABLE} (order_key, shipment_id, parcel_no, parcel_count, stage, occurred_at, "
-                        "carrier, service, weight_kg, ship_to_name, ship_to_address, ship_to_postcode, ship_to_city, "
-                        "ship_to_country) values (?, ?, 1, 1, 'packed', ?, 'correos', 'S0132', ?, ?, ?, '28013', ?, 'ES')",
-                        [f"o-{shipment}", shipment, datetime(2026, 10, 30, 12), weight, recipient, address, city])
+            con.execute(
+                f"insert into {TABLE} (order_key, shipment_id, parcel_no, parcel_count, stage, occurred_at, "
+                "carrier, service, weight_kg, ship_to_name, ship_to_address, ship_to_postcode, ship_to_city, "
+                "ship_to_country) values (?, ?, 1, 1, 'packed', ?, 'correos', 'S0132', ?, ?, ?, '28013', ?, 'ES')",
+                [f"o-{shipment}", shipment, datetime(2026, 10, 30, 12), weight, recipient, address, city],
+            )
         written = write_shipments_file(con, settings.landing_dir, "correos", fmt)
     assert written.parcels == len(PARCELS)
 
@@ -43,7 +45,7 @@ def test_free_text_cannot_break_the_lines_or_columns_nor_run_as_a_formula(settin
     assert rows["S1"]["DESTINATARIO"] == "Ana García" and rows["S1"]["DIRECCION"] == "Calle Mayor 1, 2ºB"
     # what a spreadsheet would run starts with a quote; line breaks and separators became spaces
     assert rows["S2"]["DESTINATARIO"] == "'@SUM(1+1)"
-    assert rows["S2"]["DIRECCION"] == "'=HYPERLINK(\"https://evil.example/pay\" \"Pague aquí\")"
+    assert rows["S2"]["DIRECCION"] == '\'=HYPERLINK("https://evil.example/pay" "Pague aquí")'
     assert rows["S2"]["POBLACION"] == "Madrid  INYECTADO fila"
     assert rows["S3"]["DESTINATARIO"] == "'-Luis\t" and rows["S3"]["DIRECCION"] == "'+34 Calle Segunda línea"
     assert rows["S3"]["POBLACION"] == "'\tSevilla"

@@ -12,18 +12,21 @@ from collections import Counter
 from pathlib import Path
 
 from afterclick import warehouse
-from pushing import NOW, RecordingSmtp, ledger, notification, send_notifications, want_notifications
 from writeback import engine
 from writeback.ledger import ensure, mark_pending
+
+from pushing import NOW, RecordingSmtp, ledger, notification, send_notifications, want_notifications
 
 PUSHING = str(Path(__file__).with_name("pushing.py"))
 
 
 def test_a_malformed_address_fails_alone_and_injects_no_header(settings, caplog):
-    bad = {3: "someone@example.com\r\nBcc: spy@evil.example",  # header injection
-           5: "someone@example.com, spy@evil.example",  # two addresses
-           8: "spy.evil.example",  # no domain
-           11: "<spy@evil.example"}  # does not parse
+    bad = {
+        3: "someone@example.com\r\nBcc: spy@evil.example",  # header injection
+        5: "someone@example.com, spy@evil.example",  # two addresses
+        8: "spy.evil.example",  # no domain
+        11: "<spy@evil.example",
+    }  # does not parse
     rows = [notification(i, **({"customer_email": bad[i]} if i in bad else {})) for i in range(16)]
     rows[13]["kind"] = "parcel_lost"  # a kind without a template: that message cannot be built
     want_notifications(settings, rows)
@@ -64,8 +67,11 @@ def test_a_push_killed_mid_batch_leaves_only_the_messages_in_flight_in_doubt(set
     log = tmp_path / "push.log"
     with RecordingSmtp(accept_first=k) as hanging:
         with open(log, "wb") as out:
-            proc = subprocess.Popen([sys.executable, PUSHING, "127.0.0.1", str(hanging.smtp(settings).port),
-                                     str(connections)], stdout=out, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(
+                [sys.executable, PUSHING, "127.0.0.1", str(hanging.smtp(settings).port), str(connections)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         try:
             while not hanging.wait_held(connections, timeout=1.0):  # every session has a message in flight
                 assert proc.poll() is None, log.read_text(errors="replace")[-3000:]

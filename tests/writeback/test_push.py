@@ -10,10 +10,11 @@ from email.header import decode_header, make_header
 import pytest
 
 from afterclick import warehouse
-from afterclick.demo.mailbox import messages, serve_mailbox
-from pushing import NOW, RecordingSmtp, ledger, push, stores
+from demo.mailbox import messages, serve_mailbox
 from writeback import engine
 from writeback.run import adapter_factory
+
+from pushing import NOW, RecordingSmtp, ledger, push, stores
 
 WRITE_PATHS = ("graphql.json", "/warehouses/", "/inventory/source-items", "/products/batch")
 
@@ -45,8 +46,9 @@ def test_stock_reaches_every_channel_once_and_a_second_run_sends_nothing(wb, cha
         assert _shown(state) == wanted[store], store
         assert state.inventory.writes == len(wanted[store])  # each SKU written once
         # nothing but stock endpoints was called (catalogue reads and stock writes)
-        assert all(any(k in p for k in (*WRITE_PATHS, "/products", "stockkeepingunitidbyrefid"))
-                   for p in state.requests), (store, set(state.requests))
+        assert all(
+            any(k in p for k in (*WRITE_PATHS, "/products", "stockkeepingunitidbyrefid")) for p in state.requests
+        ), (store, set(state.requests))
     assert report.total("pushed") == sum(map(len, wanted.values())) and report.total("dead") == 0
     before = {s: len(state.requests) for s, (_, state) in channels.items()}
     again = push(wb, channels)
@@ -60,6 +62,7 @@ def test_a_crash_between_call_and_confirmation_pushes_nothing_twice(wb, channels
 
     def crash(batch):
         raise Crash
+
     for store in channels:  # the first batch of every store: sent, then the process "dies"
         with pytest.raises(Crash):
             con = warehouse.connect(wb)
@@ -69,7 +72,9 @@ def test_a_crash_between_call_and_confirmation_pushes_nothing_twice(wb, channels
                 engine.push_target(con, adapter, changes, NOW, after_call=crash)
             finally:
                 con.close()
-    pending = dict(ledger(wb, "select store_id, count(*) from ops.writeback_ledger where status = 'pending' group by 1"))
+    pending = dict(
+        ledger(wb, "select store_id, count(*) from ops.writeback_ledger where status = 'pending' group by 1")
+    )
     assert set(pending) == set(channels)
     report = push(wb, channels)
     assert report.total("recovered") == sum(pending.values())  # read back from the channel, not re-sent
@@ -111,8 +116,12 @@ def test_a_sku_unknown_to_the_channel_goes_to_the_dead_letter_with_the_channels_
     for store, (_, state) in channels.items():
         state.unknown_skus.add(missing[store])
     report = push(wb, channels)
-    dead = {(s, k): e for s, k, e in ledger(wb, "select store_id, change_key, last_error from ops.writeback_ledger "
-                                                 "where status = 'dead'")}
+    dead = {
+        (s, k): e
+        for s, k, e in ledger(
+            wb, "select store_id, change_key, last_error from ops.writeback_ledger where status = 'dead'"
+        )
+    }
     assert set(dead) == {(store, f"{store}:{sku}") for store, sku in missing.items()}
     assert "does not exist" in dead[("magento-es", f"magento-es:{missing['magento-es']}")]  # Magento's own words
     assert report.total("dead") == len(missing)
@@ -129,8 +138,9 @@ def test_dry_run_sends_nothing_and_records_what_would_change(wb, channels):
     assert all(not state.requests for _, state in channels.values())
     assert ledger(wb, "select count(*) from ops.writeback_ledger")[0][0] == 0
     # the world's carrier-file exchange is logged too (kind carrier_file); every channel push is a dry run
-    assert ledger(wb, "select distinct outcome from ops.writeback_attempts where kind <> 'carrier_file'") \
-        == [("dry_run",)]
+    assert ledger(wb, "select distinct outcome from ops.writeback_attempts where kind <> 'carrier_file'") == [
+        ("dry_run",)
+    ]
 
 
 def test_the_kill_switch_keeps_a_store_untouched(wb, channels):
@@ -154,9 +164,13 @@ def _send(settings, folder, after_call=None) -> engine.PushReport:
 def test_customers_get_each_message_once_with_the_right_tracking_link(wb, tmp_path):
     folder = tmp_path / "mailbox"
     with warehouse.connect_read_only(wb.warehouse_path) as con:
-        due = {k: (email, url, kind, number, locale) for k, email, url, kind, number, locale in con.sql(
-            "select writeback_key, customer_email, tracking_url, kind, order_number, locale "
-            "from writeback.wb_notifications").fetchall()}
+        due = {
+            k: (email, url, kind, number, locale)
+            for k, email, url, kind, number, locale in con.sql(
+                "select writeback_key, customer_email, tracking_url, kind, order_number, locale "
+                "from writeback.wb_notifications"
+            ).fetchall()
+        }
     assert len(due) > 20 and {"shipping_confirmation", "delivered"} <= {v[2] for v in due.values()}
     assert {"es", "pt"} <= {v[4] for v in due.values()}  # subjects and bodies that are not ASCII
 
@@ -185,11 +199,28 @@ def test_a_batch_of_messages_is_shared_among_the_smtp_connections_and_each_sent_
 
     with RecordingSmtp(refuse=lambda address: address.startswith("nobody")) as server:
         smtp = server.smtp(settings, connections=3)
-        changes = [Change("notification", "email", "email", f"n{i}", {
-            "kind": "shipping_confirmation", "order_key": f"o{i}", "shipment_id": f"s{i}", "store_id": "shop",
-            "customer_email": ("nobody" if i == 7 else f"c{i}") + "@example.com", "order_number": f"#{i}", "locale": "es",
-            "store_name": "Tienda", "carrier_name": "Correos", "tracking_number": f"T{i}",
-            "tracking_url": f"https://track.example/T{i}"}) for i in range(20)]
+        changes = [
+            Change(
+                "notification",
+                "email",
+                "email",
+                f"n{i}",
+                {
+                    "kind": "shipping_confirmation",
+                    "order_key": f"o{i}",
+                    "shipment_id": f"s{i}",
+                    "store_id": "shop",
+                    "customer_email": ("nobody" if i == 7 else f"c{i}") + "@example.com",
+                    "order_number": f"#{i}",
+                    "locale": "es",
+                    "store_name": "Tienda",
+                    "carrier_name": "Correos",
+                    "tracking_number": f"T{i}",
+                    "tracking_url": f"https://track.example/T{i}",
+                },
+            )
+            for i in range(20)
+        ]
         adapter = EmailNotifications(smtp)
         try:
             outcomes = adapter.push(changes)
@@ -211,6 +242,7 @@ def test_an_email_interrupted_before_confirmation_is_not_sent_again(wb, tmp_path
 
     def crash(batch):
         raise Killed
+
     with pytest.raises(Killed):
         _send(wb, folder, after_call=crash)
     sent_before = len(messages(folder))
@@ -222,28 +254,42 @@ def test_an_email_interrupted_before_confirmation_is_not_sent_again(wb, tmp_path
 
 
 def test_the_emulators_refuse_requests_that_break_the_published_spec(wb, channels):
-    from afterclick.demo.emulators import spec
+    from demo.emulators import spec
+
     if not spec.available("vtex-logistics"):
         pytest.skip("../shared/api-specs is not here")
     import httpx
+
     vtex_url, vtex = channels["vtex-br"]
-    r = httpx.put(f"{vtex_url}/api/logistics/pvt/inventory/skus/1/warehouses/1_1", json={"quantity": 3},
-                  headers={"X-VTEX-API-AppKey": vtex.credentials["app_key"],
-                           "X-VTEX-API-AppToken": vtex.credentials["app_token"]})
+    r = httpx.put(
+        f"{vtex_url}/api/logistics/pvt/inventory/skus/1/warehouses/1_1",
+        json={"quantity": 3},
+        headers={
+            "X-VTEX-API-AppKey": vtex.credentials["app_key"],
+            "X-VTEX-API-AppToken": vtex.credentials["app_token"],
+        },
+    )
     assert r.status_code == 400 and "leadTime" in r.text
     magento_url, magento = channels["magento-es"]
-    r = httpx.post(f"{magento_url}/rest/V1/inventory/source-items",
-                   json={"sourceItems": [{"sku": "SKU-00001", "source_code": "default", "quantity": "lots"}]},
-                   headers={"Authorization": f"Bearer {magento.credentials['token']}"})
+    r = httpx.post(
+        f"{magento_url}/rest/V1/inventory/source-items",
+        json={"sourceItems": [{"sku": "SKU-00001", "source_code": "default", "quantity": "lots"}]},
+        headers={"Authorization": f"Bearer {magento.credentials['token']}"},
+    )
     assert r.status_code == 400 and "quantity" in r.text
     shop_url, shop = channels["shopify-es"]
-    r = httpx.post(f"{shop_url}/admin/api/2025-01/graphql.json",
-                   json={"query": "mutation { inventorySetQuantities(input: {name: \"available\"}) { userErrors { message } } }"},
-                   headers={"X-Shopify-Access-Token": shop.credentials["token"]})
+    r = httpx.post(
+        f"{shop_url}/admin/api/2025-01/graphql.json",
+        json={"query": 'mutation { inventorySetQuantities(input: {name: "available"}) { userErrors { message } } }'},
+        headers={"X-Shopify-Access-Token": shop.credentials["token"]},
+    )
     assert "errors" in r.json() and "reason" in str(r.json()["errors"])
     woo_url, woo = channels["woo-pt"]
-    r = httpx.post(f"{woo_url}/wp-json/wc/v3/products/batch", json={"update": [{"id": 1001, "stock_quantity": "many"}]},
-                   auth=(woo.credentials["key"], woo.credentials["secret"]))
+    r = httpx.post(
+        f"{woo_url}/wp-json/wc/v3/products/batch",
+        json={"update": [{"id": 1001, "stock_quantity": "many"}]},
+        auth=(woo.credentials["key"], woo.credentials["secret"]),
+    )
     assert r.json()["update"][0]["error"]["code"] == "rest_invalid_param"
     assert all(state.inventory.writes == 0 for _, state in channels.values())
 
@@ -252,6 +298,7 @@ def test_the_write_back_page_shows_the_pushes_and_the_dead_letter(wb, channels):
     from pathlib import Path
 
     from streamlit.testing.v1 import AppTest
+
     channels["woo-pt"][1].unknown_skus.add("SKU-00002")
     push(wb, channels)
     warehouse.publish(wb)
@@ -263,4 +310,7 @@ def test_the_write_back_page_shows_the_pushes_and_the_dead_letter(wb, channels):
     assert int(metric["Changes pushed"].replace(",", "")) == pushed > 0
     assert int(metric["Failed attempts"]) >= 1
     failures = at.dataframe[1].value
-    assert "woo-pt:SKU-00002" in set(failures["change_key"]) and failures["error"].str.contains("not in the WooCommerce catalogue").any()
+    assert (
+        "woo-pt:SKU-00002" in set(failures["change_key"])
+        and failures["error"].str.contains("not in the WooCommerce catalogue").any()
+    )

@@ -11,11 +11,13 @@ import httpx
 import pytest
 
 from afterclick import warehouse
-from afterclick.demo.emulators.shown import order_status, tracking_numbers
-from pushing import NOW, ledger, push, stores
+from afterclick.channels.registry import CHANNELS
+from demo.emulators.shown import order_status, tracking_numbers
 from writeback import engine
-from writeback.adapters.rest_orders import MagentoTracking
+from writeback.adapters.magento.orders import MagentoTracking
 from writeback.run import adapter_factory
+
+from pushing import NOW, ledger, push, stores
 
 
 def _rows(settings, sql: str) -> list[dict]:
@@ -28,8 +30,21 @@ def _tracking(settings) -> list[dict]:
     return _rows(settings, "select store_id, channel, channel_order_id, tracking_number from writeback.wb_tracking")
 
 
+def channel_status(channel: str, afterclick_status: str) -> str | None:
+    """What the channel calls afterclick's status (its status adapter's mapping; None: it shows none)."""
+    return CHANNELS[channel].writeback_module().ADAPTERS["status"].channel_status(afterclick_status)
+
+
 def _statuses(settings) -> list[dict]:
-    return _rows(settings, "select store_id, channel, channel_order_id, channel_status from writeback.wb_order_status")
+    """The statuses the warehouse wants shown, in each channel's vocabulary (those it has a word for)."""
+    rows = _rows(
+        settings, "select store_id, channel, channel_order_id, afterclick_status from writeback.wb_order_status"
+    )
+    return [
+        r | {"channel_status": status}
+        for r in rows
+        if (status := channel_status(r["channel"], r["afterclick_status"])) is not None
+    ]
 
 
 def _assert_shown(settings, channels) -> None:
@@ -56,14 +71,19 @@ def _no_duplicates(channels) -> None:
 
 def test_tracking_and_status_reach_every_channel_once_and_a_second_run_sends_nothing(wb, channels):
     tracking, statuses = _tracking(wb), _statuses(wb)
-    assert {r["channel"] for r in tracking} == {r["channel"] for r in statuses} == {
-        "shopify", "vtex", "magento", "woocommerce"}
+    assert (
+        {r["channel"] for r in tracking}
+        == {r["channel"] for r in statuses}
+        == {"shopify", "vtex", "magento", "woocommerce"}
+    )
     assert {r["channel_status"] for r in statuses} >= {"CLOSED", "delivered", "complete", "completed"}
     # the stores side by side, as `afterclick push` does (a store's kinds stay in order: VTEX marks
     # delivered on the invoice its tracking push created)
     report = push(wb, channels, kinds=("tracking", "status"), parallel_targets=4)
     assert report.total("dead") == 0 and report.total("failed") == 0, [t for t in report.targets if t.failed or t.dead]
-    assert [t.kind for t in report.targets] == sorted((t.kind for t in report.targets), key=("tracking", "status").index)
+    assert [t.kind for t in report.targets] == sorted(
+        (t.kind for t in report.targets), key=("tracking", "status").index
+    )
     _assert_shown(wb, channels)
     _no_duplicates(channels)
     before = {s: len(state.requests) for s, (_, state) in channels.items()}
@@ -78,6 +98,7 @@ def test_a_crash_between_call_and_confirmation_creates_no_second_fulfillment_or_
 
     def crash(batch):
         raise Crash
+
     for store in channels:  # each store's first tracking batch is sent, then the process "dies"
         with pytest.raises(Crash):
             con = warehouse.connect(wb)
@@ -99,8 +120,9 @@ def test_a_crash_between_call_and_confirmation_creates_no_second_fulfillment_or_
 
 @pytest.mark.shopify_standard_bucket  # through Shopify's real throttle
 def test_prices_reach_every_channel_including_magentos_wholesale_list(wb, channels):
-    wanted = _rows(wb, "select store_id, channel, sku, segment, cast(price as double) as price "
-                         "from writeback.wb_prices")
+    wanted = _rows(
+        wb, "select store_id, channel, sku, segment, cast(price as double) as price from writeback.wb_prices"
+    )
     assert {"b2b"} < {r["segment"] for r in wanted}
     report = push(wb, channels, kinds=("prices",))
     assert report.total("dead") == 0 and report.total("pushed") == len(wanted)
@@ -127,29 +149,43 @@ def test_paced_requests_never_hit_the_stores_rate_limit(wb, channels):
 
 
 def test_the_emulators_refuse_order_writes_that_break_the_published_spec(wb, channels):
-    from afterclick.demo.emulators import spec
+    from demo.emulators import spec
+
     if not spec.available("vtex-orders"):
         pytest.skip("../shared/api-specs is not here")
     order = {r["channel"]: r for r in _tracking(wb)}
     vtex_url, vtex = channels[order["vtex"]["store_id"]]
-    r = httpx.post(f"{vtex_url}/api/oms/pvt/orders/{order['vtex']['channel_order_id']}/invoice",
-                   json={"type": "Output", "invoiceNumber": "X1", "issuanceDate": "2026-10-01", "invoiceValue": "100"},
-                   headers={"X-VTEX-API-AppKey": vtex.credentials["app_key"],
-                            "X-VTEX-API-AppToken": vtex.credentials["app_token"]})
+    r = httpx.post(
+        f"{vtex_url}/api/oms/pvt/orders/{order['vtex']['channel_order_id']}/invoice",
+        json={"type": "Output", "invoiceNumber": "X1", "issuanceDate": "2026-10-01", "invoiceValue": "100"},
+        headers={
+            "X-VTEX-API-AppKey": vtex.credentials["app_key"],
+            "X-VTEX-API-AppToken": vtex.credentials["app_token"],
+        },
+    )
     assert r.status_code == 400 and "items" in r.text
     magento_url, magento = channels[order["magento"]["store_id"]]
-    r = httpx.post(f"{magento_url}/rest/V1/order/{order['magento']['channel_order_id']}/ship",
-                   json={"tracks": [{"track_number": "X"}]},
-                   headers={"Authorization": f"Bearer {magento.credentials['token']}"})
+    r = httpx.post(
+        f"{magento_url}/rest/V1/order/{order['magento']['channel_order_id']}/ship",
+        json={"tracks": [{"track_number": "X"}]},
+        headers={"Authorization": f"Bearer {magento.credentials['token']}"},
+    )
     assert r.status_code == 400 and "carrier_code" in r.text
     woo_url, woo = channels[order["woocommerce"]["store_id"]]
-    r = httpx.put(f"{woo_url}/wp-json/wc/v3/orders/{order['woocommerce']['channel_order_id']}",
-                  json={"status": "shipped"}, auth=(woo.credentials["key"], woo.credentials["secret"]))
+    r = httpx.put(
+        f"{woo_url}/wp-json/wc/v3/orders/{order['woocommerce']['channel_order_id']}",
+        json={"status": "shipped"},
+        auth=(woo.credentials["key"], woo.credentials["secret"]),
+    )
     assert r.status_code == 400 and "status" in r.json()["message"]
     shop_url, shop = channels[order["shopify"]["store_id"]]
-    r = httpx.post(f"{shop_url}/admin/api/2025-01/graphql.json", json={
-        "query": "mutation { fulfillmentCreate(fulfillment: {trackingInfo: {number: \"X\"}}) { userErrors { message } } }"},
-        headers={"X-Shopify-Access-Token": shop.credentials["token"]})
+    r = httpx.post(
+        f"{shop_url}/admin/api/2025-01/graphql.json",
+        json={
+            "query": 'mutation { fulfillmentCreate(fulfillment: {trackingInfo: {number: "X"}}) { userErrors { message } } }'
+        },
+        headers={"X-Shopify-Access-Token": shop.credentials["token"]},
+    )
     assert "lineItemsByFulfillmentOrder" in str(r.json()["errors"])
     assert not any(state.book.writes for _, state in channels.values())  # nothing was applied
 
@@ -158,7 +194,7 @@ def test_shopify_finds_a_small_runs_skus_by_search_and_a_bulk_runs_in_the_catalo
     """A day's few price changes are looked up by a SKU search (a point per variant asked for), a
     bulk push reads the whole catalogue (the fewest calls): the same prices and the same dead
     letter either way, and the search costs a fraction of the catalogue read."""
-    from writeback.adapters.shopify import SkuDirectory
+    from writeback.adapters.shopify.skus import SkuDirectory
     from writeback.ledger import Change, ensure
 
     _, state = channels["shopify-es"]
@@ -176,10 +212,12 @@ def test_shopify_finds_a_small_runs_skus_by_search_and_a_bulk_runs_in_the_catalo
             ensure(con)
             con.execute("delete from ops.writeback_ledger")
             adapter = adapter_factory(stores({"shopify-es": channels["shopify-es"]}), None, 10.0)(
-                "prices", "shopify-es", "shopify")
+                "prices", "shopify-es", "shopify"
+            )
             before = state.cost_spent
-            report = engine.push_target(con, adapter, [Change(c.kind, c.store_id, c.channel, c.key, c.payload)
-                                                       for c in few], NOW)
+            report = engine.push_target(
+                con, adapter, [Change(c.kind, c.store_id, c.channel, c.key, c.payload) for c in few], NOW
+            )
             spent[way] = state.cost_spent - before
             [(error,)] = con.execute("select last_error from ops.writeback_ledger where status = 'dead'").fetchall()
         finally:
@@ -197,8 +235,8 @@ def test_shopify_finds_a_small_runs_skus_by_search_and_a_bulk_runs_in_the_catalo
 def test_the_shopify_emulator_searches_exactly_the_skus_asked_for():
     from types import SimpleNamespace
 
-    from afterclick.demo.emulators.shopify import _searched
-    from writeback.adapters.shopify import sku_search
+    from demo.emulators.shopify import _searched
+    from writeback.adapters.shopify.skus import sku_search
 
     catalogue = ["SKU-1", 'a "quoted" sku', "back\\slash", "SKU-10", "SKU-2"]
     state = SimpleNamespace(inventory=SimpleNamespace(skus=catalogue, knows=lambda s: s in catalogue))

@@ -4,11 +4,11 @@ target allows) read back what it holds now, to resolve a crash between call and 
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
-from ingest.channels.http import HTTPStatusError, Response
-from ingest.errors import TransientSourceError
+from afterclick.channels.http import HTTPStatusError, Response
+from afterclick.errors import ChannelRefused, TransientSourceError
 from writeback.ledger import Change, Outcome
 
 
@@ -29,8 +29,21 @@ class Adapter(Protocol):
     def close(self) -> None: ...
 
     # optional: ``prepare(changes)``, called once with every change a run will push, before the first batch
-    # optional, for targets that cannot be read back: ``start(change)`` (a Future of its Outcome) and
-    # ``window`` (changes in flight at most): the engine then pushes change by change (engine._push_each)
+    # optional: ``shares_target_cache = True``: constructed with ``cache=``, a dict the target's adapters
+    # share for one push (e.g. ids looked up by the stock push that the prices push needs too)
+    # optional: ``in_flight``: changes pushed side by side, set from ``writeback.calls_in_flight``
+    # optional, for targets that cannot be read back: see ``OneByOneAdapter``
+
+
+class OneByOneAdapter(Adapter, Protocol):
+    """An adapter of a target that cannot be read back (email): the engine pushes its changes one
+    by one (engine._push_each), at most ``window`` in flight."""
+
+    window: int  # changes in flight at most
+
+    def start(self, change: Change) -> Future[Outcome]:
+        """Start pushing one change; the future holds its outcome."""
+        ...
 
 
 class NotYet(Exception):
@@ -38,7 +51,9 @@ class NotYet(Exception):
     a failed outcome, tried again on a later run."""
 
 
-CALLS_IN_FLIGHT = 4  # changes pushed side by side by the adapters without a batch form (settings: writeback.calls_in_flight)
+CALLS_IN_FLIGHT = (
+    4  # changes pushed side by side by the adapters without a batch form (settings: writeback.calls_in_flight)
+)
 
 
 def timed_batch(changes: list[Change], call) -> list[Outcome]:
@@ -49,9 +64,11 @@ def timed_batch(changes: list[Change], call) -> list[Outcome]:
         outcomes = call()
     except HTTPStatusError as exc:
         ms = (time.perf_counter() - started) * 1000
-        return [Outcome(c, False, exc.response.status_code, _error_text(exc.response), permanent=True, duration_ms=ms)
-                for c in changes]
-    except (TransientSourceError, PermissionError, NotYet) as exc:
+        return [
+            Outcome(c, False, exc.response.status_code, _error_text(exc.response), permanent=True, duration_ms=ms)
+            for c in changes
+        ]
+    except (TransientSourceError, ChannelRefused, NotYet) as exc:
         ms = (time.perf_counter() - started) * 1000
         return [Outcome(c, False, None, str(exc), duration_ms=ms) for c in changes]
     ms = (time.perf_counter() - started) * 1000 / max(len(changes), 1)
@@ -74,6 +91,7 @@ def one_at_a_time(changes: list[Change], push_one, in_flight: int = 1, group_by=
 
     def run(group: list[Change]) -> list[Outcome]:
         return [o for c in group for o in timed_batch([c], lambda c=c: push_one(c))]
+
     if in_flight > 1 and len(groups) > 1:
         with ThreadPoolExecutor(min(in_flight, len(groups)), thread_name_prefix="push") as pool:
             done = list(pool.map(run, groups.values()))

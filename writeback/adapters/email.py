@@ -31,8 +31,9 @@ from afterclick.smtp import connect, sender
 from writeback.ledger import Change, Outcome
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
-_ENV = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, autoescape=False,
-                   keep_trailing_newline=True)
+_ENV = Environment(
+    loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
+)
 
 
 def render(kind: str, locale: str, fields: dict) -> tuple[str, str]:
@@ -62,8 +63,9 @@ def customer_address(raw) -> str:
     if not isinstance(raw, str) or not raw.strip():
         raise BadAddress("no customer email address")
     if any(not ch.isprintable() for ch in raw):
-        raise BadAddress("the customer email address contains a line break or control character "
-                         "(refused: it could add mail headers)")
+        raise BadAddress(
+            "the customer email address contains a line break or control character (refused: it could add mail headers)"
+        )
     if not raw.isascii():
         raise BadAddress("the customer email address has non-ASCII characters, which this sender does not support")
     try:
@@ -92,7 +94,8 @@ def build(change: Change, sender: str, to: str | None = None) -> bytes:
     subject = _one_line(subject)  # the order number or store name come from the channel
     msg = MIMEText(body, "plain", "utf-8")
     msg["From"], msg["To"] = sender, to
-    msg["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")
+    # email.message takes a Header (RFC 2047 encoded when written); typeshed types the value as str only
+    msg["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")  # type: ignore[assignment]
     msg["Date"], msg["Message-ID"] = formatdate(localtime=False), message_id(change)
     msg["X-Afterclick-Notification"] = change.key
     return msg.as_bytes()
@@ -133,8 +136,8 @@ class EmailNotifications:
             except (OSError, smtplib.SMTPException):
                 pass
             self._close(slot)
-        self._clients[slot] = connect(self.smtp)
-        return self._clients[slot]
+        client = self._clients[slot] = connect(self.smtp)
+        return client
 
     def start(self, change: Change) -> Future[Outcome]:
         """Send one message on the first free session; its outcome once the server has answered.
@@ -166,11 +169,21 @@ class EmailNotifications:
         except BadAddress as exc:
             return Outcome(c, False, None, f"not sent: {exc}", permanent=True)
         except TemplateNotFound:
-            return Outcome(c, False, None, f"not sent: no message template for kind {_quoted(c.payload.get('kind'))}",
-                           permanent=True)
+            return Outcome(
+                c,
+                False,
+                None,
+                f"not sent: no message template for kind {_quoted(c.payload.get('kind'))}",
+                permanent=True,
+            )
         except Exception as exc:  # noqa: BLE001 - a message that cannot be built fails alone, for good
-            return Outcome(c, False, None, f"not sent: the message could not be built: {type(exc).__name__}: "
-                                           f"{_scrubbed(str(exc), raw)}", permanent=True)
+            return Outcome(
+                c,
+                False,
+                None,
+                f"not sent: the message could not be built: {type(exc).__name__}: {_scrubbed(str(exc), raw)}",
+                permanent=True,
+            )
         if self._unreachable is not None:
             return Outcome(c, False, None, self._unreachable)
         try:
@@ -185,12 +198,13 @@ class EmailNotifications:
         except smtplib.SMTPRecipientsRefused as exc:
             self._last_used[slot] = time.monotonic()
             code, text = next(iter(exc.recipients.values()))
-            return Outcome(c, False, code, f"recipient refused: {_scrubbed(text.decode(errors='replace'), to)}",
-                           permanent=True)
+            return Outcome(
+                c, False, code, f"recipient refused: {_scrubbed(text.decode(errors='replace'), to)}", permanent=True
+            )
         except smtplib.SMTPResponseException as exc:
             self._last_used[slot] = time.monotonic()
-            return Outcome(c, False, exc.smtp_code, _scrubbed(exc.smtp_error.decode(errors="replace"), to),
-                           permanent=500 <= exc.smtp_code < 600)
+            error = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
+            return Outcome(c, False, exc.smtp_code, _scrubbed(error, to), permanent=500 <= exc.smtp_code < 600)
         except (OSError, smtplib.SMTPException) as exc:  # the session broke: retried later; the next reconnects
             self._close(slot)
             return Outcome(c, False, None, f"SMTP: {type(exc).__name__}: {_scrubbed(str(exc), to)}")
@@ -204,8 +218,8 @@ class EmailNotifications:
             self._close(slot)
 
     def _close(self, slot: int) -> None:
-        if self._clients[slot] is not None:
-            client, self._clients[slot] = self._clients[slot], None
+        client, self._clients[slot] = self._clients[slot], None
+        if client is not None:
             try:
                 client.quit()
             except (OSError, smtplib.SMTPException):

@@ -2,4 +2,4 @@
 -- with each order). One row per store and account.
 {% set columns = ['customer_key', 'store_id', 'channel', 'channel_customer_id', 'email', 'first_name', 'last_name',
                   'country', 'created_at', 'updated_at', 'orders_count', 'amount_spent', 'currency'] %}
-{{ union_staging(var('customer_staging_models'), columns) }}
+{{ union_staging(channel_staging_models('customers'), columns) }}

@@ -16,10 +16,21 @@ from datetime import timedelta
 import polars as pl
 
 from afterclick import clv
-SCHEMA = {"fitted_as_of": pl.Datetime("us"), "customers": pl.Int64, "repeat_buyers": pl.Int64,
-          "bgnbd_r": pl.Float64, "bgnbd_alpha": pl.Float64, "bgnbd_a": pl.Float64, "bgnbd_b": pl.Float64,
-          "bgnbd_log_likelihood": pl.Float64, "gg_p": pl.Float64, "gg_q": pl.Float64, "gg_v": pl.Float64,
-          "gg_log_likelihood": pl.Float64}
+
+SCHEMA = {
+    "fitted_as_of": pl.Datetime("us"),
+    "customers": pl.Int64,
+    "repeat_buyers": pl.Int64,
+    "bgnbd_r": pl.Float64,
+    "bgnbd_alpha": pl.Float64,
+    "bgnbd_a": pl.Float64,
+    "bgnbd_b": pl.Float64,
+    "bgnbd_log_likelihood": pl.Float64,
+    "gg_p": pl.Float64,
+    "gg_q": pl.Float64,
+    "gg_v": pl.Float64,
+    "gg_log_likelihood": pl.Float64,
+}
 
 
 def model(dbt, session):
@@ -30,8 +41,9 @@ def model(dbt, session):
     refit_days = float(dbt.config.get("refit_days") or 7)
     nothing = pl.DataFrame(schema=SCHEMA)
     if dbt.is_incremental and not refit:
-        latest = session.execute(f"select max(fitted_as_of) from {dbt.this} where fitted_as_of <= ?",
-                                 [observed_until]).fetchall()[0][0]
+        latest = session.execute(
+            f"select max(fitted_as_of) from {dbt.this} where fitted_as_of <= ?", [observed_until]
+        ).fetchall()[0][0]
         if latest is not None and observed_until - latest <= timedelta(days=refit_days):
             return nothing.to_arrow()
     orders = dbt.ref("int_customer_orders").filter("not is_canceled").pl()
@@ -40,10 +52,18 @@ def model(dbt, session):
         purchases, spend = clv.fit(summary)
     except ValueError:
         return nothing.to_arrow()
-    row = {"fitted_as_of": observed_until, "customers": summary.height,
-           "repeat_buyers": int((summary["frequency"] > 0).sum()),
-           "bgnbd_r": purchases.r, "bgnbd_alpha": purchases.alpha, "bgnbd_a": purchases.a, "bgnbd_b": purchases.b,
-           "bgnbd_log_likelihood": purchases.log_likelihood,
-           "gg_p": spend.p if spend else None, "gg_q": spend.q if spend else None, "gg_v": spend.v if spend else None,
-           "gg_log_likelihood": spend.log_likelihood if spend else None}
+    row = {
+        "fitted_as_of": observed_until,
+        "customers": summary.height,
+        "repeat_buyers": int((summary["frequency"] > 0).sum()),
+        "bgnbd_r": purchases.r,
+        "bgnbd_alpha": purchases.alpha,
+        "bgnbd_a": purchases.a,
+        "bgnbd_b": purchases.b,
+        "bgnbd_log_likelihood": purchases.log_likelihood,
+        "gg_p": spend.p if spend else None,
+        "gg_q": spend.q if spend else None,
+        "gg_v": spend.v if spend else None,
+        "gg_log_likelihood": spend.log_likelihood if spend else None,
+    }
     return pl.DataFrame([row], schema=SCHEMA).to_arrow()

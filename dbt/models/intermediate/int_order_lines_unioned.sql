@@ -2,7 +2,7 @@
 {% set columns = ['order_line_key', 'order_key', 'store_id', 'channel', 'line_number', 'sku', 'quantity',
                   'unit_price', 'gross_amount', 'discount_amount', 'currency'] %}
 with unioned as (
-    {{ union_staging(var('order_line_staging_models'), columns) }}
+    {{ union_staging(channel_staging_models('order_lines'), columns) }}
 )
 
 select

@@ -4,7 +4,7 @@
                   'gross_amount', 'discount_amount', 'shipping_amount', 'tax_amount', 'total_amount',
                   'refunded_amount', '_loaded_at'] %}
 with unioned as (
-    {{ union_staging(var('order_staging_models'), columns) }}
+    {{ union_staging(channel_staging_models('orders'), columns) }}
 )
 
 select

@@ -19,5 +19,5 @@ select
 from prices as p
 cross join {{ ref('stores') }} as s
 inner join {{ ref('currency_rates') }} as r on s.currency = r.currency
-where s.channel in ('shopify', 'vtex', 'magento', 'woocommerce')
+where {{ channel_in('s.channel', 'writeback_channels') }}
   and (p.segment = 'b2c' or s.channel = 'magento')

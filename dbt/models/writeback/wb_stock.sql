@@ -10,5 +10,5 @@ select
 from {{ ref('fct_channel_stock') }} as c
 inner join {{ ref('channel_stock_locations') }} as l
     on c.store_id = l.store_id
-where c.channel in ('shopify', 'vtex', 'magento', 'woocommerce')
+where {{ channel_in('c.channel', 'writeback_channels') }}
   and c.serving_warehouses > 0

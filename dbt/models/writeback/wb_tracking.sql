@@ -20,7 +20,7 @@ from {{ ref('fct_shipments') }} as s
 inner join {{ ref('fct_orders') }} as o on s.order_key = o.order_key
 inner join {{ ref('fct_order_cycle') }} as oc on s.order_key = oc.order_key
 left join {{ ref('carriers') }} as c on s.carrier = c.carrier
-where s.channel in ('shopify', 'vtex', 'magento', 'woocommerce')
+where {{ channel_in('s.channel', 'writeback_channels') }}
   and s.shipped_at is not null and s.tracking_number is not null
   and s.shipped_at <= {{ as_of() }}
   and oc.last_event_at > {{ dbt.dateadd('day', -1 * var('writeback_lookback_days'), as_of()) }}

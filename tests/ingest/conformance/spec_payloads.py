@@ -23,9 +23,10 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from afterclick.demo.emulators import spec
+from demo.emulators import spec
 
 # ---- timestamps ------------------------------------------------------------------------------
+
 
 def _z(t: datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -57,8 +58,14 @@ def _naive_space(t: datetime) -> str:  # Magento: ``YYYY-MM-DD HH:MM:SS``, naive
 
 # name -> (spelling of a UTC instant, the fraction of a second the spelling keeps, in microseconds)
 STAMP_FORMS: dict[str, tuple[Callable[[datetime], str], int]] = {
-    "Z": (_z, 0), "+00:00": (_utc_offset, 0), "-03:00": (_minus_three, 0), "fraction 3 digits": (_millis_z, 123_000),
-    "fraction 7 digits": (_ticks, 123_456), "naive T": (_naive_t, 0), "naive space": (_naive_space, 0)}
+    "Z": (_z, 0),
+    "+00:00": (_utc_offset, 0),
+    "-03:00": (_minus_three, 0),
+    "fraction 3 digits": (_millis_z, 123_000),
+    "fraction 7 digits": (_ticks, 123_456),
+    "naive T": (_naive_t, 0),
+    "naive space": (_naive_space, 0),
+}
 FIRST_STAMP = datetime(2024, 3, 1, 12, 0)
 OLD_STAMP = "2023-12-31T23:00:00Z"  # the other time fields of a record: before every cursor stamp
 
@@ -83,6 +90,7 @@ def server_time(value) -> datetime | None:
 
 
 # ---- objects of a schema ---------------------------------------------------------------------
+
 
 def require(name: str):
     """The spec's document (Shopify: its schema), or skip the test when ../shared/api-specs is not here."""
@@ -119,8 +127,12 @@ def resolved(schema: dict, doc: dict, depth: int = 0, max_depth: int = 6) -> dic
 
 
 def is_time_field(name: str, schema: dict) -> bool:
-    return schema.get("format") == "date-time" or name.endswith(("_at", "_gmt", "Date", "At")) \
-        or name.startswith("date_") or name in ("lastChange", "creationDate")
+    return (
+        schema.get("format") == "date-time"
+        or name.endswith(("_at", "_gmt", "Date", "At"))
+        or name.startswith("date_")
+        or name in ("lastChange", "creationDate")
+    )
 
 
 def example(schema: dict, doc: dict, *, full: bool, name: str = "", stamp: str = OLD_STAMP):
@@ -159,8 +171,14 @@ def generated(schema: dict, doc: dict, n: int) -> list[dict]:
 
     drawn: list = []
 
-    @settings(derandomize=True, database=None, max_examples=n, deadline=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        derandomize=True,
+        database=None,
+        max_examples=n,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(_strategy(resolved(schema, doc, max_depth=3)))
     def collect(value):
         drawn.append(value)
@@ -176,8 +194,10 @@ def _strategy(schema: dict):
     kind = schema.get("type")
     if kind == "object":
         props, required = schema.get("properties", {}), set(schema.get("required", []))
-        return st.fixed_dictionaries({k: _strategy(v) for k, v in props.items() if k in required},
-                                     optional={k: _strategy(v) for k, v in props.items() if k not in required})
+        return st.fixed_dictionaries(
+            {k: _strategy(v) for k, v in props.items() if k in required},
+            optional={k: _strategy(v) for k, v in props.items() if k not in required},
+        )
     if kind == "array":
         return st.lists(_strategy(schema.get("items", {})), max_size=2)
     if kind is None and not schema.get("enum"):
@@ -189,6 +209,7 @@ def _strategy(schema: dict):
 
 
 # ---- the loopback store ----------------------------------------------------------------------
+
 
 class Loopback:
     """An HTTP store on loopback: ``answer(method, path, query, body)`` gives (status, body,
@@ -260,8 +281,11 @@ class ListStore(Loopback):
         return server_time(record.get(self.stamp_field)) or UNDATED
 
     def changed(self, path: str, since: datetime | None, inclusive: bool) -> list[dict]:
-        kept = [r for r in self.records[path] if since is None or self.when(r) > since
-                or (inclusive and self.when(r) == since)]
+        kept = [
+            r
+            for r in self.records[path]
+            if since is None or self.when(r) > since or (inclusive and self.when(r) == since)
+        ]
         return sorted(kept, key=self.when)
 
 
@@ -283,10 +307,17 @@ class MagentoStore(ListStore):
         items = self.changed(path, since, inclusive=True)
         size, page = int(query["searchCriteria[pageSize]"]), int(query["searchCriteria[currentPage]"])
         pages = max(1, -(-len(items) // size))
-        page_items = items[(min(page, pages) - 1) * size: min(page, pages) * size]
+        page_items = items[(min(page, pages) - 1) * size : min(page, pages) * size]
         self.served.append((path, page_items))
-        return 200, {"items": page_items, "total_count": len(items), "search_criteria": {
-            "filter_groups": [], "page_size": size, "current_page": page}}, {}
+        return (
+            200,
+            {
+                "items": page_items,
+                "total_count": len(items),
+                "search_criteria": {"filter_groups": [], "page_size": size, "current_page": page},
+            },
+            {},
+        )
 
 
 class WooStore(ListStore):
@@ -294,8 +325,9 @@ class WooStore(ListStore):
     with ``X-WP-Total``/``X-WP-TotalPages``; the refunds of an order; customers by id."""
 
     def __init__(self, orders: list[dict], customers: list[dict] = (), refunds: dict[int, list[dict]] | None = None):
-        super().__init__({"/wp-json/wc/v3/orders": orders, "/wp-json/wc/v3/customers": list(customers)},
-                         "date_modified_gmt")
+        super().__init__(
+            {"/wp-json/wc/v3/orders": orders, "/wp-json/wc/v3/customers": list(customers)}, "date_modified_gmt"
+        )
         self.refunds = refunds or {}
 
     def answer(self, method, path, query, body):
@@ -311,15 +343,17 @@ class WooStore(ListStore):
             items = sorted(self.records[path], key=lambda r: (r.get("id") is not None, r.get("id") or 0))
         size, page = int(query.get("per_page", 10)), int(query.get("page", 1))
         pages = max(1, -(-len(items) // size))
-        page_items = items[(page - 1) * size: page * size]
+        page_items = items[(page - 1) * size : page * size]
         self.served.append((path, page_items))
         return 200, page_items, {"X-WP-Total": len(items), "X-WP-TotalPages": pages}
 
 
 # ---- the records a store serves, and what landing them must give -------------------------------
 
-def specimens(schema: dict, doc: dict, id_field: str, stamp_field: str, generated_count: int = 4,
-              first_id: int = 1) -> list[tuple[dict, datetime | None]]:
+
+def specimens(
+    schema: dict, doc: dict, id_field: str, stamp_field: str, generated_count: int = 4, first_id: int = 1
+) -> list[tuple[dict, datetime | None]]:
     """The records of one entity as a spec describes them, each with the UTC instant of its cursor
     stamp (None: the record has no id or no stamp, so landing must quarantine it):
 
@@ -347,18 +381,24 @@ def raw_versions(con, channel: str, entity: str, store: str) -> set[tuple[str, d
 
 
 def quarantine_reasons(con, channel: str, entity: str, store: str) -> list[str]:
-    return [r for (r,) in con.execute("select reason from ops.quarantine where source = ? and entity = ? and store = ?",
-                                      [channel, entity, store]).fetchall()]
+    return [
+        r
+        for (r,) in con.execute(
+            "select reason from ops.quarantine where source = ? and entity = ? and store = ?", [channel, entity, store]
+        ).fetchall()
+    ]
 
 
 def cursor(con, channel: str, entity: str, store: str) -> datetime | None:
-    rows = con.execute("select cursor_value from ops.cursors where source = ? and entity = ? and store = ?",
-                       [channel, entity, store]).fetchall()
+    rows = con.execute(
+        "select cursor_value from ops.cursors where source = ? and entity = ? and store = ?", [channel, entity, store]
+    ).fetchall()
     return datetime.fromisoformat(rows[0][0]) if rows else None
 
 
-def assert_conformance(con, store, entity: str, records: list[tuple[dict, datetime | None]], id_field: str,
-                       server: Loopback) -> list[tuple[str, str, dict]]:
+def assert_conformance(
+    con, store, entity: str, records: list[tuple[dict, datetime | None]], id_field: str, server: Loopback
+) -> list[tuple[str, str, dict]]:
     """The real connector against the store: every record lands (its id and its stamp read as
     UTC) or is quarantined with a reason naming what it lacks; nothing crashes; the cursor is the
     newest stamp served (UTC); a second run lands nothing. Returns the requests of the first run."""
@@ -383,9 +423,22 @@ def assert_conformance(con, store, entity: str, records: list[tuple[dict, dateti
 
 # ---- Shopify: the reader's own query executed against the published schema ---------------------
 
-SCALARS = {"ID": "gid://shopify/Node/1", "String": "text", "Int": 1, "Float": 1.5, "Boolean": True,
-           "Decimal": "1.00", "Money": "1.00", "URL": "https://example.com/x", "UnsignedInt64": "1",
-           "DateTime": OLD_STAMP, "Date": "2023-12-31", "HTML": "<p>x</p>", "JSON": {}, "FormattedString": "x"}
+SCALARS = {
+    "ID": "gid://shopify/Node/1",
+    "String": "text",
+    "Int": 1,
+    "Float": 1.5,
+    "Boolean": True,
+    "Decimal": "1.00",
+    "Money": "1.00",
+    "URL": "https://example.com/x",
+    "UnsignedInt64": "1",
+    "DateTime": OLD_STAMP,
+    "Date": "2023-12-31",
+    "HTML": "<p>x</p>",
+    "JSON": {},
+    "FormattedString": "x",
+}
 
 
 class ShopifyStore(Loopback):
@@ -403,27 +456,42 @@ class ShopifyStore(Loopback):
 
     def answer(self, method, path, query, body):
         from graphql import execute, parse, validate
+
         document = parse(body["query"])
         errors = validate(self.schema, document)
         if errors:
             return 200, {"errors": [{"message": e.message} for e in errors]}, {}
-        result = execute(self.schema, document, root_value=self, variable_values=body.get("variables"),
-                         field_resolver=self._field, type_resolver=self._type)
+        result = execute(
+            self.schema,
+            document,
+            root_value=self,
+            variable_values=body.get("variables"),
+            field_resolver=self._field,
+            type_resolver=self._type,
+        )
         if result.errors:
             return 200, {"errors": [{"message": e.message} for e in result.errors]}, {}
         return 200, {"data": result.data}, {}
 
     def _connection(self, root: str, first: int, after: str | None = None, query: str | None = None, **_) -> dict:
         since = server_time(query.split(":>", 1)[1].strip("'\"")) if query and ":>" in query else None
-        kept = sorted((n for n in self.nodes[root] if since is None or server_time(n["updatedAt"]) > since),
-                      key=lambda n: server_time(n["updatedAt"]))
+        kept = sorted(
+            (n for n in self.nodes[root] if since is None or server_time(n["updatedAt"]) > since),
+            key=lambda n: server_time(n["updatedAt"]),
+        )
         start = int(after) if after else 0
-        page = kept[start:start + first]
+        page = kept[start : start + first]
         self.served.append((root, page))
-        return {"edges": [{"cursor": str(start + i + 1), "node": n} for i, n in enumerate(page)],
-                "nodes": page, "pageInfo": {"hasNextPage": start + first < len(kept),
-                                            "endCursor": str(start + len(page)) if page else None,
-                                            "hasPreviousPage": start > 0, "startCursor": str(start + 1)}}
+        return {
+            "edges": [{"cursor": str(start + i + 1), "node": n} for i, n in enumerate(page)],
+            "nodes": page,
+            "pageInfo": {
+                "hasNextPage": start + first < len(kept),
+                "endCursor": str(start + len(page)) if page else None,
+                "hasPreviousPage": start > 0,
+                "startCursor": str(start + 1),
+            },
+        }
 
     def _field(self, source, info, **args):
         if source is self:
@@ -434,12 +502,14 @@ class ShopifyStore(Loopback):
 
     def _value(self, kind):
         from graphql import is_non_null_type
+
         if is_non_null_type(kind):
             return self._filled(kind.of_type)
         return self._filled(kind) if self.full else None
 
     def _filled(self, kind):
         from graphql import is_enum_type, is_list_type, is_scalar_type
+
         if is_list_type(kind):
             return [self._value(kind.of_type)] if self.full else []
         if is_enum_type(kind):
@@ -453,6 +523,7 @@ class ShopifyStore(Loopback):
 
 
 # ---- VTEX: the orders list by creation date, and each order's detail ----------------------------
+
 
 class VtexStore(Loopback):
     """VTEX's OMS on loopback: ``GET /api/oms/pvt/orders`` keeps the ``listed`` items whose
@@ -468,15 +539,31 @@ class VtexStore(Loopback):
 
     def answer(self, method, path, query, body):
         if path == "/api/oms/pvt/orders":
-            lo, hi = (server_time(x.strip()) for x in
-                      query["f_creationDate"].removeprefix("creationDate:[").removesuffix("]").split(" TO "))
-            kept = sorted((i for i in self.listed if lo <= (server_time(i.get("creationDate")) or UNDATED) <= hi),
-                          key=lambda i: server_time(i.get("creationDate")) or UNDATED)
+            lo, hi = (
+                server_time(x.strip())
+                for x in query["f_creationDate"].removeprefix("creationDate:[").removesuffix("]").split(" TO ")
+            )
+            kept = sorted(
+                (i for i in self.listed if lo <= (server_time(i.get("creationDate")) or UNDATED) <= hi),
+                key=lambda i: server_time(i.get("creationDate")) or UNDATED,
+            )
             size, page = int(query.get("per_page", 15)), int(query.get("page", 1))
-            page_items = kept[(page - 1) * size: page * size]
+            page_items = kept[(page - 1) * size : page * size]
             self.served.append((path, page_items))
-            return 200, {**self.envelope, "list": page_items, "paging": {
-                "total": len(kept), "pages": max(1, -(-len(kept) // size)), "currentPage": page, "perPage": size}}, {}
+            return (
+                200,
+                {
+                    **self.envelope,
+                    "list": page_items,
+                    "paging": {
+                        "total": len(kept),
+                        "pages": max(1, -(-len(kept) // size)),
+                        "currentPage": page,
+                        "perPage": size,
+                    },
+                },
+                {},
+            )
         if path.startswith("/api/oms/pvt/orders/"):
             detail = self.details.get(path.rsplit("/", 1)[1])
             return (200, detail, {}) if detail is not None else (404, {"error": {"message": "Order not found"}}, {})

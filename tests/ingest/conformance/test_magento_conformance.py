@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from ingest.channels.connector import ChannelStore
+from afterclick.channels.store import ChannelStore
+
 from spec_payloads import MagentoStore, assert_conformance, require, specimens
 
 TOKEN = "magento-conformance-token"
@@ -22,8 +23,9 @@ ENTITIES = {
 
 
 def _store(server: MagentoStore, page_size: int = 5) -> ChannelStore:
-    return ChannelStore("magento-spec", "magento", server.url, {"token": SecretStr(TOKEN)},
-                        reader_options={"page_size": page_size})
+    return ChannelStore(
+        "magento-spec", "magento", server.url, {"token": SecretStr(TOKEN)}, reader_options={"page_size": page_size}
+    )
 
 
 def _item_schema(doc: dict, result: str) -> dict:
@@ -38,11 +40,13 @@ def test_spec_built_search_results_land_or_are_quarantined_and_the_cursor_is_the
     records = specimens(_item_schema(doc, result), doc, id_field, "updated_at")
     with MagentoStore({path: [r for r, _ in records]}) as server:
         first_run = assert_conformance(con, _store(server), entity, records, id_field, server)
-    pages = server.served[:len(first_run)]
+    pages = server.served[: len(first_run)]
     assert len([page for _, page in pages if page]) >= 3  # more than 3 pages of 5
     assert {id(r) for _, page in pages for r in page} == {id(r) for r, _ in records}  # every page was read
-    filters = [(q["searchCriteria[filter_groups][0][filters][0][value]"], int(q["searchCriteria[currentPage]"]))
-               for _, _, q in first_run]
+    filters = [
+        (q["searchCriteria[filter_groups][0][filters][0][value]"], int(q["searchCriteria[currentPage]"]))
+        for _, _, q in first_run
+    ]
     assert filters == sorted(filters)  # pages asked in order: the filter only moves forward
 
 
@@ -55,6 +59,7 @@ def test_the_spec_minimal_order_has_no_id_and_no_stamp_and_is_quarantined_with_t
     assert set(literal) == {"base_grand_total", "customer_email", "grand_total", "items"}
     with MagentoStore({path: [literal]}) as server:
         from ingest.channels.connector import ingest_channel_store
+
         [landed] = ingest_channel_store(con, _store(server), only="orders")
     assert (landed.rows_landed, landed.rows_quarantined) == (0, 1)
     [(reason, payload)] = con.execute("select reason, payload from ops.quarantine").fetchall()

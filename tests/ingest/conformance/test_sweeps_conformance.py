@@ -12,11 +12,20 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
+from afterclick.channels.store import ChannelStore
 from ingest.channels.catalogue import sweep_entity
-from ingest.channels.connector import ChannelStore
 from ingest.channels.inventory import TABLE, ingest_channel_inventory
-from spec_payloads import (Loopback, MagentoStore, ShopifyStore, WooStore, example, generated, quarantine_reasons,
-                           require)
+
+from spec_payloads import (
+    Loopback,
+    MagentoStore,
+    ShopifyStore,
+    WooStore,
+    example,
+    generated,
+    quarantine_reasons,
+    require,
+)
 
 CREDENTIALS = {
     "shopify": {"token": "shpat_sweep"},
@@ -25,12 +34,13 @@ CREDENTIALS = {
     "vtex": {"app_key": "vtexappkey-sweep", "app_token": "vtex-sweep-token"},
 }
 PRODUCTS = "/wp-json/wc/v3/products"
-INT64 = range(-2 ** 63, 2 ** 63)
+INT64 = range(-(2**63), 2**63)
 
 
 def _store(channel: str, server: Loopback) -> ChannelStore:
-    return ChannelStore(f"{channel}-sweep", channel, server.url,
-                        {k: SecretStr(v) for k, v in CREDENTIALS[channel].items()})
+    return ChannelStore(
+        f"{channel}-sweep", channel, server.url, {k: SecretStr(v) for k, v in CREDENTIALS[channel].items()}
+    )
 
 
 def _magento_item(doc: dict, result: str) -> dict:
@@ -49,17 +59,23 @@ def _records(schema: dict, doc: dict, generated_count: int = 3) -> list[dict]:
     """The spec's minimal object exactly, then a minimal, a full and ``generated_count``
     hypothesis-drawn objects (deep copies: each record its own)."""
     minimal = example(schema, doc, full=False)
-    return [minimal, example(schema, doc, full=False), example(schema, doc, full=True),
-            *(generated(schema, doc, generated_count) if generated_count else [])]
+    return [
+        minimal,
+        example(schema, doc, full=False),
+        example(schema, doc, full=True),
+        *(generated(schema, doc, generated_count) if generated_count else []),
+    ]
 
 
 # ---- catalogue: products and locations ---------------------------------------------------------
 
+
 def _with_ids(records: list[dict], id_field: str, id_type: str, first: int = 1) -> list[dict]:
     """Every record but the first (the spec's minimal object as it is) given a distinct id, typed
     as the spec types it."""
-    return [records[0]] + [{**r, id_field: str(first + i) if id_type == "string" else first + i}
-                           for i, r in enumerate(records[1:])]
+    return [records[0]] + [
+        {**r, id_field: str(first + i) if id_type == "string" else first + i} for i, r in enumerate(records[1:])
+    ]
 
 
 def _assert_catalogue(con, store: ChannelStore, entity: str, records: list[dict], id_field: str) -> None:
@@ -79,8 +95,9 @@ def test_magento_spec_built_products_and_sources_land_or_are_quarantined(con):
     doc = require("magento")
     product = _magento_item(doc, "catalog-data-product-search-results-interface")
     products = _with_ids(_records(product, doc), "id", "integer")
-    sources = _with_ids(_records(_magento_item(doc, "inventory-api-data-source-search-results-interface"), doc),
-                        "source_code", "string")
+    sources = _with_ids(
+        _records(_magento_item(doc, "inventory-api-data-source-search-results-interface"), doc), "source_code", "string"
+    )
     assert set(products[0]) == {"sku"}  # the spec requires only the SKU of a product: no id
     with MagentoStore({"/rest/V1/products": products, "/rest/V1/inventory/sources": sources}) as server:
         _assert_catalogue(con, _store("magento", server), "products", products, "id")
@@ -100,13 +117,15 @@ def test_woocommerce_spec_built_products_land_or_are_quarantined(con):
 
 def test_vtex_spec_built_warehouses_land_or_are_quarantined(con):
     doc = require("vtex-logistics")
-    warehouses = _with_ids(_records(_vtex_response(doc, "/api/logistics/pvt/configuration/warehouses")["items"], doc),
-                           "id", "string")
+    warehouses = _with_ids(
+        _records(_vtex_response(doc, "/api/logistics/pvt/configuration/warehouses")["items"], doc), "id", "string"
+    )
     with Answers({"/api/logistics/pvt/configuration/warehouses": warehouses}) as server:
         _assert_catalogue(con, _store("vtex", server), "locations", warehouses, "id")
 
 
 # ---- inventory: what each store shows per SKU and location ---------------------------------------
+
 
 class Answers(Loopback):
     """A store answering each known path with its body, 404 elsewhere."""
@@ -126,7 +145,8 @@ def _expected(readings: list[tuple[object, object, object]]) -> tuple[dict, list
     landed, reasons = {}, []
     for sku, location, quantity in readings:
         whole = (isinstance(quantity, int) and not isinstance(quantity, bool)) or (
-            isinstance(quantity, float) and quantity.is_integer())
+            isinstance(quantity, float) and quantity.is_integer()
+        )
         if not sku:
             reasons.append("inventory level without SKU")
         elif location is None:
@@ -158,8 +178,9 @@ def test_magento_spec_built_source_items_land_or_are_quarantined(con):
     # a whole number, as Magento writes a ``number`` quantity
     items.append({"sku": "SKU-WHOLE", "source_code": "default", "quantity": 7.0, "status": 1})
     with MagentoStore({"/rest/V1/inventory/source-items": items}) as server:
-        _assert_inventory(con, _store("magento", server),
-                          [(i.get("sku"), i.get("source_code"), i.get("quantity")) for i in items])
+        _assert_inventory(
+            con, _store("magento", server), [(i.get("sku"), i.get("source_code"), i.get("quantity")) for i in items]
+        )
     assert con.execute(f"select available from {TABLE} where sku = 'SKU-WHOLE'").fetchall() == [(7,)]
 
 
@@ -170,11 +191,14 @@ def test_woocommerce_spec_built_products_give_the_stock_of_those_that_manage_it(
         product["sku"] = f"SKU-{i}"
     products[1]["manage_stock"] = True  # the minimal product, told to manage stock: no quantity
     # an ``integer`` the spec does not bound, beyond a bigint: quarantined, not a crash of the sweep
-    products.append({"id": 999, "sku": "SKU-HUGE", "manage_stock": True, "stock_quantity": 2 ** 63})
+    products.append({"id": 999, "sku": "SKU-HUGE", "manage_stock": True, "stock_quantity": 2**63})
     with WooStore([]) as server:
         server.records[PRODUCTS] = products
-        _assert_inventory(con, _store("woocommerce", server),
-                          [(p.get("sku"), "", p.get("stock_quantity")) for p in products if p.get("manage_stock")])
+        _assert_inventory(
+            con,
+            _store("woocommerce", server),
+            [(p.get("sku"), "", p.get("stock_quantity")) for p in products if p.get("manage_stock")],
+        )
 
 
 def test_vtex_spec_built_sku_balances_land_or_are_quarantined(con):
@@ -203,11 +227,13 @@ def test_vtex_spec_built_sku_balances_land_or_are_quarantined(con):
 
 # ---- Shopify: the catalogue's variants and locations, and the inventory items' levels --------------
 
+
 def _shopify_nodes(ids: list[str | None]) -> list[dict]:
     """Nodes given only their ``id`` (and the ``updatedAt`` the test store sorts by): every other
     field the reader selects is built from the published schema's type by ``ShopifyStore``."""
-    return [{**({"id": i} if i is not None else {}), "updatedAt": f"2026-11-0{n + 1}T10:00:00Z"}
-            for n, i in enumerate(ids)]
+    return [
+        {**({"id": i} if i is not None else {}), "updatedAt": f"2026-11-0{n + 1}T10:00:00Z"} for n, i in enumerate(ids)
+    ]
 
 
 def test_shopify_spec_built_variants_and_locations_land(con):
@@ -234,11 +260,21 @@ def test_shopify_spec_built_inventory_items_give_their_levels(con):
         return {"location": {"id": location}, "quantities": quantities}
 
     items = _shopify_nodes([f"gid://shopify/InventoryItem/{n}" for n in range(1, 5)])
-    items[0] |= {"sku": "SKU-1", "inventoryLevels": {"nodes": [level("L1", [{"name": "available", "quantity": 4}]),
-                                                             level("L2", [{"name": "available", "quantity": 0}])]}}
+    items[0] |= {
+        "sku": "SKU-1",
+        "inventoryLevels": {
+            "nodes": [
+                level("L1", [{"name": "available", "quantity": 4}]),
+                level("L2", [{"name": "available", "quantity": 0}]),
+            ]
+        },
+    }
     items[1] |= {"sku": None, "inventoryLevels": {"nodes": [level("L1", [{"name": "available", "quantity": 2}])]}}
     items[2] |= {"sku": "SKU-3", "inventoryLevels": {"nodes": [level("L1", [])]}}  # no "available" quantity
     items[3] |= {"sku": "SKU-4"}  # levels built from the schema: a non-null connection with no nodes
     with ShopifyStore({"inventoryItems": items}, full=False) as server:
-        _assert_inventory(con, _store("shopify", server),
-                          [("SKU-1", "L1", 4), ("SKU-1", "L2", 0), (None, "L1", 2), ("SKU-3", "L1", None)])
+        _assert_inventory(
+            con,
+            _store("shopify", server),
+            [("SKU-1", "L1", 4), ("SKU-1", "L2", 0), (None, "L1", 2), ("SKU-3", "L1", None)],
+        )

@@ -12,7 +12,8 @@ from datetime import timedelta
 
 from pydantic import SecretStr
 
-from ingest.channels.connector import ChannelStore
+from afterclick.channels.store import ChannelStore
+
 from spec_payloads import STAMP_FORMS, VtexStore, assert_conformance, example, require, specimens
 
 CREDENTIALS = {"app_key": "vtexappkey-conformance", "app_token": "vtex-conformance-token"}
@@ -21,8 +22,13 @@ UNKNOWN_ID = "v0000000spec-01"  # the list's id of the spec's minimal detail, wh
 
 
 def _store(server: VtexStore, page_size: int = 5) -> ChannelStore:
-    return ChannelStore("vtex-spec", "vtex", server.url, {k: SecretStr(v) for k, v in CREDENTIALS.items()},
-                        reader_options={"page_size": page_size, "relist_days": 0})
+    return ChannelStore(
+        "vtex-spec",
+        "vtex",
+        server.url,
+        {k: SecretStr(v) for k, v in CREDENTIALS.items()},
+        reader_options={"page_size": page_size, "relist_days": 0},
+    )
 
 
 def _detail_schema(doc: dict) -> dict:
@@ -66,4 +72,3 @@ def test_spec_built_details_land_or_are_quarantined_every_page_read_and_the_curs
     for detail, utc in records:
         if utc is not None:
             assert json.loads(landed[detail["orderId"]]) == detail  # as VTEX sent it
-

@@ -9,7 +9,8 @@ from datetime import timedelta
 
 from pydantic import SecretStr
 
-from ingest.channels.connector import ChannelStore
+from afterclick.channels.store import ChannelStore
+
 from spec_payloads import WooStore, assert_conformance, example, require, specimens, stamped
 
 KEYS = {"key": "ck_conformance", "secret": "cs_conformance"}
@@ -17,8 +18,13 @@ ORDERS = "/wp-json/wc/v3/orders"
 
 
 def _store(server: WooStore, page_size: int = 5) -> ChannelStore:
-    return ChannelStore("woo-spec", "woocommerce", server.url, {k: SecretStr(v) for k, v in KEYS.items()},
-                        reader_options={"page_size": page_size})
+    return ChannelStore(
+        "woo-spec",
+        "woocommerce",
+        server.url,
+        {k: SecretStr(v) for k, v in KEYS.items()},
+        reader_options={"page_size": page_size},
+    )
 
 
 def _schema(name: str) -> dict:
@@ -43,7 +49,7 @@ def test_spec_built_orders_land_or_are_quarantined_and_the_cursor_is_the_newest_
     _local(records, "date_modified_gmt")
     with WooStore([r for r, _ in records]) as server:
         first_run = assert_conformance(con, _store(server), "orders", records, "id", server)
-    pages = server.served[:len(first_run)]
+    pages = server.served[: len(first_run)]
     assert len([page for _, page in pages if page]) >= 3
     assert {id(r) for _, page in pages for r in page} == {id(r) for r, _ in records}  # every page was read
     asked = _order_pages(first_run)
@@ -90,17 +96,22 @@ def test_an_order_without_id_listing_refunds_does_not_stop_the_refunds_of_the_ot
     for i in range(3):
         order = example(_schema("shop_order"), doc, full=True)
         order["id"], order["date_modified_gmt"] = 200 + i, stamped(i)[0]
-        refund = {**example(_schema("shop_order_refund"), doc, full=True), "id": 700 + i,
-                  "date_created_gmt": stamped(i)[0]}
+        refund = {
+            **example(_schema("shop_order_refund"), doc, full=True),
+            "id": 700 + i,
+            "date_created_gmt": stamped(i)[0],
+        }
         order["refunds"] = [{"id": refund["id"], "reason": "", "total": "-1.00"}]
         by_order[order["id"]] = [refund]
         orders.append(order)
     del orders[1]["id"]  # what the spec allows
     with WooStore(orders, refunds=by_order) as server:
         from ingest.channels.connector import ingest_channel_store
+
         refunds = ingest_channel_store(con, _store(server), only="refunds")
         ingest_channel_store(con, _store(server), only="orders")
     assert sum(x.rows_landed for x in refunds) == 2
     assert sorted(i for (i,) in con.execute("select id from raw.woocommerce__refunds").fetchall()) == ["700", "702"]
     assert con.execute("select entity, reason from ops.quarantine").fetchall() == [
-        ("orders", "orders record without id")]
+        ("orders", "orders record without id")
+    ]

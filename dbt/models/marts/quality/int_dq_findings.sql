@@ -80,7 +80,7 @@ refunds_vs_order_refunded as (
             || {{ dbt.cast('coalesce(r.refunded, 0)', text) }} as detail
     from orders as o
     left join refund_totals as r on o.order_key = r.order_key
-    where o.channel in ('shopify', 'vtex', 'magento', 'woocommerce')
+    where {{ channel_in('o.channel', 'api_channels') }}
         and abs(coalesce(o.refunded_amount, 0) - coalesce(r.refunded, 0)) >= 0.01
 ),
 

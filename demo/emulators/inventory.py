@@ -1,0 +1,72 @@
+"""What a channel store's catalogue knows about stock: its item ids per SKU and the quantity it
+shows per SKU and location. Kept in a JSON file when given one, so what afterclick pushed is
+still there when the demo's emulators start again.
+
+Like a real store, it keeps what it was told even if the process serving it dies mid-push (the
+reliability drills kill the write-back): every change is journaled as it is applied (see
+``journal``: one line per SKU and location, a constant cost, where rewriting the whole file on
+every VTEX call, one SKU each, was the largest single item in a profile of a 1M-line push), and
+the journal is folded into the file on ``compact`` (when the emulator stops) and when the file is
+next loaded."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from demo.emulators.journal import Journal
+from demo.world import World
+
+
+def sku_number(sku: str) -> int:
+    return int(sku.rsplit("-", 1)[-1])
+
+
+class ChannelInventory:
+    def __init__(self, world: World, path: Path | None = None, unknown_skus: set[str] | None = None):
+        self.path = path
+        self.unknown_skus = set(unknown_skus or ())  # SKUs this channel's catalogue does not have
+        self._skus = world.products["sku"].to_list()
+        self._known = set(self._skus)
+        self._by_number = {str(sku_number(s)): s for s in self._skus}
+        self._lock = threading.Lock()
+        self.quantities: dict[str, dict[str, int]] = {}  # sku -> location -> quantity
+        self.writes = 0  # quantity changes applied, for tests and benchmarks
+        self.journal = Journal(path) if path is not None else None
+        if self.journal is not None:
+            self.quantities = self.journal.saved() or {}
+            for sku, location, quantity in self.journal.changes():  # applied since the file was last written
+                self.quantities.setdefault(sku, {})[location] = int(quantity)
+            self.compact()
+
+    @property
+    def log_path(self) -> Path | None:
+        return None if self.journal is None else self.journal.log_path
+
+    @property
+    def skus(self) -> list[str]:
+        return [s for s in self._skus if s not in self.unknown_skus]
+
+    def knows(self, sku: str) -> bool:
+        return sku in self._known and sku not in self.unknown_skus
+
+    def by_number(self, number: str) -> str | None:
+        """The SKU a channel's numeric item id stands for (None: not in this catalogue)."""
+        sku = self._by_number.get(number)
+        return sku if sku is not None and self.knows(sku) else None
+
+    def get(self, sku: str, location: str) -> int | None:
+        return self.quantities.get(sku, {}).get(location)
+
+    def set(self, items: list[tuple[str, str, int]]) -> None:
+        with self._lock:
+            for sku, location, quantity in items:
+                self.quantities.setdefault(sku, {})[location] = int(quantity)
+                self.writes += 1
+            if self.journal is not None:  # written (to the OS) before the store answers
+                self.journal.append(*([sku, location, int(quantity)] for sku, location, quantity in items))
+
+    def compact(self) -> None:
+        """Fold the change log into the file (see ``journal``)."""
+        if self.journal is not None:
+            self.journal.compact(lambda: self.quantities)

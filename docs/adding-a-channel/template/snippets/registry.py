@@ -1,0 +1,1 @@
+    _line("toy", Auth(headers={"X-Toy-Token": "{token}"}), 5.0),  # header <- credential; 5 requests a second
