@@ -334,7 +334,7 @@ def emulate(
         )
         from demo.emulators.tracking import DEMO_TRACKING_TOKEN, serve_tracking
         from demo.generate import load_truth
-        from demo.outside_world import label_tool_command
+        from demo.outside_world import demo_marketplaces, label_tool_command
 
     settings = load_settings()
     if not (settings.demo_dir / "world.json").exists():
@@ -350,6 +350,7 @@ def emulate(
     # tool; not in a store process of the supervisor (watch_parent): the supervisor publishes them
     also: dict | None = None if watch_parent else {"erp": {"url": f"sqlite:///{settings.demo_dir / 'erp.sqlite'}"}}
     if also is not None:
+        also["marketplaces"] = demo_marketplaces(settings)  # the demo's marketplace stores' profiles
         if settings.demo_label_tool and settings.carrier_files:
             also["carrier_files"] = {
                 carrier: {**fmt.model_dump(mode="json"), "label_command": label_tool_command(settings, carrier)}
@@ -359,7 +360,7 @@ def emulate(
         stores_file.with_suffix(".env").unlink(missing_ok=True)
     world = load_truth(settings, stores=store or None) if len(groups) == 1 else None
     served = ", ".join(
-        ["the channel stores" + (f" {', '.join(store)}" if store else "")]
+        [(f"channel store{'s' * (len(store) > 1)} {', '.join(store)}" if store else "channel stores")]
         + ["the mailbox"] * mailbox
         + ["the tracking service"] * (tracking and also is not None)
     )

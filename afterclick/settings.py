@@ -15,9 +15,13 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
+import string
 import tomllib
+import zoneinfo
 from datetime import datetime
-from functools import cached_property
+from email.headerregistry import Address
+from functools import cache, cached_property
 from pathlib import Path
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -29,6 +33,9 @@ from pydantic_settings import (
 )
 from pydantic_settings import SettingsError as UnparsableSetting
 
+from afterclick.channels.export_description import ExportDescription
+from afterclick.channels.export_presets import PRESETS as EXPORT_PRESETS
+from afterclick.channels.registry import CHANNELS
 from afterclick.channels.registry import channel as registered_channel
 from afterclick.errors import SettingsError
 from afterclick.settings_keys import unknown_environment, unknown_keys
@@ -45,6 +52,8 @@ NOT_SETTINGS = (
     "AFTERCLICK_WAREHOUSE_PATH",
     "AFTERCLICK_DBT_AS_OF",
     "AFTERCLICK_DBT_CLV_REFIT",
+    "AFTERCLICK_DBT_NOTIFICATION_MAX_AGE_HOURS",
+    "AFTERCLICK_DBT_EMAILED_MARKETPLACES",
     "AFTERCLICK_DUCKDB_TEMP_DIRECTORY",
     "AFTERCLICK_DUCKDB_MEMORY_LIMIT",
     "AFTERCLICK_DUCKDB_THREADS",
@@ -101,19 +110,231 @@ class PrefectSettings(BaseModel, extra="forbid"):
     server_port: int = Field(4200, description="Port of the local server `afterclick serve` starts.")
 
 
-class MarketplaceSource(BaseModel, extra="forbid"):
+# A store's profile (channel_stores.<id>, marketplaces.<id>): what the models read of it (dbt/models/
+# marts/shared/dim_stores.sql through the dbt var ``stores``, afterclick/dbt_channels.py).
+CURRENCY = re.compile(r"[A-Z]{3}")
+LOCALE = re.compile(r"[a-z]{2,3}(-([A-Z]{2}|[0-9]{3}))?")
+COUNTRY = re.compile(r"[A-Z]{2}")
+
+
+class StoreProfile(BaseModel, extra="forbid"):
+    """What a store is, for the reports and the customers: its currency, time zone, delivery
+    promise, language and name. Every field is optional; a store seen in the data but not
+    configured at all gets the same defaults."""
+
+    display_name: str | None = Field(
+        None, description="The store's name in reports and customer messages; unset: its id."
+    )
+    currency: str | None = Field(
+        None,
+        description="ISO 4217 code of the store's prices (e.g. EUR, BRL); unset: the currency most of its "
+        "orders state (none before its first order).",
+    )
+    timezone: str = Field(
+        "UTC",
+        description="IANA time zone of the store (e.g. America/Sao_Paulo): its local dates, daily reports "
+        "and delivery promises are days in this zone.",
+    )
+    promised_days: int = Field(
+        3, ge=0, description="Delivery promised at checkout: the order's local placed date plus this many days."
+    )
+    locale: str = Field(
+        "en", description="Language of its customer messages: a language, or language-REGION (pt, pt-BR, es-MX)."
+    )
+    country: str | None = Field(
+        None, description="ISO 3166 two-letter country the store ships to (the delivery reports' region)."
+    )
+
+    @field_validator("currency")
+    @classmethod
+    def _currency_code(cls, code: str | None) -> str | None:
+        if code is not None and not CURRENCY.fullmatch(code):
+            raise ValueError(f"currency {code!r} is not an ISO 4217 code (three upper-case letters, e.g. EUR)")
+        return code
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        if zone not in _time_zones():
+            close = difflib.get_close_matches(zone, _time_zones(), n=1)
+            raise ValueError(
+                f"unknown time zone {zone!r}"
+                + (f" (did you mean {close[0]!r}?)" if close else "")
+                + "; an IANA name such as Europe/Madrid or America/Sao_Paulo"
+            )
+        return zone
+
+    @field_validator("locale")
+    @classmethod
+    def _locale_tag(cls, tag: str) -> str:
+        if not LOCALE.fullmatch(tag):
+            raise ValueError(f"locale {tag!r}: a language, or language-REGION, e.g. pt, pt-BR, es-MX")
+        return tag
+
+    @field_validator("country")
+    @classmethod
+    def _country_code(cls, code: str | None) -> str | None:
+        if code is not None and not COUNTRY.fullmatch(code):
+            raise ValueError(f"country {code!r} is not an ISO 3166 code (two upper-case letters, e.g. BR)")
+        return code
+
+
+@cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+# ---- a store's customer messages (channel_stores.<id>.messages, marketplaces.<id>.messages) -----------
+# What a link template (rating_url, unsubscribe_url) may name: what the customer already knows, never
+# their address (a link's query string reaches web servers' and trackers' logs).
+LINK_PLACEHOLDERS = ("order_number", "store_id", "locale")
+
+
+def one_address(value: str | None) -> str | None:
+    """``value`` when it is one plain address (name@domain, ASCII, no display name), else ValueError."""
+    if value is None:
+        return None
+    problem = "not one plain email address (name@domain, without a display name)"
+    if not value.isascii() or any(not ch.isprintable() or ch.isspace() for ch in value):
+        raise ValueError(problem)
+    try:
+        address = Address(addr_spec=value)
+    except Exception:  # noqa: BLE001 - the parser raises several types (ValueError, IndexError, header defects)
+        raise ValueError(problem) from None
+    if not (address.username and address.domain and "." in address.domain):
+        raise ValueError(problem)
+    return address.addr_spec
+
+
+def link_template(value: str | None) -> str | None:
+    """``value`` when it is an http(s) link whose placeholders are all LINK_PLACEHOLDERS, else ValueError."""
+    if value is None:
+        return None
+    if not value.startswith(("https://", "http://")) or any(ch.isspace() or not ch.isprintable() for ch in value):
+        raise ValueError("not an http(s) link without spaces (e.g. https://shop.example/review?order={order_number})")
+    try:
+        names = [name for _, name, spec, conv in string.Formatter().parse(value) if name is not None or spec or conv]
+    except ValueError as exc:  # an unmatched brace
+        raise ValueError(f"{exc} (a literal brace is written twice: {{{{ or }}}})") from None
+    unknown = [name for name in names if name not in LINK_PLACEHOLDERS]
+    if unknown:
+        raise ValueError(
+            f"unknown placeholder {{{unknown[0]}}}; known: " + ", ".join(f"{{{name}}}" for name in LINK_PLACEHOLDERS)
+        )
+    return value
+
+
+class MessageSettings(BaseModel, extra="forbid"):
+    """How a store's customer messages are sent (shipping confirmation, out for delivery, delivered
+    with a rating request, return received)."""
+
+    sender: str | None = Field(
+        None,
+        description="From address of the store's customer messages (e.g. pedidos@loja.example); its domain "
+        "names the messages' Message-ID. Unset: smtp.sender.",
+    )
+    sender_name: str | None = Field(
+        None,
+        description="The name customers see as the sender and in the text; unset: the store's display_name "
+        "(unset too: smtp.sender_name).",
+    )
+    reply_to: str | None = Field(
+        None, description="Reply-To address: where customers' replies arrive; unset: the From address gets them."
+    )
+    rating_url: str | None = Field(
+        None,
+        description="Link of the rating request sent after delivery (a review site or the store's own page), "
+        "with placeholders " + ", ".join(f"{{{n}}}" for n in LINK_PLACEHOLDERS) + " filled in "
+        "(URL-encoded), e.g. https://shop.example/review?order={order_number}. Unset: the message asks "
+        "the customer to rate by replying.",
+    )
+    unsubscribe_email: str | None = Field(
+        None,
+        description="List-Unsubscribe mailto address of the rating request (the only message that is not "
+        "transactional); unset: the Reply-To address, else the From address.",
+    )
+    unsubscribe_url: str | None = Field(
+        None,
+        description="One-click unsubscribe link (RFC 8058: the mail provider POSTs "
+        "'List-Unsubscribe=One-Click' to it) of the rating request, with the same placeholders as "
+        "rating_url; unset: only the mailto form is offered.",
+    )
+
+    @field_validator("sender", "reply_to", "unsubscribe_email")
+    @classmethod
+    def _one_address(cls, value: str | None) -> str | None:
+        return one_address(value)
+
+    @field_validator("sender_name")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or any(not ch.isprintable() for ch in value)):
+            raise ValueError("sender_name must be one line of text")
+        return value
+
+    @field_validator("rating_url")
+    @classmethod
+    def _rating_link(cls, value: str | None) -> str | None:
+        return link_template(value)
+
+    @field_validator("unsubscribe_url")
+    @classmethod
+    def _unsubscribe_link(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("https://"):
+            raise ValueError("not an https link (RFC 8058 one-click unsubscribe needs https)")
+        return link_template(value)
+
+
+class MarketplaceMessageSettings(MessageSettings, extra="forbid"):
+    """A marketplace's customer-message settings: as a channel store's, and whether its buyers are
+    emailed at all."""
+
+    email_buyers: bool = Field(
+        False,
+        description="Email this marketplace's buyers directly. Off by default: marketplaces' buyer-messaging "
+        "rules (Amazon's, Miravia's) forbid contacting their buyers outside the marketplace's own "
+        "messaging; switch it on only where the marketplace allows it.",
+    )
+
+
+class MarketplaceSource(StoreProfile, extra="forbid"):
     """A marketplace whose order exports are dropped in <landing>/marketplace/<store>/inbox."""
 
-    mapping: str = Field(description="Column mapping name in ingest/files/marketplace.py (MAPPINGS).")
+    export: ExportDescription = Field(
+        description="How its order exports are read: a `preset` (" + ", ".join(EXPORT_PRESETS) + ") and/or "
+        "the export described field by field (docs: Sources, Bring your own export)."
+    )
     enabled: bool = Field(True, description="false: this marketplace's inbox is not read.")
+    messages: MarketplaceMessageSettings = Field(
+        default_factory=MarketplaceMessageSettings,
+        description="Its customer messages (sender, Reply-To, rating link, unsubscribe; off unless email_buyers).",
+    )
+
+    @model_validator(mode="after")
+    def _export_currency(self) -> MarketplaceSource:
+        """An export without a currency column is in its own `currency`, else in the store's."""
+        if "currency" in self.export.fields() or self.export.currency is not None:
+            return self
+        if self.currency is None:
+            raise ValueError(
+                "export: no currency column is mapped and no currency is set; set export.currency "
+                '(e.g. currency = "BRL") or map the column (columns.currency)'
+            )
+        self.export = self.export.model_copy(update={"currency": self.currency})
+        return self
 
 
-class ChannelStoreSettings(BaseModel, extra="forbid", hide_input_in_errors=True):  # input: secrets
+# what a store's write-back can be switched by (channel_stores.<id>.writeback), and the modes
+STORE_WRITEBACK_KINDS = ("stock", "prices", "tracking", "status", "notification")
+WRITEBACK_MODES = ("on", "off", "dry_run")
+
+
+class ChannelStoreSettings(StoreProfile, extra="forbid", hide_input_in_errors=True):  # input: secrets
     """A sales-channel store read through its API. Put URLs in the settings file and secrets in the
     environment, e.g. AFTERCLICK_CHANNEL_STORES='{"shopify-es": {"channel": "shopify", "base_url":
     "https://shop.myshopify.com", "credentials": {"token": "…"}}}'."""
 
-    channel: str = Field(description="shopify | vtex | magento | woocommerce")
+    channel: str = Field(description=" | ".join(CHANNELS))
     base_url: str = Field(
         description="Root of the store's API, without the API path (e.g. "
         "https://shop.myshopify.com, https://account.vtexcommercestable.com.br, "
@@ -121,13 +342,15 @@ class ChannelStoreSettings(BaseModel, extra="forbid", hide_input_in_errors=True)
     )
     credentials: dict[str, SecretStr] = Field(
         default_factory=dict,
-        description="shopify: token; vtex: app_key, app_token; magento: token; woocommerce: key, secret.",
+        description="; ".join(f"{c.name}: {', '.join(c.auth.credentials)}" for c in CHANNELS.values()) + ".",
     )
     enabled: bool = Field(True, description="false: the store is neither read nor pushed to.")
     requests_per_second: float | None = Field(
         None,
         description="Most requests a second afterclick sends this store (0: no cap). Unset: the channel's "
-        "default (vtex 40, magento 20, woocommerce 10; Shopify is paced by its cost bucket).",
+        "default ("
+        + ", ".join(f"{c.name} {c.requests_per_second:g}" for c in CHANNELS.values() if c.requests_per_second)
+        + "; the others are paced by their own limits, e.g. Shopify's cost bucket).",
     )
     vtex_feed: bool = Field(
         False,
@@ -142,6 +365,52 @@ class ChannelStoreSettings(BaseModel, extra="forbid", hide_input_in_errors=True)
         "created in this many days (beyond the 30 read every run) and lands those that "
         "changed; 0: never.",
     )
+    writeback: dict[str, str] = Field(
+        default_factory=dict,
+        description="Write-back of this store by kind (" + ", ".join(STORE_WRITEBACK_KINDS) + "): "
+        "'on' (the default), 'off' (nothing of that kind is pushed to the store) or 'dry_run' (what would be "
+        "sent is recorded as a dry-run attempt, nothing is sent, and it is sent once the kind is 'on' again), "
+        'e.g. {stock = "off", prices = "dry_run"}. notification: the store\'s customer messages.',
+    )
+    prices_include_tax: bool | None = Field(
+        None,
+        description="Whether the store's catalogue prices include tax (VAT), as the store is set up; unset: "
+        "the channel's default (vtex: true; shopify, magento, woocommerce: false). The price push sends "
+        "the ERP's net price plus tax_rate_pct to a store whose prices include tax.",
+    )
+    tax_rate_pct: float = Field(
+        0.0,
+        ge=0,
+        le=100,
+        description="The tax rate (percent, e.g. 21 for Spain's VAT) the store's prices include when "
+        "prices_include_tax.",
+    )
+
+    @property
+    def includes_tax(self) -> bool:
+        """Whether the store's prices include tax: its own setting, else its channel's default."""
+        if self.prices_include_tax is not None:
+            return self.prices_include_tax
+        return registered_channel(self.channel).prices_include_tax
+
+    messages: MessageSettings = Field(
+        default_factory=MessageSettings,
+        description="Its customer messages (sender, Reply-To, rating link, unsubscribe).",
+    )
+
+    @field_validator("writeback")
+    @classmethod
+    def _writeback_modes(cls, modes: dict[str, str]) -> dict[str, str]:
+        for kind, mode in modes.items():
+            if kind not in STORE_WRITEBACK_KINDS:
+                raise ValueError(f"unknown write-back kind {kind!r}; known: {', '.join(STORE_WRITEBACK_KINDS)}")
+            if mode not in WRITEBACK_MODES:
+                raise ValueError(f"write-back of {kind}: unknown mode {mode!r}; known: {', '.join(WRITEBACK_MODES)}")
+        return modes
+
+    def writeback_mode(self, kind: str) -> str:
+        """'on', 'off' or 'dry_run': what the write-back of ``kind`` does with this store."""
+        return self.writeback.get(kind, "on")
 
     @field_validator("channel")
     @classmethod
@@ -330,6 +599,12 @@ class WritebackSettings(BaseModel, extra="forbid"):
         "call per change (VTEX stock and prices; order tracking and "
         "status): the store's rate limit still paces every request.",
     )
+    notification_max_age_hours: float = Field(
+        240.0,
+        gt=0,
+        description="A customer message is sent for an event at most this long after it happened, however "
+        "late it landed (a carrier's weekly status file): later, the news is too old to send.",
+    )
     demo_mailbox: bool = Field(
         True,
         description="`afterclick demo`, with no SMTP host configured, serves a local SMTP "
@@ -405,7 +680,17 @@ class Settings(BaseSettings):
     lock_timeout_seconds: float = Field(
         600.0, description="How long a second writer waits for the warehouse lock before failing."
     )
-    show_customer_emails: bool = Field(False, description="Dashboards show customer emails instead of masking them.")
+    publish_customer_addresses: bool = Field(
+        False,
+        description="Publish customers' emails, names and addresses into the serving snapshot as they are, "
+        "for deployments whose dashboard and SQL readers may see them; false: every reader sees a "
+        "stable pseudonym instead (the warehouse keeps them either way).",
+    )
+    publish_pseudonym_key: SecretStr | None = Field(
+        None,
+        description="Key of the customer pseudonyms in the serving snapshot (HMAC-SHA256); the same key "
+        "gives the same pseudonyms. Unset: a random key generated once into <state_dir>/pseudonym.key.",
+    )
     dashboard_login: bool = Field(
         False,
         description="Dashboards ask for a login (Streamlit's OIDC st.login; configure the provider under "
@@ -443,17 +728,17 @@ class Settings(BaseSettings):
     schedules: ScheduleSettings = ScheduleSettings()
     marketplaces: dict[str, MarketplaceSource] = Field(
         default_factory=lambda: {
-            "amazon-es": MarketplaceSource(mapping="amazon_all_orders"),
-            "miravia-es": MarketplaceSource(mapping="miravia_orders"),
+            "amazon-es": MarketplaceSource(export=ExportDescription(preset="amazon_all_orders")),
+            "miravia-es": MarketplaceSource(export=ExportDescription(preset="miravia_orders")),
         },
-        description="Marketplaces whose order exports are read, by store id (a store of the dbt seed stores).",
+        description="Marketplaces whose order exports are read, by store id (each with its store profile).",
     )
     retries: int = Field(3, description="Retries of a source that failed for a transient reason.")
     retry_backoff_seconds: float = Field(10.0, description="First retry delay; doubles each retry.")
     channel_stores: dict[str, ChannelStoreSettings] = Field(
         default_factory=dict,
         description="Sales-channel stores read and pushed to through their APIs, by store id "
-        "(a store of the dbt seed stores). None: no channel API is read.",
+        "(each with its store profile). None: no channel API is read.",
     )
     demo_channels: bool = Field(
         True,

@@ -11,6 +11,7 @@ section; in the environment ``__`` nests), and a map from names the user chooses
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import json
 import types
 import typing
@@ -20,6 +21,17 @@ from pydantic import BaseModel
 
 ENV_PREFIX = "AFTERCLICK_"
 ENV_DELIMITER = "__"
+# Settings that were replaced (dotted name, * for a map's key -> the setting to use instead): named
+# in their error.
+REPLACED = {
+    "show_customer_emails": "publish_customer_addresses",
+    "marketplaces.*.mapping": 'marketplaces.<id>.export, e.g. export = { preset = "amazon_all_orders" }',
+}
+
+
+def replaced_by(dotted: str) -> str | None:
+    """The setting that replaced ``dotted`` (a map's keys matched by *), if it was replaced."""
+    return next((new for old, new in REPLACED.items() if fnmatch.fnmatchcase(dotted, old)), None)
 
 
 def _model(annotation) -> type[BaseModel] | None:
@@ -58,7 +70,9 @@ def unknown_keys(data: object, model: type[BaseModel], path: str = "") -> list[s
     problems = []
     for key, value in data.items():
         field = model.model_fields.get(key)
-        if field is None:
+        if field is None and (replaced := replaced_by(path + str(key))):
+            problems.append(f"unknown setting {path + str(key)!r} (replaced by {replaced!r})")
+        elif field is None:
             close = _suggest(str(key), model.model_fields)
             problems.append(
                 f"unknown setting {path + str(key)!r}" + (f" (did you mean {path + close!r}?)" if close else "")
@@ -113,6 +127,10 @@ def unknown_environment(environ: Mapping[str, str], model: type[BaseModel], igno
             continue
         parts = upper[len(ENV_PREFIX) :].lower().split(ENV_DELIMITER)
         found, inner, is_map = _environment_target(parts, model)
+        if not found and (replaced := replaced_by(".".join(parts))) and "<" not in replaced:
+            new_name = ENV_PREFIX + replaced.upper().replace(".", ENV_DELIMITER)
+            problems.append(f"unknown setting {name} (replaced by {new_name})")
+            continue
         if not found:
             close = _suggest(upper[len(ENV_PREFIX) :], known)
             problems.append(f"unknown setting {name}" + (f" (did you mean {ENV_PREFIX}{close}?)" if close else ""))

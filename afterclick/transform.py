@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from afterclick import warehouse
-from afterclick.dbt_channels import channel_vars
+from afterclick.dbt_channels import channel_vars, store_vars
 from afterclick.settings import Settings
 
 
@@ -73,6 +73,11 @@ def _dbt_environment(settings: Settings, clv_refit: bool = False):
         "AFTERCLICK_WAREHOUSE_PATH": str(settings.warehouse_path),
         "AFTERCLICK_DBT_AS_OF": settings.as_of.isoformat(sep=" ") if settings.as_of is not None else "",
         "AFTERCLICK_DBT_CLV_REFIT": "true" if clv_refit else "",
+        # customer messages (wb_notifications): how old an event may be, which marketplaces' buyers are emailed
+        "AFTERCLICK_DBT_NOTIFICATION_MAX_AGE_HOURS": str(settings.writeback.notification_max_age_hours),
+        "AFTERCLICK_DBT_EMAILED_MARKETPLACES": ",".join(
+            sorted(store_id for store_id, m in settings.marketplaces.items() if m.messages.email_buyers)
+        ),
         "AFTERCLICK_DBT_THREADS": str(settings.dbt_threads),
         **{f"AFTERCLICK_DUCKDB_{k.upper()}": v for k, v in warehouse.duckdb_config(settings).items()},
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -141,10 +146,13 @@ def _dbt_paths(settings: Settings, log_folder: str = "dbt") -> list[str]:
     ]
 
 
-def _dbt_vars(dbt_vars: dict | None) -> list[str]:
-    """``--vars``: the channels the models read (afterclick/dbt_channels.py), which every dbt run
-    needs, and the caller's own vars."""
-    return ["--vars", json.dumps({**channel_vars(DBT_PROJECT_DIR), **(dbt_vars or {})})]
+def _dbt_vars(settings: Settings, dbt_vars: dict | None) -> list[str]:
+    """``--vars``: the channels the models read (afterclick/dbt_channels.py) and the configured
+    stores' profiles (afterclick/dbt_channels.py too), which every dbt run needs, and the caller's own vars."""
+    return [
+        "--vars",
+        json.dumps({**channel_vars(DBT_PROJECT_DIR), **store_vars(settings), **(dbt_vars or {})}),
+    ]
 
 
 def _generate_docs(settings: Settings, vars_args: list[str]) -> float | None:
@@ -213,7 +221,7 @@ def run_dbt(
         args += ["--select", select]
     if command == "build" and not settings.dbt_unit_tests:
         args += ["--exclude-resource-type", "unit_test"]
-    vars_args = _dbt_vars(dbt_vars)
+    vars_args = _dbt_vars(settings, dbt_vars)
     args += vars_args
     args += extra_args or []
     started_at = datetime.now(UTC).replace(tzinfo=None)

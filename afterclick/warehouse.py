@@ -7,7 +7,8 @@
   threads / memory limit / temp directory (only call it while holding the lock).
 - ``publish(settings)`` copies the marts, the write-back models and the ``ops`` schema
   into a fresh file and atomically renames it over ``serving.duckdb``. Readers that
-  hold the old snapshot open keep reading it; new readers see the new one.
+  hold the old snapshot open keep reading it; new readers see the new one. Customers'
+  addresses are published as pseudonyms unless ``publish_customer_addresses``.
 - ``connect_reader(settings)`` is the one way every reader (``afterclick sql`` and ``status``,
   the dashboards, ``snapshot_version``) opens a DuckDB file: read-only, no access to any other
   file, no extensions, the reader limits (``settings.reader``), the configuration locked.
@@ -35,6 +36,7 @@ from pathlib import Path
 import duckdb
 from filelock import FileLock, Timeout
 
+from afterclick import pseudonyms
 from afterclick.settings import Settings
 
 # Schemas the serving snapshot carries: dbt's published layers and the ops records.
@@ -330,8 +332,20 @@ def run_read(
         ) from None
 
 
+def _published_columns(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> str:
+    """The select list a table is published with: customers' addresses as pseudonyms."""
+    columns = con.execute(
+        "select column_name, data_type from information_schema.columns where table_catalog = current_database() "
+        "and table_schema = ? and table_name = ? order by ordinal_position",
+        [schema, name],
+    ).fetchall()
+    return ", ".join(pseudonyms.published_column(column, data_type) for column, data_type in columns)
+
+
 def publish(settings: Settings) -> dict:
-    """Copy marts, write-back models and ops into a new file and swap it in atomically."""
+    """Copy marts, write-back models and ops into a new file and swap it in atomically. Unless
+    ``publish_customer_addresses``, every customer email, name and address is published as its
+    pseudonym (afterclick/pseudonyms.py), in its own column and inside texts (payloads, errors)."""
     started = time.perf_counter()
     version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     tmp = settings.root / f".serving.{uuid.uuid4().hex}.tmp.duckdb"
@@ -346,9 +360,13 @@ def publish(settings: Settings) -> dict:
                 ", ".join(f"'{s}'" for s in (*PUBLISHED_SCHEMAS, "ops"))
             )
         ).fetchall()
+        clear = settings.publish_customer_addresses
+        if not clear:
+            pseudonyms.register(con, pseudonyms.pseudonym_key(settings))
         for schema, name in tables:
             target = f"snap.ops.{name}" if schema == "ops" else f"snap.main.{name}"
-            con.execute(f'create or replace table {target} as select * from "{schema}"."{name}"')
+            columns = "*" if clear else _published_columns(con, schema, name)
+            con.execute(f'create or replace table {target} as select {columns} from "{schema}"."{name}"')
             copied[f"{schema}.{name}"] = con.execute(f"select count(*) from {target}").fetchall()[0][0]
         meta: dict[str, object] = {
             "version": version,

@@ -1,5 +1,6 @@
 """Small building blocks the pages share: the login every page requires, a page's required marts,
-tables with a CSV download, metrics with the change against the comparison period, masked emails."""
+tables with a CSV download, metrics with the change against the comparison period, customers'
+addresses as readers see them."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from afterclick import pseudonyms
 from afterclick.settings import load_settings
 from dashboards import data
 
@@ -103,11 +105,20 @@ def histograms(frame: pd.DataFrame, fields: dict[str, str], count_title: str) ->
         )
 
 
-_EMAIL = re.compile(r"^(.)[^@]*(@.*)$")
+_PSEUDONYM = re.compile(rf"\b({re.escape(pseudonyms.PREFIX)}[0-9a-f]{{8}})[0-9a-f]{{{pseudonyms.DIGITS - 8}}}\b")
+_EMAIL = re.compile(r"([A-Za-z0-9])[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]*(@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
 
 
-def mask_emails(series: pd.Series) -> pd.Series:
-    """a****@example.com, unless settings allow showing customer emails."""
-    if load_settings().show_customer_emails:
-        return series
-    return series.map(lambda e: _EMAIL.sub(r"\1****\2", e) if isinstance(e, str) else e)
+def mask_customers(series: pd.Series) -> pd.Series:
+    """Customers' addresses as a reader sees them, whole values or inside a text: a pseudonym
+    shortened (anon-3f9a1b2c…); an email as it is where the snapshot publishes them
+    (publish_customer_addresses), else masked (a****@example.com: a snapshot published before)."""
+    clear = load_settings().publish_customer_addresses
+
+    def shown(value):
+        if not isinstance(value, str):
+            return value
+        value = _PSEUDONYM.sub(r"\1…", value)
+        return value if clear else _EMAIL.sub(r"\1****\2", value)
+
+    return series.map(shown)

@@ -452,11 +452,20 @@ def write_spend(world: World, landing: Path, seed: int) -> int:
                 (pl.col("new") * 25.0 * share * pl.Series(rng.uniform(0.7, 1.3, first.height))).round(2).alias("spend"),
             )
         )
+    spend_rows = pl.concat(rows).join(world.stores.select("store_id", "currency"), on="store_id")
     spend = (
-        pl.concat(rows)
-        .join(world.stores.select("store_id", "currency"), on="store_id")
-        .with_columns(
-            (pl.col("spend") / pl.col("currency").replace_strict(cat.FX_TO_EUR)).round(2).alias("spend"),
+        spend_rows.with_columns(
+            (
+                pl.col("spend")
+                / pl.Series(
+                    cat.fx_to_eur(
+                        spend_rows["currency"].to_numpy(),
+                        spend_rows["date"].cast(pl.Int32).to_numpy(),  # days since the epoch
+                    )
+                )
+            )
+            .round(2)
+            .alias("spend"),
             (pl.col("spend") * 40).round(0).cast(pl.Int64).alias("clicks"),
             (pl.col("spend") * 900).round(0).cast(pl.Int64).alias("impressions"),
             pl.col("date").dt.strftime("%Y-%m").alias("month"),

@@ -7,7 +7,13 @@ stores on five kinds of channel. Everything here is fixed; everything random liv
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+from afterclick.transform import DBT_PROJECT_DIR
 
 
 @dataclass(frozen=True)
@@ -23,11 +29,23 @@ class Store:
     promised_days: int  # delivery promise shown at checkout, in days
     warehouses: tuple[str, ...]  # which warehouses serve this store, first = preferred
 
+    def profile(self) -> dict:
+        """The store as its settings describe it (channel_stores.<id> / marketplaces.<id>: the
+        StoreProfile fields of afterclick/settings.py)."""
+        return {
+            "display_name": self.name,
+            "currency": self.currency,
+            "timezone": self.timezone,
+            "promised_days": self.promised_days,
+            "locale": self.locale,
+            "country": self.country,
+        }
+
 
 STORES: tuple[Store, ...] = (
     Store("shopify-es", "shopify", "Shopify Spain", "EUR", "Europe/Madrid", "es", "ES", 0.28, 3, ("wh-mad", "wh-bcn")),
-    Store("shopify-mx", "shopify", "Shopify Mexico", "MXN", "America/Mexico_City", "es", "MX", 0.08, 5, ("wh-mex",)),
-    Store("vtex-br", "vtex", "VTEX Brazil", "BRL", "America/Sao_Paulo", "pt", "BR", 0.15, 7, ("wh-sao",)),
+    Store("shopify-mx", "shopify", "Shopify Mexico", "MXN", "America/Mexico_City", "es-MX", "MX", 0.08, 5, ("wh-mex",)),
+    Store("vtex-br", "vtex", "VTEX Brazil", "BRL", "America/Sao_Paulo", "pt-BR", "BR", 0.15, 7, ("wh-sao",)),
     Store(
         "magento-es",
         "magento",
@@ -71,8 +89,36 @@ STORES: tuple[Store, ...] = (
 STORE_BY_ID = {s.store_id: s for s in STORES}
 CHANNELS = ("shopify", "vtex", "magento", "woocommerce", "marketplace")
 
-# Fixed rates to the reporting currency (EUR). The dbt seed `currency_rates` carries the same.
-FX_TO_EUR = {"EUR": 1.0, "MXN": 0.05, "BRL": 0.17}
+
+def _read_currency_rates() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The dbt seed ``currency_rates`` (dated rates to EUR): currency -> (rate dates as days since
+    the epoch, ascending; rates). The demo world prices its orders with the rates the platform
+    converts them back with."""
+    rates: dict[str, list[tuple[int, float]]] = {}
+    with (DBT_PROJECT_DIR / "seeds" / "currency_rates.csv").open(newline="") as f:
+        for row in csv.DictReader(f):
+            day = (date.fromisoformat(row["rate_date"]) - date(1970, 1, 1)).days
+            rates.setdefault(row["currency"], []).append((day, float(row["rate_to_eur"])))
+    return {
+        currency: (np.array([d for d, _ in sorted(rows)]), np.array([r for _, r in sorted(rows)]))
+        for currency, rows in rates.items()
+    }
+
+
+FX_RATES = _read_currency_rates()
+
+
+def fx_to_eur(currency: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """The rate to EUR of each ``currency`` on each ``day`` (days since the epoch, UTC): the last
+    rate on or before it, the currency's first rate before that one (as the dbt models convert)."""
+    currency, day = np.asarray(currency), np.asarray(day, dtype=np.int64)
+    out = np.empty(currency.shape, dtype=float)
+    for code in np.unique(currency):
+        days, rates = FX_RATES[str(code)]
+        at = currency == code
+        out[at] = rates[np.maximum(np.searchsorted(days, day[at], side="right") - 1, 0)]
+    return out
+
 
 WAREHOUSES = {
     "wh-mad": ("Madrid DC", "ES", "Madrid"),

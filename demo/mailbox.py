@@ -29,6 +29,43 @@ class _Keep:
 
 logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command at INFO
 
+# The demo business's brands as its customers know them, per store: (name, mail domain). Each
+# store's messages come from its own address and name, never the store's internal name.
+DEMO_BRANDS = {
+    "shopify-es": ("Tienda Demo", "tienda-demo.example"),
+    "shopify-mx": ("Tienda Demo México", "mx.tienda-demo.example"),
+    "vtex-br": ("Loja Demo Brasil", "loja-demo.example"),
+    "magento-es": ("Tienda Demo Profesional", "pro.tienda-demo.example"),
+    "woo-pt": ("Loja Demo Portugal", "pt.loja-demo.example"),
+    "amazon-es": ("Tienda Demo", "tienda-demo.example"),
+    "miravia-es": ("Tienda Demo", "tienda-demo.example"),
+}
+
+
+def demo_messages(store_id: str) -> dict:
+    """The ``messages`` settings of a demo store: its brand's sender and Reply-To, its rating page
+    and unsubscribe targets (marketplace buyers stay unmailed: email_buyers keeps its default)."""
+    if store_id not in DEMO_BRANDS:
+        return {}
+    name, domain = DEMO_BRANDS[store_id]
+    return {
+        "sender": f"orders@{domain}",
+        "sender_name": name,
+        "reply_to": f"help@{domain}",
+        "rating_url": f"https://{domain}/review?order={{order_number}}",
+        "unsubscribe_email": f"unsubscribe@{domain}",
+        "unsubscribe_url": f"https://{domain}/unsubscribe?order={{order_number}}",
+    }
+
+
+def with_demo_messages(stores: dict[str, dict]) -> dict[str, dict]:
+    """Store settings (``channel_stores`` / ``marketplaces`` entries) with the demo's message
+    settings; what an entry already sets of its messages stays as set."""
+    return {
+        store_id: {**entry, "messages": {**demo_messages(store_id), **(entry.get("messages") or {})}}
+        for store_id, entry in stores.items()
+    }
+
 
 def _free_port() -> int:
     with socket.socket() as s:

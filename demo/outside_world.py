@@ -5,11 +5,16 @@ SMTP server that settings name. ``serve_outside_world`` serves the demo world's 
 loopback (the channel stores' API emulators, the tracking service, the customers' mailbox, the
 carrier's label tool) and gives the ``AFTERCLICK_*`` environment that points settings at them:
 
-- ``channel_stores``: every API store of the world, with the demo credentials (``demo_channels``);
+- ``channel_stores``: every API store of the world, with the demo credentials (``demo_channels``)
+  and its profile (currency, time zone, promise, locale, name, country: demo/catalog.py);
+- ``marketplaces``: the configured marketplaces, each demo marketplace store with its profile
+  under what the settings already say of it;
 - ``erp.url``: the world's SQLite ERP;
 - ``tracking_api.url`` / ``token``: the 17TRACK-style tracking emulator;
 - ``smtp.host`` / ``port``: a local SMTP server keeping the messages in ``<demo>/mailbox``
   (``writeback.demo_mailbox``, when no SMTP host is configured);
+- ``messages`` of every store: its brand's sender, Reply-To, rating page and unsubscribe targets
+  (demo/mailbox.py);
 - ``carrier_files.<carrier>.label_command``: the carrier's label tool, answering each shipments
   file with its labels (``demo_label_tool``).
 
@@ -24,10 +29,11 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
 from afterclick.settings import Settings
+from demo.catalog import STORE_BY_ID
 from demo.emulators.server import demo_clock, demo_shopify_bucket, demo_store_settings, serve_channels
 from demo.emulators.tracking import DEMO_TRACKING_TOKEN, serve_tracking
 from demo.generate import load_truth
-from demo.mailbox import serve_mailbox
+from demo.mailbox import serve_mailbox, with_demo_messages
 
 
 def world_exists(settings: Settings) -> bool:
@@ -39,6 +45,18 @@ def label_tool_command(settings: Settings, carrier: str) -> list[str]:
     """The demo label tool as a carrier's ``label_command``: it answers the shipments file ``{file}``
     with a labels file in the carrier's inbox (the times of the world's end)."""
     return [sys.executable, "-m", "demo.label_tool", "--state-dir", str(settings.root), "--carrier", carrier, "{file}"]
+
+
+def demo_marketplaces(settings: Settings) -> dict[str, dict]:
+    """``marketplaces`` with the demo world's marketplace stores described by their profiles
+    (demo/catalog.py); what the settings set of a marketplace stays as set."""
+    return {
+        store_id: {
+            **(STORE_BY_ID[store_id].profile() if store_id in STORE_BY_ID else {}),
+            **source.model_dump(mode="json", exclude_unset=True),
+        }
+        for store_id, source in settings.marketplaces.items()
+    }
 
 
 @contextmanager
@@ -62,7 +80,8 @@ def serve_outside_world(
                     inventory_dir=settings.demo_dir / "channels",
                 )
             )
-            env["AFTERCLICK_CHANNEL_STORES"] = json.dumps(demo_store_settings(endpoints))
+            env["AFTERCLICK_CHANNEL_STORES"] = json.dumps(with_demo_messages(demo_store_settings(endpoints)))
+        env["AFTERCLICK_MARKETPLACES"] = json.dumps(with_demo_messages(demo_marketplaces(settings)))
         url, _ = stack.enter_context(serve_tracking(world))
         env["AFTERCLICK_TRACKING_API__URL"], env["AFTERCLICK_TRACKING_API__TOKEN"] = url, DEMO_TRACKING_TOKEN
         if settings.writeback.demo_mailbox and not settings.smtp.host:

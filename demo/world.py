@@ -116,6 +116,26 @@ def _choice(rng: np.random.Generator, options, weights, size: int) -> np.ndarray
     return np.asarray(options)[rng.choice(len(w), size=size, p=w / w.sum())]
 
 
+def _end_of_local_day_us(placed_us: np.ndarray, days: np.ndarray, zones: np.ndarray) -> np.ndarray:
+    """The last microsecond (UTC, since the epoch) of the day ``days`` after each placed instant's
+    local day in its store's time zone: the end of the promised delivery day, as the platform
+    counts it (dbt/models/marts/orders/fct_orders.sql)."""
+    out = np.empty_like(placed_us)
+    for zone in np.unique(zones):
+        at = zones == zone
+        utc = pl.Series(placed_us[at], dtype=pl.Int64).cast(pl.Datetime("us", "UTC"))
+        local_day = utc.dt.convert_time_zone(str(zone)).dt.date().cast(pl.Int64).to_numpy()
+        next_midnight = (
+            pl.Series(local_day + days[at] + 1, dtype=pl.Int64)
+            .cast(pl.Date)
+            .cast(pl.Datetime("us"))
+            .dt.replace_time_zone(str(zone), ambiguous="earliest", non_existent="raise")
+            .dt.convert_time_zone("UTC")
+        )
+        out[at] = next_midnight.dt.replace_time_zone(None).cast(pl.Int64).to_numpy() - 1
+    return out
+
+
 def _lognormal_us(rng, median_hours: float, sigma: float, size: int) -> np.ndarray:
     return (rng.lognormal(np.log(median_hours), sigma, size) * _HOUR_US).astype(np.int64)
 
@@ -216,7 +236,7 @@ def simulate(orders: int, days: int, seed: int, end: datetime) -> World:
     store = store_ids[store_idx]
     store_meta = {s.store_id: s for s in cat.STORES}
     currency = np.array([store_meta[s].currency for s in store_ids])[store_idx]
-    fx = np.vectorize(cat.FX_TO_EUR.get)(currency)
+    fx = cat.fx_to_eur(currency, placed_us // _DAY_US)  # the rate of the order's placed day (UTC)
 
     # ---- lines -------------------------------------------------------------------------------
     n_lines = np.minimum(1 + rng.poisson(2.0, n), 8)
@@ -254,7 +274,8 @@ def simulate(orders: int, days: int, seed: int, end: datetime) -> World:
     wh_second = np.array([w[-1] for w in wh_options])[store_idx]
     warehouse = np.where(rng.uniform(0, 1, n) < 0.8, wh_first, wh_second)
     promised_days = np.array([store_meta[s].promised_days for s in store_ids])[store_idx]
-    promised_date_us = (placed // _DAY_US + promised_days + 1) * _DAY_US - 1  # end of promised day
+    zones = np.array([store_meta[s].timezone for s in store_ids])[store_idx]
+    promised_date_us = _end_of_local_day_us(placed, promised_days, zones)  # end of the promised local day
 
     # parcels: 12% of multi-line orders ship in two parcels (the second half of the lines later)
     split = fulfil & (n_lines >= 2) & (rng.uniform(0, 1, n) < 0.12)

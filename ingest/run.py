@@ -56,7 +56,7 @@ class IngestReport:
 
 def marketplace_stores(settings: Settings) -> list[MarketplaceStore]:
     return [
-        MarketplaceStore(store_id, cfg.mapping, settings.landing_dir / "marketplace" / store_id)
+        MarketplaceStore(store_id, cfg.export, settings.landing_dir / "marketplace" / store_id)
         for store_id, cfg in settings.marketplaces.items()
         if cfg.enabled
     ]

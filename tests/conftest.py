@@ -131,19 +131,19 @@ def built(tmp_path_factory):
     held = _hold_back(settings)
     assert held
     ensure_raw_tables(settings)
-    with outside_world_env(settings, mp):
+    with outside_world_env(settings, mp):  # the builds too: the stores' profiles are its settings
         assert not ingest_step(settings, plain_call).errors
-    first = run_dbt(settings, "build")
+        first = run_dbt(settings, "build")
     for aside, path in held:
         shutil.move(aside, path)
     mp.setenv("AFTERCLICK_AS_OF", WORLD_END.isoformat())
     refresh(settings)
     with outside_world_env(settings, mp):
         late = ingest_step(settings, plain_call)
+        second = run_dbt(settings, "build")
     assert not late.errors
     assert late.rows_by_table.get("raw.wms__fulfilment_events", 0) > 0
     assert late.rows_by_table.get("raw.shopify__orders", 0) > 0
-    second = run_dbt(settings, "build")
     mp.undo()  # later tests read their own state dirs; use built_env to talk to this one by env
     yield settings, first, second
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Set
+from collections.abc import Callable, Mapping, Set
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -48,6 +48,7 @@ DESIRED = {
             "tracking_number",
             "tracking_url",
             "shipped_at",
+            "lines",
         ),
     ),
     "status": ("wb_order_status", ("channel_order_id", "afterclick_status", "delivered_at")),
@@ -82,6 +83,7 @@ class TargetReport:
     recovered: int = 0  # pending after a crash, found already applied
     unknown: int = 0  # pending after a crash, not resendable
     skipped: str | None = None  # why the target was not pushed to
+    dry_run: bool = False  # only recorded what would be sent (the run's or the store's dry run)
     seconds: float = 0.0
 
 
@@ -172,7 +174,7 @@ def push_target(
     if ensure_ledger:  # push() has (its targets run side by side, and DDL from two of them would conflict)
         ledger.ensure(con)
     started = time.perf_counter()
-    report = TargetReport(adapter.kind, adapter.store_id, desired=len(changes))
+    report = TargetReport(adapter.kind, adapter.store_id, desired=len(changes), dry_run=dry_run)
     todo, pending = ledger.plan(con, adapter.kind, adapter.store_id, changes, now)
     if pending and not dry_run:
         todo += _recover(con, adapter, pending, now, report)
@@ -250,20 +252,23 @@ def push(
     after_call: Callable[[list[Change]], None] | None = None,
     only: str | None = None,
     parallel_targets: int = 1,
+    modes: Mapping[tuple[str, str], str] | None = None,
 ) -> PushReport:
     """Every kind and target: ``adapters(kind, target, channel)`` gives the adapter (None: no way to
     reach that target here). ``disabled``: the kill switch (store ids, channels, kinds); ``only``:
     just this target (a store id, or ``email``). ``parallel_targets``: targets pushed side by side
     (each store has its own API and rate limit; a target's kinds keep their order), each on its
-    own cursor of ``con``."""
+    own cursor of ``con``. ``modes``: (kind, store id) -> ``off`` / ``dry_run`` (default ``on``),
+    each store's switch per kind (a customer message goes by the store of its order)."""
     ledger.ensure(con)
-    work: dict[str, list[tuple[int, str, list[Change]]]] = {}  # target -> (position, kind, changes)
+    work: dict[str, list[tuple[int, str, list[Change], str]]] = {}  # target -> (position, kind, changes, mode)
     position = 0
     for kind in kinds:
         for target, changes in desired(con, kind).items():
             if only is None or target == only:
-                work.setdefault(target, []).append((position, kind, changes))
-                position += 1
+                for mode, part in by_mode(kind, changes, modes or {}).items():
+                    work.setdefault(target, []).append((position, kind, part, mode))
+                    position += 1
 
     side_by_side = parallel_targets > 1 and len(work) > 1
 
@@ -285,9 +290,10 @@ def push(
                         max_attempts,
                         backoff_seconds,
                         after_call,
+                        mode,
                     ),
                 )
-                for at, kind, changes in work[target]
+                for at, kind, changes, mode in work[target]
             ]
         finally:
             if side_by_side:
@@ -297,12 +303,26 @@ def push(
         with ThreadPoolExecutor(max_workers=min(parallel_targets, len(work))) as pool:
             # the targets with the most changes start first: with more targets than workers, a big one
             # left for last would run alone at the end (at 1M lines: 20k messages after the stores)
-            biggest_first = sorted(work, key=lambda t: -sum(len(changes) for _, _, changes in work[t]))
+            biggest_first = sorted(work, key=lambda t: -sum(len(changes) for _, _, changes, _ in work[t]))
             futures = [pool.submit(push_all, target) for target in biggest_first]
             done = [f.result() for f in futures]  # re-raises what killed a target (after the others finish)
     else:
         done = [push_all(target) for target in work]
     return PushReport(dry_run, [r for _, r in sorted((x for d in done for x in d), key=lambda x: x[0])])
+
+
+def _store_of(change: Change) -> str:
+    """The store a change belongs to: its target, or for a customer message the store of its order."""
+    return change.payload.get("store_id") or change.store_id if change.kind == "notification" else change.store_id
+
+
+def by_mode(kind: str, changes: list[Change], modes: Mapping[tuple[str, str], str]) -> dict[str, list[Change]]:
+    """A target's changes of ``kind`` by the write-back mode of their store (on / off / dry_run),
+    in their order."""
+    out: dict[str, list[Change]] = {}
+    for c in changes:
+        out.setdefault(modes.get((kind, _store_of(c)), "on"), []).append(c)
+    return out
 
 
 def _push_kind(
@@ -317,20 +337,26 @@ def _push_kind(
     max_attempts: int,
     backoff_seconds: float,
     after_call,
+    mode: str = "on",
 ) -> TargetReport:
     channel = changes[0].channel
     if disabled & {target, channel, kind}:
         return TargetReport(kind, target, len(changes), skipped="disabled in settings")
+    if mode == "off":
+        stores = sorted({_store_of(c) for c in changes})
+        return TargetReport(kind, target, len(changes), skipped=f"switched off for {', '.join(stores)} in settings")
     adapter = adapters(kind, target, channel)
     if adapter is None:
         return TargetReport(kind, target, len(changes), skipped="no connection configured")
+    if mode == "dry_run":
+        log.info("%s %s: dry run in settings: what would change is recorded, nothing is sent", kind, target)
     try:
         return push_target(
             con,
             adapter,
             changes,
             now,
-            dry_run=dry_run,
+            dry_run=dry_run or mode == "dry_run",
             max_attempts=max_attempts,
             backoff_seconds=backoff_seconds,
             after_call=after_call,

@@ -16,7 +16,7 @@ from afterclick.channels.store import ChannelStore, configured_stores
 from afterclick.settings import Settings, SmtpSettings
 from writeback import engine
 from writeback.adapters.base import CALLS_IN_FLIGHT
-from writeback.adapters.email import EmailNotifications
+from writeback.adapters.email import EmailNotifications, StoreMessages, store_messages
 from writeback.ledger import Change
 
 
@@ -42,16 +42,32 @@ def targets(settings: Settings) -> tuple[dict[str, ChannelStore], SmtpSettings |
     return ({s.store_id: s for s in configured_stores(settings)}, settings.smtp if settings.smtp.host else None)
 
 
+def store_modes(settings: Settings) -> dict[tuple[str, str], str]:
+    """(kind, store id) -> ``off`` / ``dry_run``: each store's write-back switches
+    (``channel_stores.<id>.writeback``; a kind not named is on)."""
+    return {
+        (kind, store_id): mode
+        for store_id, cfg in settings.channel_stores.items()
+        for kind, mode in cfg.writeback.items()
+        if mode != "on"
+    }
+
+
 def adapter_factory(
-    stores: dict[str, ChannelStore], smtp: SmtpSettings | None, timeout: float, calls_in_flight: int = CALLS_IN_FLIGHT
+    stores: dict[str, ChannelStore],
+    smtp: SmtpSettings | None,
+    timeout: float,
+    calls_in_flight: int = CALLS_IN_FLIGHT,
+    messages: dict[str, StoreMessages] | None = None,
 ):
     """``make(kind, target, channel)``: the adapter that pushes ``kind`` to ``target`` (None: no way
-    to reach it). ``calls_in_flight``: changes the adapters without a batch form push side by side."""
+    to reach it). ``calls_in_flight``: changes the adapters without a batch form push side by side;
+    ``messages``: each store's customer-message settings (``store_messages``)."""
     caches: dict[str, dict] = {}  # target -> what its adapters share for this push (``shares_target_cache``)
 
     def make(kind: str, target: str, channel: str):
         if kind == "notification":
-            return EmailNotifications(smtp) if smtp is not None else None
+            return EmailNotifications(smtp, messages) if smtp is not None else None
         store = stores.get(target)
         adapter = ADAPTERS.get(kind, {}).get(store.channel) if store is not None else None
         if adapter is None:
@@ -87,7 +103,13 @@ def push(
     try:
         return engine.push(
             con,
-            adapter_factory(stores, smtp, settings.http_timeout_seconds, settings.writeback.calls_in_flight),
+            adapter_factory(
+                stores,
+                smtp,
+                settings.http_timeout_seconds,
+                settings.writeback.calls_in_flight,
+                store_messages(settings),
+            ),
             kinds,
             now,
             disabled=set(settings.writeback.disabled_targets),
@@ -97,6 +119,7 @@ def push(
             after_call=after_call,
             only=only,
             parallel_targets=settings.writeback.parallel_targets,
+            modes=store_modes(settings),
         )
     finally:
         con.close()
@@ -123,7 +146,7 @@ def report_lines(report: engine.PushReport) -> list[str]:
         if t.skipped:
             lines.append(f"{t.kind:<13} {t.target:<12} skipped: {t.skipped}")
             continue
-        verb = "would push" if report.dry_run else "pushed"
+        verb = "would push" if report.dry_run or t.dry_run else "pushed"
         lines.append(
             f"{t.kind:<13} {t.target:<12} {verb} {t.pushed} of {t.desired} desired"
             + (f", {t.failed} to retry" if t.failed else "")

@@ -99,6 +99,7 @@ class ChannelClient:
         self.store_id, self.attempts = store_id, attempts
         self._prefix = urlsplit(base_url).path.rstrip("/")
         self._headers = {
+            "Accept": "application/json",  # every channel API answers JSON (VTEX's specs require the header)
             **(headers or {}),
             **urllib3.make_headers(
                 basic_auth=":".join(basic_auth) if basic_auth else None, keep_alive=True, accept_encoding=True

@@ -54,6 +54,11 @@ class Channel:
     writeback: str = ""  # module of writeback/adapters/<name>: what is pushed to it
     staging: str = ""  # dbt/models/staging/<folder> of its models (default: the name)
     reader_settings: tuple[str, ...] = ()  # store settings handed to its readers (without the channel prefix)
+    # the store sells the stock quantity it is sent minus its own open orders' reservations (VTEX,
+    # Magento MSI): the stock push adds those back (docs: write-back, "Stock")
+    reserves_sent_stock: bool = False
+    price_lists: bool = False  # customer-group (B2B) price lists: the wholesale list is pushed too
+    prices_include_tax: bool = False  # a store's prices include tax unless its settings say otherwise
 
     def ingest_module(self) -> ModuleType:
         return importlib.import_module(self.ingest)
@@ -74,11 +79,26 @@ CHANNELS: dict[str, Channel] = {
         _line("shopify", Auth(headers={"X-Shopify-Access-Token": "{token}"}), 0.0),
         _line(
             "vtex",
-            Auth(headers={"X-VTEX-API-AppKey": "{app_key}", "X-VTEX-API-AppToken": "{app_token}"}),
+            # VTEX's specs mark Content-Type (and Accept, sent by every client) required on every request, GETs too
+            Auth(
+                headers={
+                    "X-VTEX-API-AppKey": "{app_key}",
+                    "X-VTEX-API-AppToken": "{app_token}",
+                    "Content-Type": "application/json",
+                }
+            ),
             40.0,
             reader_settings=("feed", "relist_days"),
+            reserves_sent_stock=True,
+            prices_include_tax=True,
         ),
-        _line("magento", Auth(headers={"Authorization": "Bearer {token}"}), 20.0),
+        _line(
+            "magento",
+            Auth(headers={"Authorization": "Bearer {token}"}),
+            20.0,
+            reserves_sent_stock=True,
+            price_lists=True,
+        ),
         _line("woocommerce", Auth(basic=("key", "secret")), 10.0),
     )
 }

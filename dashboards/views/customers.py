@@ -6,9 +6,9 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from dashboards import data
+from dashboards import data, kpis
 from dashboards.filters import global_filters
-from dashboards.ui import histograms, mask_emails, metric, require, require_login, table
+from dashboards.ui import histograms, mask_customers, metric, require, require_login, table
 
 require_login()
 st.title("Customers")
@@ -18,22 +18,11 @@ require(
 filters = global_filters()
 
 
-def period_kpis(f):
-    where, params = f.where("cast(first_order_at as date)", channel="acquisition_channel")
-    return data.query(
-        f"""
-        select count(*) as customers, avg(case when is_repeat then 1.0 else 0.0 end) as repeat_rate,
-               sum(net_sales_rc) / nullif(sum(orders), 0) as aov, avg(historic_ltv_net_rc) as ltv,
-               avg(predicted_clv_12m) as predicted
-        from dim_customers where {where}""",
-        params,
-    ).iloc[0]
-
-
-now, before = period_kpis(filters), period_kpis(filters.previous())
+PERIOD_KPIS = ["new_customers", "repeat_rate", "aov", "historic_ltv_net_avg", "predicted_clv_12m_avg"]
+now, before = kpis.values(PERIOD_KPIS, filters), kpis.values(PERIOD_KPIS, filters.previous())
 st.caption("Customers acquired in the period (first order), by acquisition channel.")
 cols = st.columns(5)
-metric(cols[0], "New customers", now["customers"], before["customers"], compare=filters.compare)
+metric(cols[0], "New customers", now["new_customers"], before["new_customers"], compare=filters.compare)
 metric(
     cols[1],
     "Repeat rate",
@@ -47,8 +36,8 @@ metric(cols[2], "AOV (EUR)", now["aov"], before["aov"], fmt="{:,.2f}", compare=f
 metric(
     cols[3],
     "Historic LTV (EUR)",
-    now["ltv"],
-    before["ltv"],
+    now["historic_ltv_net_avg"],
+    before["historic_ltv_net_avg"],
     fmt="{:,.2f}",
     compare=filters.compare,
     help="Net revenue per customer so far.",
@@ -56,23 +45,30 @@ metric(
 metric(
     cols[4],
     "Predicted 12-month value (EUR)",
-    now["predicted"],
-    before["predicted"],
+    now["predicted_clv_12m_avg"],
+    before["predicted_clv_12m_avg"],
     fmt="{:,.2f}",
     compare=filters.compare,
     help="BG/NBD × Gamma-Gamma, per customer.",
 )
 
 st.subheader("New and returning customers by month")
-channel_where, channel_params = filters.where(None, channel="channel")
-monthly = data.query(
-    f"""
-    select month, sum(new_customers) as new, sum(returning_customers) as returning,
-           sum(new_customer_revenue_rc) as new_revenue_eur, sum(returning_customer_revenue_rc) as returning_revenue_eur
-    from rpt_customers_monthly
-    where month between cast(date_trunc('month', cast(? as date)) as date) and ? and {channel_where}
-    group by 1 order by 1""",
-    [filters.start, filters.end, *channel_params],
+monthly = kpis.by(
+    [
+        "customers_new_in_month",
+        "customers_returning_in_month",
+        "revenue_new_customers",
+        "revenue_returning_customers",
+    ],
+    filters,
+    "month",
+).rename(
+    columns={
+        "customers_new_in_month": "new",
+        "customers_returning_in_month": "returning",
+        "revenue_new_customers": "new_revenue_eur",
+        "revenue_returning_customers": "returning_revenue_eur",
+    }
 )
 if not monthly.empty:
     st.altair_chart(
@@ -134,13 +130,28 @@ st.caption("The twelve cohorts up to the end of the period, all channels.")
 table(cohorts, "cohort_retention")
 
 st.subheader("RFM segments")
-segments = data.query(
-    f"""
-    select rfm_segment, count(*) as customers, round(sum(historic_ltv_net_rc), 2) as historic_value_eur,
-           round(avg(historic_ltv_net_rc), 2) as avg_historic_eur, round(avg(predicted_clv_12m), 2) as avg_predicted_eur,
-           round(avg(p_alive), 3) as avg_p_alive
-    from dim_customers where {where} group by 1 order by customers desc""",
-    params,
+segments = (
+    kpis.by(
+        [
+            "segment_customers",
+            "segment_historic_ltv_net",
+            "segment_historic_ltv_net_avg",
+            "segment_predicted_clv_12m_avg",
+            "segment_p_alive_avg",
+        ],
+        filters,
+        "rfm_segment",
+    )
+    .rename(
+        columns={
+            "segment_customers": "customers",
+            "segment_historic_ltv_net": "historic_value_eur",
+            "segment_historic_ltv_net_avg": "avg_historic_eur",
+            "segment_predicted_clv_12m_avg": "avg_predicted_eur",
+            "segment_p_alive_avg": "avg_p_alive",
+        }
+    )
+    .sort_values("customers", ascending=False)
 )
 if not segments.empty:
     st.altair_chart(
@@ -157,16 +168,17 @@ if not segments.empty:
 table(segments, "rfm_segments")
 
 st.subheader("LTV:CAC by channel")
-acquisition = data.query(
-    f"""
-    select channel, sum(new_customers) as new_customers, round(sum(spend_rc), 2) as spend_eur,
-           round(sum(spend_rc) / nullif(sum(new_customers), 0), 2) as cac_eur,
-           round(sum(ltv_12m_projected_rc * new_customers) / nullif(sum(new_customers), 0), 2) as ltv_12m_eur,
-           round(sum(ltv_12m_projected_rc * new_customers) / nullif(sum(spend_rc), 0), 2) as ltv_to_cac
-    from rpt_acquisition
-    where month between cast(date_trunc('month', cast(? as date)) as date) and ? and {channel_where}
-    group by 1 order by ltv_to_cac desc""",
-    [filters.start, filters.end, *channel_params],
+acquisition = (
+    kpis.by(["acquired_customers", "marketing_spend", "cac", "ltv_12m_projected", "ltv_to_cac"], filters, "channel")
+    .rename(
+        columns={
+            "acquired_customers": "new_customers",
+            "marketing_spend": "spend_eur",
+            "cac": "cac_eur",
+            "ltv_12m_projected": "ltv_12m_eur",
+        }
+    )
+    .sort_values("ltv_to_cac", ascending=False)
 )
 if not acquisition.empty:
     st.altair_chart(
@@ -189,5 +201,5 @@ top = data.query(
     from dim_customers where {where} order by historic_ltv_net_rc desc limit 100""",
     params,
 )
-top["customer_email"] = mask_emails(top["customer_email"])
+top["customer_email"] = mask_customers(top["customer_email"])
 table(top, "top_customers")

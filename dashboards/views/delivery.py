@@ -6,45 +6,24 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from dashboards import data
+from dashboards import data, kpis
 from dashboards.filters import global_filters
 from dashboards.ui import histograms, metric, require, require_login, table
 
 require_login()
 st.title("Delivery")
-require("fct_shipments", "fct_returns", what="The delivery marts are")
+require("rpt_kpi_delivery_daily", "rpt_kpi_parcels", "rpt_kpi_returns_daily", what="The delivery marts are")
 filters = global_filters()
+periods = (filters, filters.previous())
 
 # parcels shipped in the period (the delivery clock starts when the parcel leaves)
-PARCEL_KPIS = """
-    count(*) as parcels,
-    count(delivered_at) as delivered,
-    avg(case when delivered_at is not null then case when is_on_time then 1.0 else 0.0 end end) as on_time_rate,
-    avg(case when attempts > 0 then case when first_attempt_success then 1.0 else 0.0 end end) as first_attempt_rate,
-    avg(case when exception_count > 0 then 1.0 else 0.0 end) as exception_rate"""
-
-
-def kpis(f):
-    where, params = f.where("cast(shipped_at as date)", warehouse="warehouse_id", carrier="carrier")
-    parcels = data.query(f"select {PARCEL_KPIS} from fct_shipments where shipped_at is not null and {where}", params)
-    # OTIF per order: every parcel delivered, and on time
-    otif = data.query(
-        f"""
-        select avg(case when bool_and(is_on_time) and count(delivered_at) = count(*) then 1.0 else 0.0 end)
-               over () as otif_rate
-        from fct_shipments where shipped_at is not null and {where} group by order_key limit 1""",
-        params,
-    )
-    row = parcels.iloc[0].to_dict()
-    row["otif_rate"] = otif["otif_rate"][0] if not otif.empty else None
-    return row
-
-
-now, before = kpis(filters), kpis(filters.previous())
-cols = st.columns(5)
-metric(cols[0], "Parcels shipped", now["parcels"], before["parcels"], compare=filters.compare)
+RATES = ["on_time_rate", "otif_rate", "first_attempt_rate", "exception_rate"]
+HOURS = ["click_to_door_hours_p50", "click_to_door_hours_p90"]
+now, before = ({**kpis.values(["parcels_shipped", *RATES], f), **kpis.values(HOURS, f)} for f in periods)
+cols = st.columns(7)
+metric(cols[0], "Parcels shipped", now["parcels_shipped"], before["parcels_shipped"], compare=filters.compare)
 for col, (label, key) in zip(
-    cols[1:],
+    cols[1:5],
     [
         ("On-time rate", "on_time_rate"),
         ("OTIF", "otif_rate"),
@@ -53,28 +32,22 @@ for col, (label, key) in zip(
     ],
 ):
     metric(col, label, now[key], before[key], fmt="{:.1%}", compare=filters.compare, inverse=key == "exception_rate")
+for col, (label, key) in zip(
+    cols[5:],
+    [("Click-to-door p50 (h)", "click_to_door_hours_p50"), ("Click-to-door p90 (h)", "click_to_door_hours_p90")],
+):
+    metric(col, label, now[key], before[key], fmt="{:,.1f}", compare=filters.compare, inverse=True)
 
 st.subheader("Performance by")
-dimensions = {
-    "Carrier": "carrier",
-    "Warehouse": "warehouse_id",
-    "Region": "region",
-    "Week shipped": "cast(date_trunc('week', shipped_at) as date)",
-}
+dimensions = {"Carrier": "carrier", "Warehouse": "warehouse_id", "Region": "region", "Week shipped": "week"}
 by = st.radio("Group by", list(dimensions), horizontal=True, key="delivery_by", label_visibility="collapsed")
-where, params = filters.where("cast(shipped_at as date)", warehouse="warehouse_id", carrier="carrier")
-grouped = data.query(
-    f"""
-    select {dimensions[by]} as "{by}", {PARCEL_KPIS}
-    from fct_shipments where shipped_at is not null and {where} group by 1 order by 1""",
-    params,
-)
+grouped = kpis.by(["parcels_shipped", "parcels_delivered", *RATES], filters, by)
 if grouped.empty:
     st.info("No parcel shipped in the chosen period and filters.")
     st.stop()
 rates = grouped.melt(
     id_vars=[by],
-    value_vars=["on_time_rate", "first_attempt_rate", "exception_rate"],
+    value_vars=RATES,
     var_name="measure",
     value_name="rate",
 )
@@ -90,27 +63,20 @@ st.altair_chart(
     ),
     width="stretch",
 )
-table(grouped, f"delivery_by_{dimensions[by] if by != 'Week shipped' else 'week'}")
+table(grouped, f"delivery_by_{dimensions[by]}")
 
 st.subheader("How long it takes")
-hours = data.query(
-    f"""
-    select hours_click_to_door, hours_order_to_ship from fct_shipments
-    where shipped_at is not null and {where}""",
-    params,
-)
+where, params = filters.where("ship_date", warehouse="warehouse_id", carrier="carrier")
+hours = data.query(f"select hours_click_to_door, hours_order_to_ship from rpt_kpi_parcels where {where}", params)
 histograms(
     hours, {"hours_click_to_door": "Click to door (hours)", "hours_order_to_ship": "Order to ship (hours)"}, "Parcels"
 )
 
 st.subheader("Returns by reason and initiator")
-where_r, params_r = filters.where("cast(received_at as date)")
-returns = data.query(
-    f"""
-    select coalesce(reason_text, reason_code, 'unknown') as reason, initiator, count(*) as returns,
-           sum(quantity) as units, round(sum(refund_amount), 2) as refunded
-    from fct_returns where {where_r} group by all order by returns desc""",
-    params_r,
+returns = (
+    kpis.by(["returns_received", "units_returned", "refunded"], filters, "reason", "initiator")
+    .rename(columns={"returns_received": "returns", "units_returned": "units", "refunded": "refunded_eur"})
+    .sort_values(["returns", "reason", "initiator"], ascending=[False, True, True])
 )
 if not returns.empty:
     st.altair_chart(
@@ -120,8 +86,20 @@ if not returns.empty:
             y=alt.Y("reason:N", sort="-x", title="Reason"),
             x=alt.X("returns:Q", title="Returns received"),
             color=alt.Color("initiator:N", title="Initiator"),
-            tooltip=["reason:N", "initiator:N", "returns:Q", "units:Q"],
+            tooltip=["reason:N", "initiator:N", "returns:Q", "units:Q", alt.Tooltip("refunded_eur:Q", format=",.2f")],
         ),
         width="stretch",
     )
 table(returns, "returns_by_reason", empty="No return received in the chosen period.")
+rate = {k: kpis.values(["return_rate"], f)["return_rate"] for k, f in zip(("now", "before"), periods)}
+metric(
+    st.columns(4)[0],
+    "Return rate",
+    rate["now"],
+    rate["before"],
+    fmt="{:.1%}",
+    compare=filters.compare,
+    inverse=True,
+    help="Orders placed in the period and delivered that came back (at least one return received), "
+    "of the orders placed in the period and delivered.",
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from dashboards import data
+from dashboards import data, kpis
 from dashboards.filters import global_filters
 from dashboards.ui import require, require_login, table
 
@@ -13,16 +13,14 @@ require_login()
 st.title("Order cycle")
 require("fct_order_cycle", "rpt_stuck_orders", "order_stages", what="The order-cycle marts are")
 filters = global_filters()
-where, params = filters.where("c.placed_date", channel="c.channel")
 
 st.subheader("Orders by current stage")
-funnel = data.query(
-    f"""
-    select c.current_stage as stage, s.stage_order, s.system_responsible, count(*) as orders,
-           sum(case when c.is_stuck then 1 else 0 end) as stuck
-    from fct_order_cycle as c inner join order_stages as s on c.current_stage = s.stage
-    where {where} group by all order by s.stage_order""",
-    params,
+stages = data.query("select stage, stage_order, system_responsible from order_stages")
+funnel = (
+    kpis.by(["orders_placed", "orders_stuck"], filters, "Stage")
+    .rename(columns={"Stage": "stage", "orders_placed": "orders", "orders_stuck": "stuck"})
+    .merge(stages, on="stage")
+    .sort_values("stage_order")[["stage", "stage_order", "system_responsible", "orders", "stuck"]]
 )
 if funnel.empty:
     st.info("No orders placed in the chosen period and channels.")
@@ -42,22 +40,26 @@ table(funnel, "orders_by_stage")
 
 st.subheader("Stage durations by week placed (hours)")
 steps = {
-    "placed → paid": "hours_placed_to_paid",
-    "paid → picked": "hours_paid_to_picked",
-    "picked → packed": "hours_picked_to_packed",
-    "packed → shipped": "hours_packed_to_shipped",
-    "shipped → delivered": "hours_in_transit",
-    "click → door": "hours_click_to_door",
+    "placed → paid": "placed_to_paid",
+    "paid → picked": "paid_to_picked",
+    "picked → packed": "picked_to_packed",
+    "packed → shipped": "packed_to_shipped",
+    "shipped → delivered": "in_transit",
+    "click → door": "click_to_door",
 }
 step = st.selectbox("Step", list(steps), index=1, key="step")
-column = steps[step]  # a fixed column name chosen from the list above, never user text
-durations = data.query(
-    f"""
-    select cast(date_trunc('week', c.placed_date) as date) as week,
-           quantile_cont({column}, 0.5) as median_hours, quantile_cont({column}, 0.9) as p90_hours,
-           count({column}) as orders
-    from fct_order_cycle as c where {where} and {column} is not null group by 1 order by 1""",
-    params,
+name = steps[step]  # a step of the KPI definitions chosen from the list above, never user text
+durations = (
+    kpis.by([f"hours_{name}_p50", f"hours_{name}_p90", f"orders_through_{name}"], filters, "Week placed")
+    .rename(
+        columns={
+            "Week placed": "week",
+            f"hours_{name}_p50": "median_hours",
+            f"hours_{name}_p90": "p90_hours",
+            f"orders_through_{name}": "orders",
+        }
+    )
+    .query("orders > 0")
 )
 if durations.empty:
     st.caption("No order has been through this step in the chosen period.")
@@ -89,7 +91,7 @@ if search:
     extra = [f"%{search}%"] * 5
 stuck = data.query(
     f"""
-    select order_key, channel, store_id, stage, system_responsible, round(hours_stuck, 1) as hours_stuck,
+    select order_key, channel, store_id, stage, system_responsible, hours_stuck,
            sla_hours, in_stage_since, placed_at
     from rpt_stuck_orders where {where_s}{clause} order by hours_stuck desc""",
     [*params_s, *extra],

@@ -4,54 +4,43 @@ the comparison period."""
 from __future__ import annotations
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 
-from dashboards import data
+from dashboards import data, kpis
 from dashboards.filters import global_filters
-from dashboards.ui import mask_emails, metric, require, require_login, table
+from dashboards.ui import mask_customers, metric, require, require_login, table
 
 require_login()
 st.title("Overview")
-require("rpt_orders_daily", what="Orders are")
+require("rpt_kpi_orders_daily", what="Orders are")
 
 filters = global_filters()
 periods = {"now": filters, "before": filters.previous()}
 
 
-def _orders(f):
-    where, params = f.where()
-    return data.query(
-        f"select coalesce(sum(orders), 0) as orders, coalesce(sum(revenue_rc), 0) as revenue "
-        f"from rpt_orders_daily where {where}",
-        params,
-    ).iloc[0]
+def _stock_day(f):
+    """The end-of-period stock position's day: the period's last day, or the newest position."""
+    last = data.query("select max(stock_date) as d from rpt_kpi_stock_daily")["d"][0]
+    return None if last is None or pd.isna(last) else min(f.end, last.date())
 
 
-def _delivery(f):
-    if not data.table_exists("fct_shipments"):
-        return None
-    where, params = f.where("cast(delivered_at as date)", warehouse="warehouse_id", carrier="carrier")
-    return data.query(
-        f"select avg(case when is_on_time then 1.0 else 0.0 end) as on_time "
-        f"from fct_shipments where delivered_at is not null and {where}",
-        params,
-    )["on_time"][0]
-
-
-def _stockouts(day):
-    if not data.table_exists("fct_stock_levels"):
-        return None
-    where, params = filters.where(None, channel=None, warehouse="warehouse_id")
-    return data.query(
-        f"select count(*) as n from fct_stock_levels where stock_date = ? and is_stockout and {where}", [day, *params]
-    )["n"][0]
-
-
-orders = {k: _orders(f) for k, f in periods.items()}
-on_time = {k: _delivery(f) for k, f in periods.items()}
+orders = {k: kpis.values(["orders", "revenue"], f) for k, f in periods.items()}
+on_time = {
+    k: kpis.values(["on_time_rate"], f)["on_time_rate"] if data.table_exists("rpt_kpi_delivery_daily") else None
+    for k, f in periods.items()
+}
 cols = st.columns(6)
 metric(cols[0], "Orders", orders["now"]["orders"], orders["before"]["orders"], compare=filters.compare)
-metric(cols[1], "Revenue (EUR)", orders["now"]["revenue"], orders["before"]["revenue"], compare=filters.compare)
+metric(
+    cols[1],
+    "Revenue (EUR)",
+    orders["now"]["revenue"],
+    orders["before"]["revenue"],
+    compare=filters.compare,
+    help="Net sales of the orders placed in the period and not canceled: items − discounts, "
+    "without tax and shipping, before refunds.",
+)
 metric(
     cols[2],
     "On-time rate",
@@ -59,44 +48,34 @@ metric(
     on_time["before"],
     fmt="{:.1%}",
     compare=filters.compare,
-    help="Parcels delivered in the period by the end of their promised day.",
+    help="Parcels shipped in the period and delivered, that arrived by the end of their promised day.",
 )
 if data.table_exists("rpt_stuck_orders"):
-    where, params = filters.where(None)
-    stuck = data.query(f"select count(*) as n from rpt_stuck_orders where {where}", params)["n"][0]
     metric(
         cols[3],
         "Stuck orders now",
-        stuck,
+        kpis.values(["stuck_orders_now"], filters)["stuck_orders_now"],
         compare=False,
         inverse=True,
         help="Orders sitting in their stage longer than its SLA.",
     )
 else:
     cols[3].metric("Stuck orders now", "—")
-last_day = (
-    data.query("select max(stock_date) as d from fct_stock_levels")["d"][0]
-    if data.table_exists("fct_stock_levels")
-    else None
-)
+if data.table_exists("rpt_kpi_stock_daily"):
+    stockouts = {k: kpis.values(["stockouts"], f, on_day=_stock_day(f))["stockouts"] for k, f in periods.items()}
+else:
+    stockouts = {"now": None, "before": None}
 metric(
     cols[4],
     "Stock-outs",
-    _stockouts(min(filters.end, last_day.date())) if last_day is not None else None,
-    _stockouts(filters.previous().end) if last_day is not None else None,
+    stockouts["now"],
+    stockouts["before"],
     compare=filters.compare,
     inverse=True,
     help="SKU × warehouse with nothing to promise at the end of the period (vs. the end of the previous one).",
 )
 if data.table_exists("writeback_attempts"):
-    failed = {
-        k: data.query(
-            "select count(*) as n from ops.writeback_attempts where outcome = 'failed' "
-            "and cast(attempted_at as date) between ? and ?",
-            [f.start, f.end],
-        )["n"][0]
-        for k, f in periods.items()
-    }
+    failed = {k: kpis.values(["writeback_failures"], f)["writeback_failures"] for k, f in periods.items()}
     metric(cols[5], "Write-back failures", failed["now"], failed["before"], compare=filters.compare, inverse=True)
 else:
     cols[5].metric("Write-back failures", "—", help="No write-back has run yet.")
@@ -106,12 +85,12 @@ if filters.compare:
 FINDINGS_SHOWN = 5  # newest open findings listed per check
 if data.table_exists("rpt_data_quality"):
     findings = data.query(
-        "select check_name, store_id, entity, record_key, detail, first_seen_at, "
-        "count(*) over () as open_findings from rpt_data_quality where is_open "
+        "select check_name, store_id, entity, record_key, detail, first_seen_at "
+        "from rpt_data_quality where is_open "
         "qualify row_number() over (partition by check_name order by first_seen_at desc, "
         f"record_key) <= {FINDINGS_SHOWN} order by check_name, first_seen_at desc, record_key"
     )
-    open_findings = 0 if findings.empty else int(findings["open_findings"].iloc[0])
+    open_findings = int(kpis.values(["open_findings"], filters)["open_findings"])
     with st.expander(f"Data-quality findings: {open_findings:,} open"):
         st.caption(
             "Records that break a check on the sources' data (values that do not add up, impossible "
@@ -119,16 +98,11 @@ if data.table_exists("rpt_data_quality"):
             f"the build; fix them at the source. The newest {FINDINGS_SHOWN} of each check; all of "
             "them in rpt_data_quality and `afterclick status`."
         )
-        shown = findings.drop(columns="open_findings")
-        shown["detail"] = mask_emails(shown["detail"])
+        shown = findings.copy()
+        shown["detail"] = mask_customers(shown["detail"])
         table(shown, "data_quality_findings", empty="No open findings.")
 
-where, params = filters.where()
-daily = data.query(
-    f"select placed_date, channel, sum(orders) as orders, sum(revenue_rc) as revenue_eur "
-    f"from rpt_orders_daily where {where} group by all order by 1, 2",
-    params,
-)
+daily = kpis.by(["orders", "revenue"], filters, "placed_date", "channel").rename(columns={"revenue": "revenue_eur"})
 if daily.empty:
     st.info("No orders in the chosen period and channels.")
     st.stop()

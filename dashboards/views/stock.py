@@ -6,20 +6,20 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from dashboards import data
+from dashboards import data, kpis
 from dashboards.filters import global_filters
 from dashboards.ui import metric, require, require_login, table
 
 require_login()
 st.title("Stock")
-require("fct_stock_levels", "rpt_stock_health", "fct_channel_stock", what="The stock marts are")
+require("fct_stock_levels", "rpt_kpi_stock_daily", "rpt_stock_health", "fct_channel_stock", what="The stock marts are")
 filters = global_filters()
 wh_where, wh_params = filters.where(None, channel=None, warehouse="warehouse_id")
 
 current = data.query(
     f"""
     select sku, category, warehouse_id, on_hand, reserved, safety_stock, available_to_promise, atp_sellable,
-           inbound_units, next_inbound_date, round(sales_velocity_per_day, 2) as units_per_day, days_of_cover,
+           inbound_units, next_inbound_date, sales_velocity_per_day as units_per_day, days_of_cover,
            projected_stockout_date, is_stockout
     from fct_stock_levels where is_current and {wh_where}
     order by sales_velocity_per_day desc, sku, warehouse_id""",
@@ -30,24 +30,26 @@ if current.empty:
     st.stop()
 as_of = data.query("select max(stock_date) as d from fct_stock_levels where is_current")["d"][0]
 st.caption(f"Position at the end of {as_of:%d %b %Y}.")
+position = kpis.values(["on_hand", "atp_sellable", "stockouts", "oversold_units"], filters, on_day=as_of)
 cols = st.columns(4)
-metric(cols[0], "Units on hand", current["on_hand"].sum(), compare=False)
-metric(cols[1], "Units sellable (ATP)", current["atp_sellable"].sum(), compare=False)
+metric(cols[0], "Units on hand", position["on_hand"], compare=False)
+metric(cols[1], "Units sellable (ATP)", position["atp_sellable"], compare=False)
 metric(
     cols[2],
     "Stock-outs",
-    int(current["is_stockout"].sum()),
+    position["stockouts"],
     compare=False,
     inverse=True,
     help="SKU × warehouse with nothing to promise.",
 )
-metric(
-    cols[3], "Units oversold", int((-current["available_to_promise"].clip(upper=0)).sum()), compare=False, inverse=True
-)
+metric(cols[3], "Units oversold", position["oversold_units"], compare=False, inverse=True)
 
 st.subheader("Available to promise by SKU and warehouse")
 top = st.slider("Best-selling SKUs shown", 10, 100, 30, step=10, key="top_skus")
-skus = current.groupby("sku")["units_per_day"].sum().sort_values(ascending=False).head(top).index.tolist()
+velocity = kpis.by(["sales_velocity"], filters, "sku", on_day=as_of).sort_values(
+    ["sales_velocity", "sku"], ascending=[False, True]
+)
+skus = velocity["sku"].head(top).tolist()
 heat = current[current["sku"].isin(skus)]
 st.altair_chart(
     alt.Chart(heat)
@@ -94,9 +96,8 @@ table(
 st.subheader("Available to promise over the period")
 history = data.query(
     f"""
-    select stock_date, warehouse_id, sum(atp_sellable) as sellable_units, sum(oversold_units) as oversold_units,
-           sum(case when is_stockout then 1 else 0 end) as stockouts
-    from fct_stock_levels where stock_date between ? and ? and {wh_where} group by all order by 1, 2""",
+    select stock_date, warehouse_id, atp_sellable as sellable_units, oversold_units, stockout_pairs as stockouts
+    from rpt_kpi_stock_daily where stock_date between ? and ? and {wh_where} order by 1, 2""",
     [filters.start, filters.end, *wh_params],
 )
 st.altair_chart(
@@ -125,11 +126,12 @@ st.subheader("Channel drift")
 ch_where, ch_params = filters.where(None)
 drift = data.query(
     f"""
-    select store_id, channel, sku, quantity_to_show, channel_available, drift_units, channel_observed_at
+    select store_id, channel, sku, quantity_to_show, quantity_to_send, channel_available, drift_units,
+           channel_observed_at
     from fct_channel_stock where has_drift and {ch_where} order by abs(drift_units) desc""",
     ch_params,
 )
-read = data.query("select count(channel_observed_at) as n from fct_channel_stock")["n"][0]
+read = not data.query("select 1 as seen from fct_channel_stock where channel_observed_at is not null limit 1").empty
 table(
     drift,
     "channel_drift",

@@ -6,9 +6,11 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
+from afterclick.settings import load_settings
 from dashboards import data
 from dashboards.filters import global_filters
-from dashboards.ui import metric, require_login, table
+from dashboards.ui import mask_customers, metric, require_login, table
+from writeback.adapters.email import default_messages, message_id, store_messages
 
 require_login()
 st.title("Write-back")
@@ -83,6 +85,7 @@ failures = data.query(
     from ops.writeback_attempts where outcome = 'failed' and {where} order by attempted_at desc""",
     params,
 )
+failures["error"] = mask_customers(failures["error"])  # published with customers' addresses as pseudonyms
 table(failures, "writeback_failures", empty="No failed push in the period.")
 
 st.subheader("Waiting for a retry")
@@ -93,6 +96,7 @@ retries = data.query(
     order by next_attempt_at""",
     filters.where(None)[1],
 )
+retries["last_error"] = mask_customers(retries["last_error"])
 table(retries, "writeback_pending", empty="Nothing waits.")
 
 st.subheader("Changes in doubt")
@@ -129,14 +133,22 @@ if not per_target.empty:
     changes = data.query(
         f"""
         select kind, store_id, change_key, json_extract_string(payload, '$.order_number') as order_number,
-               case when kind = 'notification' then '<' || left(sha256(change_key), 32) || '@afterclick>' end
-                   as message_id,
-               updated_at as in_doubt_since
+               json_extract_string(payload, '$.store_id') as sent_for, updated_at as in_doubt_since
         from ops.writeback_ledger where status = 'unknown' and {doubt_where}
         order by kind, store_id, updated_at, change_key""",
         doubt_params,
     )
-    table(changes, "writeback_in_doubt_changes")  # the Message-ID is the email adapter's (message_id)
+    settings = load_settings()  # a message's Message-ID is on its store's sender's domain (the email adapter's)
+    senders, smtp_sender = store_messages(settings), default_messages(settings.smtp)
+    changes.insert(
+        4,
+        "message_id",
+        [
+            message_id(key, senders.get(store, smtp_sender).domain) if kind == "notification" else None
+            for kind, key, store in zip(changes["kind"], changes["change_key"], changes["sent_for"])
+        ],
+    )
+    table(changes.drop(columns="sent_for"), "writeback_in_doubt_changes")
 
 st.subheader("Last successful sync per channel store")
 last = data.query(

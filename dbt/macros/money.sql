@@ -35,3 +35,14 @@
 {% macro money_at_rate(amount, rate) -%}
     cast(round(cast({{ amount }} as {{ money_sum_type() }}) * cast({{ rate }} as {{ rate_type() }}), 2) as {{ money_type() }})
 {%- endmacro %}
+
+{#- Join condition for the rate of ``currency`` on ``on_date`` (a date or timestamp): the last rate
+    of the currency_rates seed on or before that date (int_currency_rates holds each rate's validity
+    range; the first rate also holds before it). Use as
+    ``left join {{ ref('int_currency_rates') }} as rates on {{ currency_rate_on('rates', 'o.currency', 'o.placed_at') }}``.
+    A range join, not ASOF JOIN: it runs on any engine. -#}
+{% macro currency_rate_on(rates, currency, on_date) -%}
+    {{ rates }}.currency = {{ currency }}
+    and cast({{ on_date }} as date) >= {{ rates }}.valid_from
+    and cast({{ on_date }} as date) < {{ rates }}.valid_to
+{%- endmacro %}

@@ -7,8 +7,9 @@
     {%- endfor %}
 {%- endmacro %}
 
-{#- The same union, with ``amount`` also in the reporting currency (amount_rc, at the seed rate). -#}
-{% macro union_staging_with_amount_rc(models, columns) -%}
+{#- The same union, with ``amount`` also in the reporting currency (amount_rc, at the rate of the
+    row's own date, the column ``date_column``: macro currency_rate_on). -#}
+{% macro union_staging_with_amount_rc(models, columns, date_column) -%}
 with unioned as (
     {{ union_staging(models, columns) }}
 )
@@ -17,6 +18,6 @@ select
     unioned.*,
     {{ money_at_rate('unioned.amount', 'rates.rate_to_eur') }} as amount_rc
 from unioned
-left join {{ ref('currency_rates') }} as rates
-    on unioned.currency = rates.currency
+left join {{ ref('int_currency_rates') }} as rates
+    on {{ currency_rate_on('rates', 'unioned.currency', 'unioned.' ~ date_column) }}
 {%- endmacro %}

@@ -12,7 +12,10 @@ next loaded."""
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 from pathlib import Path
+
+import polars as pl
 
 from demo.emulators.journal import Journal
 from demo.world import World
@@ -32,6 +35,7 @@ class ChannelInventory:
         self._lock = threading.Lock()
         self.quantities: dict[str, dict[str, int]] = {}  # sku -> location -> quantity
         self.writes = 0  # quantity changes applied, for tests and benchmarks
+        self.unchecked_sets = 0  # Shopify: sets sent with ignoreCompareQuantity (they race with sales)
         self.journal = Journal(path) if path is not None else None
         if self.journal is not None:
             self.quantities = self.journal.saved() or {}
@@ -70,3 +74,41 @@ class ChannelInventory:
         """Fold the change log into the file (see ``journal``)."""
         if self.journal is not None:
             self.journal.compact(lambda: self.quantities)
+
+
+def open_reservations(
+    world: World,
+    store_id: str,
+    clock: datetime,
+    invoiced: dict[str, dict[str, int]] | None = None,
+    canceled: set[str] | None = None,
+) -> dict[str, int]:
+    """SKU -> the units the store's own open orders reserve at ``clock``, as VTEX and Magento MSI
+    hold them: every line of an order placed by then, until the parcel that carries it has
+    shipped (Magento: its shipment compensates the reservation; VTEX: the parcel's invoice), or the
+    order is canceled or refunded. ``invoiced``: order id -> SKU -> units the store's sale invoices
+    cover (VTEX: invoiced lines are released too, parcel or not); ``canceled``: order ids canceled
+    in the store since (through its API)."""
+    orders = world.orders.filter(
+        (pl.col("store_id") == store_id)
+        & (pl.col("placed_at") <= clock)
+        & (pl.col("canceled_at").is_null() | (pl.col("canceled_at") > clock))
+        & (pl.col("refunded_at").is_null() | (pl.col("refunded_at") > clock))
+        & ~pl.col("order_id").is_in(sorted(canceled or ()))
+    )
+    shipped = world.shipments.filter(pl.col("shipped_at") <= clock).select("order_id", "parcel_no")
+    lines = (
+        world.order_lines.join(orders.select("order_id"), on="order_id")
+        .join(shipped, on=["order_id", "parcel_no"], how="anti")
+        .drop_nulls("sku")
+        .select("order_id", "sku", "quantity")
+    )
+    out: dict[str, int] = {}
+    left = {o: dict(skus) for o, skus in (invoiced or {}).items()}
+    for order_id, sku, quantity in lines.iter_rows():
+        covered = min(left.get(order_id, {}).get(sku, 0), quantity)
+        if covered:
+            left[order_id][sku] -= covered
+        if quantity - covered > 0:
+            out[sku] = out.get(sku, 0) + quantity - covered
+    return out

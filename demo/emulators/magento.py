@@ -21,6 +21,10 @@ from demo.emulators.responses import JSONResponse
 from demo.emulators.shown import MAGENTO_STATE
 from demo.emulators.stock_routes import magento_routes
 
+# The emulator's own made-up secrets (what `afterclick demo` configures for this store); a real
+# store's come from the environment.
+CREDENTIALS = {"token": "magento-demo-token"}
+
 STATE = MAGENTO_STATE
 
 

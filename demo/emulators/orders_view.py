@@ -167,6 +167,13 @@ class OrdersView:
                 refunded_as_of=pl.when(pl.col("refunded_at") <= clock).then(pl.col("refunded_amount")).otherwise(0.0),
                 refunded_at_as_of=pl.when(pl.col("refunded_at") <= clock).then(pl.col("refunded_at")),
             )
+            # a partial refund (a returned line) leaves the order fulfilled on every platform: only a
+            # refund of the whole order makes it refunded (closed on Magento, refunded on WooCommerce)
+            .with_columns(
+                state=pl.when((pl.col("state") == "refunded") & (pl.col("refunded_as_of") < pl.col("total") - 0.005))
+                .then(pl.lit("fulfilled"))
+                .otherwise(pl.col("state"))
+            )
             .sort("as_of_updated_at", "order_id")
         )
 

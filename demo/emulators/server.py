@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
+import importlib.util
 import json
 import os
 import shlex
@@ -20,23 +22,21 @@ from pathlib import Path
 import uvicorn
 from starlette.applications import Starlette
 
-from demo.catalog import STORES
-from demo.emulators import magento, shopify, vtex, woocommerce
+from afterclick.channels.registry import CHANNELS
+from demo.catalog import STORE_BY_ID, STORES
+from demo.emulators import shopify
 from demo.emulators.base import EmulatorState
 from demo.world import World
 
-APPS: dict[str, Callable[[EmulatorState], Starlette]] = {
-    "shopify": shopify.app,
-    "vtex": vtex.app,
-    "magento": magento.app,
-    "woocommerce": woocommerce.app,
+# A registered channel's emulator is the module demo/emulators/<channel>.py, with its app(state) and
+# its made-up CREDENTIALS: a channel added to the registry is emulated once that module exists.
+EMULATORS = {
+    name: importlib.import_module(f"demo.emulators.{name}")
+    for name in CHANNELS
+    if importlib.util.find_spec(f"demo.emulators.{name}") is not None
 }
-DEMO_CREDENTIALS = {  # the emulators' own made-up secrets; real stores read theirs from the environment
-    "shopify": {"token": "shpat_demo_secret"},
-    "vtex": {"app_key": "vtexappkey-demo", "app_token": "demo-app-token"},
-    "magento": {"token": "magento-demo-token"},
-    "woocommerce": {"key": "ck_demo", "secret": "cs_demo_secret"},
-}
+APPS: dict[str, Callable[[EmulatorState], Starlette]] = {name: module.app for name, module in EMULATORS.items()}
+DEMO_CREDENTIALS: dict[str, dict[str, str]] = {name: module.CREDENTIALS for name, module in EMULATORS.items()}
 
 
 def _bound_socket() -> socket.socket:
@@ -163,10 +163,12 @@ def demo_clock(as_of: datetime | None, world_end: datetime) -> datetime:
 
 def demo_store_settings(endpoints: dict[str, tuple[str, EmulatorState]]) -> dict[str, dict]:
     """The served demo stores as ``channel_stores`` settings (channel, base URL, credentials, no
-    client-side cap): what a process of its own prints for others to read the stores through."""
+    client-side cap, and the store's profile: currency, time zone, promise, locale, name,
+    country): what a process of its own prints for others to read the stores through."""
     channel = {s.store_id: s.channel for s in STORES}
     return {
         store: {
+            **STORE_BY_ID[store].profile(),
             "channel": channel[store],
             "base_url": url,
             "credentials": dict(state.credentials),

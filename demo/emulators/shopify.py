@@ -9,11 +9,15 @@ it); an invalid one is answered like Shopify, with ``errors`` and no data. Then,
   quantity per location, always answered in full; ``query`` reads ``sku:`` terms joined by OR, as
   does ``productVariants``'s) and ``nodes`` (inventory items with their
   ``inventoryLevel(locationId:)`` quantities), for stock write-back and its read-back;
-- ``inventorySetQuantities`` (sets ``available`` at a location; an unknown item or location is
+- ``inventorySetQuantities`` (sets ``available`` at a location, each quantity compared with its
+  ``compareQuantity``: a stale or missing one is refused unless ``ignoreCompareQuantity``, which is
+  accepted but counted in ``inventory.unchecked_sets``; an unknown item or location is
   a ``userError`` and nothing is applied, as in Shopify);
-- ``nodes`` on orders (status, tags, fulfillments with tracking, fulfillment orders),
-  ``fulfillmentCreate`` (once per fulfillment order), ``fulfillmentTrackingInfoUpdate``,
-  ``tagsAdd``, ``orderClose``, ``orderCancel``, ``locations``, ``productVariants`` (the catalogue) and
+- ``nodes`` on orders (status, tags, fulfillments with tracking, fulfillment orders with their
+  line items and remaining quantities), ``fulfillmentCreate`` (of open line items only, no more
+  than remains; without ``fulfillmentOrderLineItems`` every remaining one),
+  ``fulfillmentTrackingInfoUpdate``, ``tagsAdd``, ``tagsRemove``, ``orderClose``, ``orderCancel``,
+  ``locations``, ``productVariants`` (the catalogue) and
   ``productVariantsBulkUpdate`` (prices), kept in the store's ``OrderBook``.
 Several root fields (aliased mutations) may share one request; the cost is their sum.
 The cost-based throttle is reported in ``extensions.cost`` like Shopify: a leaky bucket of
@@ -40,6 +44,10 @@ from demo.emulators.base import EmulatorState, rows_after
 from demo.emulators.inventory import sku_number
 from demo.emulators.orders_view import customer_return, iso, refund, shopify_gid
 from demo.emulators.responses import JSONResponse
+
+# The emulator's own made-up secrets (what `afterclick demo` configures for this store); a real
+# store's come from the environment.
+CREDENTIALS = {"token": "shpat_demo_secret"}
 
 _UPDATED = re.compile(r"updated_at:>'?([0-9T:\-.Z+]+)'?")
 LOCATIONS = {"shopify-es": "gid://shopify/Location/1001", "shopify-mx": "gid://shopify/Location/2001"}
@@ -250,8 +258,29 @@ def _set_quantities(state: EmulatorState, variables: dict, _variables: dict | No
                     "code": "INVALID_LOCATION",
                 }
             )
+        elif not spec_input.get("ignoreCompareQuantity") and "compareQuantity" not in q:
+            errors.append(
+                {
+                    "field": ["input", "quantities", str(i), "compareQuantity"],
+                    "message": "The compareQuantity argument must be given to each quantity or ignored using "
+                    "ignoreCompareQuantity.",
+                    "code": "COMPARE_QUANTITY_REQUIRED",
+                }
+            )
+        elif not spec_input.get("ignoreCompareQuantity") and q["compareQuantity"] != state.inventory.get(
+            sku, q["locationId"]
+        ):
+            errors.append(
+                {
+                    "field": ["input", "quantities", str(i), "compareQuantity"],
+                    "message": "The compareQuantity value does not match persisted value.",
+                    "code": "COMPARE_QUANTITY_STALE",
+                }
+            )
         else:
             items.append((sku, q["locationId"], q["quantity"]))
+    if spec_input.get("ignoreCompareQuantity"):  # accepted, as Shopify does, but counted: it races with sales
+        state.inventory.unchecked_sets += 1
     if errors:  # Shopify applies nothing when any quantity is refused
         return {"inventoryAdjustmentGroup": None, "userErrors": errors}
     state.inventory.set(items)
@@ -446,18 +475,55 @@ def _order_node(state: EmulatorState, gid: str) -> dict | None:
         return None
     pushed = state.book.orders.get(oid, {})
     fulfillments = pushed.get("fulfillments", [])
+    items = _fulfillment_order_items(state, oid, row)
+    remaining = sum(li["remainingQuantity"] for li in items)
+    cancelled = pushed.get("cancelledAt", iso(row["canceled_as_of"]))
     return {
         "id": gid,
         "name": f"#{1000 + row['n']}",
         "closed": pushed.get("closed", False),
-        "cancelledAt": pushed.get("cancelledAt", iso(row["canceled_as_of"])),
+        "cancelledAt": cancelled,
         "tags": pushed.get("tags", []),
-        "displayFulfillmentStatus": "FULFILLED" if fulfillments else "UNFULFILLED",
-        "fulfillments": fulfillments,
+        "displayFulfillmentStatus": (
+            "UNFULFILLED" if not fulfillments else "PARTIALLY_FULFILLED" if remaining else "FULFILLED"
+        ),
+        "fulfillments": [{k: v for k, v in f.items() if k != "lineItems"} for f in fulfillments],
         "fulfillmentOrders": {
-            "nodes": [{"id": f"{FULFILLMENT_ORDER_PREFIX}{oid}", "status": "CLOSED" if fulfillments else "OPEN"}]
+            "nodes": [
+                {
+                    "id": f"{FULFILLMENT_ORDER_PREFIX}{oid}",
+                    "status": "CANCELLED"
+                    if cancelled
+                    else "CLOSED"
+                    if not remaining
+                    else "IN_PROGRESS"
+                    if fulfillments
+                    else "OPEN",
+                    "lineItems": {"nodes": items},
+                }
+            ]
         },
     }
+
+
+def _fulfillment_order_items(state: EmulatorState, oid: str, row: dict) -> list[dict]:
+    """The order's one fulfillment order's line items: each order line, less what was fulfilled."""
+    done: dict[str, int] = {}
+    for f in state.book.orders.get(oid, {}).get("fulfillments", []):
+        for item in f.get("lineItems", []):
+            done[item["id"]] = done.get(item["id"], 0) + item["quantity"]
+    out = []
+    for li in state.view.lines([row["order_id"]]).get(row["order_id"], []):
+        item_id = f"gid://shopify/FulfillmentOrderLineItem/{row['n'] * 100 + li['line_no']}"
+        out.append(
+            {
+                "id": item_id,
+                "sku": li["sku"],
+                "totalQuantity": li["quantity"],
+                "remainingQuantity": li["quantity"] - done.get(item_id, 0),
+            }
+        )
+    return out
 
 
 def _user_error(field: list[str], message: str) -> list[dict]:
@@ -474,26 +540,47 @@ def _tracking(info: dict) -> list[dict]:
 
 
 def _fulfillment_create(state: EmulatorState, args: dict, _variables: dict) -> dict:
+    """Like Shopify: the named fulfillment order line items (every remaining one when none are
+    named), each no more than remains open; anything else is a user error and nothing is applied."""
     spec_input = args["fulfillment"]
     orders = {_order_id(state, fo["fulfillmentOrderId"]) for fo in spec_input["lineItemsByFulfillmentOrder"]}
     oid = orders.pop() if len(orders) == 1 else None
     if oid is None:
         return {"fulfillment": None, "userErrors": _user_error(["fulfillment"], "Fulfillment order does not exist.")}
-    record = state.book.order(oid)
-    if record.get("fulfillments") or record.get("cancelledAt"):
+    node = _order_node(state, ORDER_PREFIX + oid)
+    assert node is not None
+    [fulfillment_order] = node["fulfillmentOrders"]["nodes"]
+    if fulfillment_order["status"] not in ("OPEN", "IN_PROGRESS"):
+        status = fulfillment_order["status"].lower()
         return {
             "fulfillment": None,
-            "userErrors": _user_error(["fulfillment"], "Fulfillment order has an unfulfillable status= closed."),
+            "userErrors": _user_error(["fulfillment"], f"Fulfillment order has an unfulfillable status= {status}."),
         }
+    remaining = {li["id"]: li["remainingQuantity"] for li in fulfillment_order["lineItems"]["nodes"]}
+    asked: dict[str, int] = {}
+    for fo in spec_input["lineItemsByFulfillmentOrder"]:
+        named = fo.get("fulfillmentOrderLineItems")
+        for item in named if named is not None else [{"id": i, "quantity": n} for i, n in remaining.items() if n]:
+            asked[item["id"]] = asked.get(item["id"], 0) + item["quantity"]
+    if not asked or any(n <= 0 or n > remaining.get(i, 0) for i, n in asked.items()):
+        return {
+            "fulfillment": None,
+            "userErrors": _user_error(
+                ["fulfillment", "lineItemsByFulfillmentOrder"],
+                "Invalid fulfillment order line item quantity requested.",
+            ),
+        }
+    record = state.book.order(oid)
     fulfillment = {
         "id": f"gid://shopify/Fulfillment/{state.book.new_id()}",
         "status": "SUCCESS",
         "createdAt": iso(state.clock),
         "trackingInfo": _tracking(spec_input.get("trackingInfo") or {}),
+        "lineItems": [{"id": i, "quantity": n} for i, n in asked.items()],
     }
-    record["fulfillments"] = [fulfillment]
+    record.setdefault("fulfillments", []).append(fulfillment)
     state.book.changed(oid)
-    return {"fulfillment": fulfillment, "userErrors": []}
+    return {"fulfillment": {k: v for k, v in fulfillment.items() if k != "lineItems"}, "userErrors": []}
 
 
 def _tracking_update(state: EmulatorState, args: dict, _variables: dict) -> dict:
@@ -512,6 +599,16 @@ def _tags_add(state: EmulatorState, args: dict, _variables: dict) -> dict:
         return {"node": None, "userErrors": _user_error(["id"], "Order does not exist")}
     record = state.book.order(oid)
     record["tags"] = sorted(set(record.get("tags", [])) | set(args["tags"]))
+    state.book.changed(oid)
+    return {"node": {"id": args["id"]}, "userErrors": []}
+
+
+def _tags_remove(state: EmulatorState, args: dict, _variables: dict) -> dict:
+    oid = _order_id(state, args["id"]) if args["id"].startswith(ORDER_PREFIX) else None
+    if oid is None:
+        return {"node": None, "userErrors": _user_error(["id"], "Order does not exist")}
+    record = state.book.order(oid)
+    record["tags"] = sorted(set(record.get("tags", [])) - set(args["tags"]))
     state.book.changed(oid)
     return {"node": {"id": args["id"]}, "userErrors": []}
 
@@ -552,11 +649,13 @@ def _order_cancel(state: EmulatorState, args: dict, _variables: dict) -> dict:
 def _variant(state: EmulatorState, sku: str) -> dict:
     n = sku_number(sku)
     price = state.book.prices.get(sku, {}).get("b2c")
+    compare_at = state.book.prices.get(sku, {}).get("compare_at")  # 0: cleared
     title = state.product_names().get(sku)
     return {
         "id": f"{VARIANT_PREFIX}{n}",
         "sku": sku,
         "price": None if price is None else f"{price:.2f}",
+        "compareAtPrice": f"{compare_at:.2f}" if compare_at else None,
         "title": "Default Title",
         "displayName": f"{title} - Default Title",
         "product": {"id": f"{PRODUCT_PREFIX}{n}", "title": title},
@@ -603,15 +702,18 @@ def _variants_bulk_update(state: EmulatorState, args: dict, _variables: dict) ->
         sku = state.inventory.by_number((v.get("id") or "").removeprefix(VARIANT_PREFIX))
         if sku is None or str(sku_number(sku)) != product:
             errors += _user_error(["variants", str(i), "id"], "Product variant does not exist")
-        elif v.get("price") is not None:
-            updates.append((sku, float(v["price"])))
+        else:
+            if v.get("price") is not None:
+                updates.append((sku, "b2c", float(v["price"])))
+            if "compareAtPrice" in v:  # null clears it (kept as 0)
+                updates.append((sku, "compare_at", float(v["compareAtPrice"] or 0)))
     if errors:  # without allowPartialUpdates Shopify applies nothing
         return {"product": None, "productVariants": None, "userErrors": errors}
-    for sku, price in updates:
-        state.book.set_price(sku, "b2c", price)
+    for sku, price_list, price in updates:
+        state.book.set_price(sku, price_list, price)
     return {
         "product": {"id": args["productId"]},
-        "productVariants": [_variant(state, s) for s, _ in updates],
+        "productVariants": [_variant(state, s) for s in dict.fromkeys(s for s, _, _ in updates)],
         "userErrors": [],
     }
 
@@ -627,6 +729,7 @@ HANDLERS: dict[str, Callable[[EmulatorState, dict, dict], object]] = {
     "fulfillmentCreate": _fulfillment_create,
     "fulfillmentTrackingInfoUpdate": _tracking_update,
     "tagsAdd": _tags_add,
+    "tagsRemove": _tags_remove,
     "orderClose": _order_close,
     "orderCancel": _order_cancel,
     "productVariants": _product_variants,
@@ -636,6 +739,7 @@ MUTATIONS = {
     "fulfillmentCreate",
     "fulfillmentTrackingInfoUpdate",
     "tagsAdd",
+    "tagsRemove",
     "orderClose",
     "orderCancel",
     "productVariantsBulkUpdate",

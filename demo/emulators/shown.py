@@ -53,6 +53,16 @@ def order_status(state: EmulatorState, channel: str, order_id: str) -> str | Non
     return pushed.get("status", WOO_STATUS[row["state"]])
 
 
+# the statuses of an order that takes no parcel (VTEX invoices no canceled order, Magento ships no
+# canceled or closed one): the write-back sends nothing for its parcels
+NO_PARCEL = {"vtex": ("canceled",), "magento": ("canceled", "closed")}
+
+
+def takes_parcels(state: EmulatorState, channel: str, order_id: str) -> bool:
+    """Whether the store takes parcels (fulfilments, shipments, invoices) on the order now."""
+    return order_status(state, channel, order_id) not in NO_PARCEL.get(channel, ())
+
+
 def tracking_numbers(state: EmulatorState, channel: str, order_id: str) -> set[str]:
     """The tracking numbers the channel shows on the order (Woo: those its notes mention)."""
     pushed = state.book.orders.get(str(order_id), {})

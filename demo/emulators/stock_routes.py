@@ -3,12 +3,16 @@ catalogue and MSI, WooCommerce products), each validating request bodies against
 answering errors in the channel's own shape.
 
 - VTEX: ``GET /api/logistics/pvt/configuration/warehouses``, ``GET /api/catalog_system/pvt/sku/stockkeepingunitidbyrefid/{refId}`` (SKU id by our SKU),
-  ``GET /api/logistics/pvt/inventory/skus/{skuId}`` (balance per warehouse),
-  ``PUT /api/logistics/pvt/inventory/skus/{skuId}/warehouses/{warehouseId}``.
+  ``GET /api/logistics/pvt/inventory/skus/{skuId}`` (balance per warehouse: ``totalQuantity`` as
+  set, ``reservedQuantity`` what the store's open orders hold until invoiced or canceled),
+  ``PUT /api/logistics/pvt/inventory/skus/{skuId}/warehouses/{warehouseId}`` (``leadTime`` in the
+  documented ``dd.hh:mm:ss`` form or refused). The store sells total minus reserved (``sellable``).
 - Magento: ``GET /rest/V1/products`` and ``GET /rest/V1/inventory/sources`` (the catalogue and the
   MSI sources), ``GET /rest/V1/inventory/source-items`` (searchCriteria sku ``in``, or every item by
   ``pageSize`` / ``currentPage``; a page past the last answers the last page again, as Magento does),
-  ``POST /rest/V1/inventory/source-items`` (all items applied or, on any unknown SKU, none).
+  ``POST /rest/V1/inventory/source-items`` (all items applied or, on any unknown SKU, none),
+  ``GET /rest/V1/inventory/get-product-salable-quantity/{sku}/{stockId}`` (the source quantity
+  minus MSI's reservations of the store's open orders, until shipped or canceled).
 - WooCommerce: ``GET /wp-json/wc/v3/products`` (page / per_page / include, ``X-WP-Total*``),
   ``POST /wp-json/wc/v3/products/batch`` (``update``: at most 100, per-item errors; stock and
   ``regular_price``).
@@ -17,6 +21,7 @@ answering errors in the channel's own shape.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -24,13 +29,63 @@ from starlette.routing import Route
 
 from demo.emulators import spec
 from demo.emulators.base import EmulatorState, magento_page
-from demo.emulators.inventory import sku_number
+from demo.emulators.inventory import open_reservations, sku_number
 from demo.emulators.responses import JSONResponse
 
 VTEX_WAREHOUSES = {"vtex-br": "1_1"}
 MAGENTO_SOURCES = {"magento-es": "default"}
 WOO_LOCATION = ""  # WooCommerce keeps one stock quantity per product
 WOO_ID_OFFSET = 1000
+MAGENTO_STOCK_ID = 1  # the default stock, which the store's source belongs to
+VTEX_LEAD_TIME = re.compile(r"\d+\.\d{2}:\d{2}:\d{2}")  # dd.hh:mm:ss, as the logistics API documents it
+
+
+def reserved(state: EmulatorState) -> dict[str, int]:
+    """SKU -> units the store's own open orders reserve now (``open_reservations``): for VTEX,
+    what its sale invoices cover is released too. Computed once per clock and order book."""
+    key = (state.clock, state.book.writes)
+    cached = getattr(state, "_reserved", None)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    invoiced: dict[str, dict[str, int]] = {}
+    canceled = set()
+    for oid, record in list(state.book.orders.items()):  # canceled through the store's API
+        if record.get("status") == "canceled" or record.get("state") == "canceled":
+            row = state.order_row(oid)
+            if row is not None:
+                canceled.add(row["order_id"])
+    if state.channel == "vtex":
+        for oid, record in list(state.book.orders.items()):
+            sales = [i for i in record.get("invoices", []) if i.get("type", "Output") == "Output"]
+            row = state.order_row(oid) if sales else None
+            if row is None:
+                continue
+            whole = any(not i.get("items") for i in sales)  # an invoice without items covers the order
+            lines = state.view.lines([row["order_id"]]).get(row["order_id"], [])
+            covered = invoiced.setdefault(row["order_id"], {})
+            if whole:
+                for line in lines:
+                    covered[line["sku"]] = covered.get(line["sku"], 0) + line["quantity"]
+            else:
+                for i in sales:
+                    for item in i["items"]:
+                        covered[item["id"]] = covered.get(item["id"], 0) + int(item["quantity"])
+    out = open_reservations(state.world, state.store_id, state.clock, invoiced, canceled)
+    state._reserved = (key, out)  # type: ignore[attr-defined]
+    return out
+
+
+def sellable(state: EmulatorState, sku: str, location: str) -> int | None:
+    """What the store would sell of ``sku`` at ``location`` now (None: no quantity there): VTEX
+    and Magento MSI sell the quantity they were sent minus their own open orders' reservations;
+    Shopify's ``available`` leaves its committed units out already; WooCommerce's stock quantity
+    is reduced by each order as it is placed (afterclick's set replaces it)."""
+    quantity = state.inventory.get(sku, location)
+    if quantity is None:
+        return None
+    if state.channel in ("vtex", "magento"):
+        return max(0, quantity - reserved(state).get(sku, 0))
+    return quantity
 
 
 async def _json(request: Request):
@@ -80,7 +135,7 @@ def vtex_routes(state: EmulatorState, authorized) -> list[Route]:
                 "warehouseId": wh,
                 "warehouseName": wh,
                 "totalQuantity": q,
-                "reservedQuantity": 0,
+                "reservedQuantity": reserved(state).get(sku, 0),
                 "hasUnlimitedQuantity": False,
             }
             for wh, q in state.inventory.quantities.get(sku, {}).items()
@@ -95,6 +150,11 @@ def vtex_routes(state: EmulatorState, authorized) -> list[Route]:
         if body is None or (errors := spec.body_errors("vtex-logistics", "put", path, body)):
             return JSONResponse(
                 {"error": {"code": "1", "message": "; ".join(errors) if body is not None else "Invalid JSON"}},
+                status_code=400,
+            )
+        if not VTEX_LEAD_TIME.fullmatch(str(body["leadTime"])):
+            return JSONResponse(
+                {"error": {"code": "1", "message": "leadTime must be dd.hh:mm:ss (days.hours:minutes:seconds)"}},
                 status_code=400,
             )
         sku, warehouse = sku_of(request.path_params["sku_id"]), request.path_params["warehouse_id"]
@@ -189,7 +249,17 @@ def magento_routes(state: EmulatorState, authorized) -> list[Route]:
         state.inventory.set([(i["sku"], i["source_code"], i["quantity"]) for i in body["sourceItems"]])
         return JSONResponse([])
 
+    async def salable_quantity(request: Request):
+        """``GET /V1/inventory/get-product-salable-quantity/{sku}/{stockId}``: what MSI sells."""
+        if (refused := await state.gate(request, authorized(request))) is not None:
+            return refused
+        sku = request.path_params["sku"]
+        if not state.inventory.knows(sku) or request.path_params["stock_id"] != str(MAGENTO_STOCK_ID):
+            return JSONResponse({"message": "The requested sku or stock doesn't exist."}, status_code=404)
+        return JSONResponse(sellable(state, sku, source) or 0)
+
     return [
+        Route("/rest/V1/inventory/get-product-salable-quantity/{sku}/{stock_id}", salable_quantity),
         Route("/rest/V1/inventory/source-items", source_items, methods=["GET", "POST"]),
         Route("/rest/V1/products", products),
         Route("/rest/V1/inventory/sources", sources),
@@ -200,6 +270,7 @@ def woocommerce_routes(state: EmulatorState, authorized) -> list[Route]:
     def product(sku: str) -> dict:
         quantity = state.inventory.get(sku, WOO_LOCATION)
         price = state.book.prices.get(sku, {}).get("b2c")
+        sale = state.book.prices.get(sku, {}).get("sale")  # 0: cleared
         return {
             "id": WOO_ID_OFFSET + sku_number(sku),
             "sku": sku,
@@ -208,6 +279,7 @@ def woocommerce_routes(state: EmulatorState, authorized) -> list[Route]:
             "status": "publish",
             "manage_stock": quantity is not None,
             "regular_price": "" if price is None else f"{price:.2f}",
+            "sale_price": f"{sale:.2f}" if sale else "",
             "stock_quantity": quantity,
             "stock_status": "instock" if (quantity or 0) > 0 else "outofstock",
         }
@@ -278,6 +350,8 @@ def woocommerce_routes(state: EmulatorState, authorized) -> list[Route]:
                     applied.append((sku, WOO_LOCATION, item.get("stock_quantity") or 0))
                 if "regular_price" in item:
                     state.book.set_price(sku, "b2c", float(item["regular_price"]))
+                if "sale_price" in item:  # "" clears it (kept as 0)
+                    state.book.set_price(sku, "sale", float(item["sale_price"] or 0))
                 out.append(sku)
         state.inventory.set(applied)
         return JSONResponse({"update": [product(o) if isinstance(o, str) else o for o in out]})

@@ -13,11 +13,15 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from demo.emulators.base import EmulatorState
-from demo.emulators.order_routes import vtex_order_routes, vtex_packages
+from demo.emulators.order_routes import vtex_missing_headers, vtex_order_routes, vtex_packages
 from demo.emulators.orders_view import iso, refund
 from demo.emulators.responses import JSONResponse
 from demo.emulators.shown import VTEX_STATUS
 from demo.emulators.stock_routes import vtex_routes
+
+# The emulator's own made-up secrets (what `afterclick demo` configures for this store); a real
+# store's come from the environment.
+CREDENTIALS = {"app_key": "vtexappkey-demo", "app_token": "demo-app-token"}
 
 _WINDOW = re.compile(r"creationDate:\[(.+) TO (.+)\]")
 
@@ -78,7 +82,7 @@ def app(state: EmulatorState) -> Starlette:
         )
 
     async def list_orders(request: Request):
-        if (refused := await state.gate(request, authorized(request))) is not None:
+        if (refused := vtex_missing_headers(request) or await state.gate(request, authorized(request))) is not None:
             return refused
         q = request.query_params
         per_page, page = min(int(q.get("per_page", 15)), 100), int(q.get("page", 1))
@@ -106,7 +110,7 @@ def app(state: EmulatorState) -> Starlette:
         )
 
     async def get_order(request: Request):
-        if (refused := await state.gate(request, authorized(request))) is not None:
+        if (refused := vtex_missing_headers(request) or await state.gate(request, authorized(request))) is not None:
             return refused
         order_id = request.path_params["order_id"]
         r = state.view.order(state.store_id, order_id)

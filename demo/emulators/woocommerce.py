@@ -17,6 +17,10 @@ from demo.emulators.responses import JSONResponse
 from demo.emulators.shown import WOO_STATUS
 from demo.emulators.stock_routes import woocommerce_routes
 
+# The emulator's own made-up secrets (what `afterclick demo` configures for this store); a real
+# store's come from the environment.
+CREDENTIALS = {"key": "ck_demo", "secret": "cs_demo_secret"}
+
 PAYMENT_TITLE = {"card": "Credit card (Stripe)", "paypal": "PayPal", "transfer": "Direct bank transfer"}
 
 

@@ -67,6 +67,7 @@ until the settings are fixed.
 Besides the settings, afterclick reads `AFTERCLICK_SETTINGS_FILE` (and the demo
 `AFTERCLICK_API_SPECS`), and sets a few variables of its own for dbt while it builds
 (`AFTERCLICK_WAREHOUSE_PATH`, `AFTERCLICK_DBT_AS_OF`, `AFTERCLICK_DBT_CLV_REFIT`,
+`AFTERCLICK_DBT_NOTIFICATION_MAX_AGE_HOURS`, `AFTERCLICK_DBT_EMAILED_MARKETPLACES`,
 `AFTERCLICK_DUCKDB_TEMP_DIRECTORY`, `AFTERCLICK_DUCKDB_MEMORY_LIMIT`, `AFTERCLICK_DUCKDB_THREADS`):
 those are not errors, but do not set them yourself.
 """
@@ -170,13 +171,21 @@ def _table(rows: list[str]) -> list[str]:
     return ["| Setting | Type | Default | What it does |", "|---|---|---|---|", *rows, ""]
 
 
-def _section(model: type[BaseModel], toml_path: str, env_prefix: str, level: int, title_doc: str = "") -> list[str]:
-    """A nested model as a section: its plain fields, then its nested models and maps."""
+def _section(
+    model: type[BaseModel], toml_path: str, env_prefix: str | None, level: int, title_doc: str = ""
+) -> list[str]:
+    """A nested model as a section: its plain fields, then its nested models and maps;
+    ``env_prefix`` None: it lives in a map's entry (set from the environment inside the map's JSON)."""
     out = [f"{'#' * level} `{toml_path}`", ""]
     intro = title_doc or _doc(model)
     if intro:
         out += [intro, ""]
-    out += [f"TOML section `[{toml_path}]`; environment `{env_prefix}…`.", ""]
+    out += [
+        f"TOML section `[{toml_path}]`; environment `{env_prefix}…`."
+        if env_prefix is not None
+        else f"TOML section `[{toml_path}]`; from the environment, inside the map's JSON.",
+        "",
+    ]
     out += _table(_rows(model, "", env_prefix))
     out += _children(model, toml_path + ".", env_prefix, level + 1)
     return out
@@ -199,6 +208,7 @@ def _map_section(name: str, field, toml_prefix: str, env_prefix: str, level: int
         "",
     ]
     out += _table(_rows(model, "", None))
+    out += _children(model, f"{path}.<name>.", None, level + 1)
     if default:
         out += [
             '??? note "The default entries"',
@@ -211,14 +221,14 @@ def _map_section(name: str, field, toml_prefix: str, env_prefix: str, level: int
     return out
 
 
-def _children(model: type[BaseModel], toml_prefix: str, env_prefix: str, level: int) -> list[str]:
+def _children(model: type[BaseModel], toml_prefix: str, env_prefix: str | None, level: int) -> list[str]:
     out = []
     for name, field in model.model_fields.items():
         if _is_model(field.annotation):
             out += _section(
                 field.annotation,
                 f"{toml_prefix}{name}",
-                f"{env_prefix}{name.upper()}{ENV_DELIMITER}",
+                None if env_prefix is None else f"{env_prefix}{name.upper()}{ENV_DELIMITER}",
                 level,
                 _cell(field.description or ""),
             )
@@ -246,6 +256,8 @@ def settings_fields() -> list[tuple[str, str]]:
         if model in seen:
             continue
         seen.add(model)
+        # a shared base (StoreProfile) is reached through the models built on it
+        todo.extend(base for base in model.__bases__ if base.__module__ == model.__module__)
         for name, field in model.model_fields.items():
             out.append((model.__name__, name))
             child = field.annotation if _is_model(field.annotation) else _model_map_value(field.annotation)

@@ -106,7 +106,8 @@ SOURCED_SETTINGS = (
     "print(json.dumps({'stores': sorted(s.channel_stores), 'smtp': [s.smtp.host, s.smtp.port],\n"
     "                  'erp': s.erp.url.get_secret_value(), 'tracking': s.tracking_api.url,\n"
     "                  'token': s.tracking_api.token.get_secret_value(),\n"
-    "                  'label_command': s.carrier_files['correos'].label_command}))\n"
+    "                  'label_command': s.carrier_files['correos'].label_command,\n"
+    "                  'zones': {k: v.timezone for k, v in [*s.channel_stores.items(), *s.marketplaces.items()]}}))\n"
 )
 
 
@@ -120,6 +121,7 @@ def test_emulate_publishes_the_demo_worlds_systems_as_settings_a_shell_sources(s
 
     import httpx
 
+    from demo.catalog import STORES
     from demo.emulators.server import emulator_process
     from demo.generate import load_truth
 
@@ -127,7 +129,7 @@ def test_emulate_publishes_the_demo_worlds_systems_as_settings_a_shell_sources(s
     env_file = stores_file.with_suffix(".env")
     parcel = load_truth(settings).tracking_events["tracking_number"][0]
     with emulator_process(stores_file, timeout=120, tracking=True) as (proc, reach):
-        assert set(reach) == {"channel_stores", "smtp", "erp", "tracking_api", "carrier_files"}
+        assert set(reach) == {"channel_stores", "smtp", "erp", "tracking_api", "carrier_files", "marketplaces"}
         sourced = subprocess.run(
             ["bash", "-c", f'. {shlex.quote(str(env_file))} && exec "$0" -c "$1"', sys.executable, SOURCED_SETTINGS],
             capture_output=True,
@@ -147,5 +149,6 @@ def test_emulate_publishes_the_demo_worlds_systems_as_settings_a_shell_sources(s
     assert got["erp"] == f"sqlite:///{settings.demo_dir / 'erp.sqlite'}"
     assert got["tracking"] == reach["tracking_api"]["url"]
     assert got["label_command"][1:3] == ["-m", "demo.label_tool"] and got["label_command"][-1] == "{file}"
+    assert got["zones"] == {s.store_id: s.timezone for s in STORES}  # every demo store with its profile
     assert [a["number"] for a in answer["data"]["accepted"]] == [parcel]  # the tracking service answered
     assert not stores_file.exists() and not env_file.exists()  # withdrawn with the servers

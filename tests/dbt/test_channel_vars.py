@@ -29,10 +29,11 @@ UNIONS = {
 
 
 def _depends_on(manifest: dict, model: str) -> set[str]:
+    """The staging models ``model`` refs (a union also refs shared models, e.g. the currency rates)."""
     return {
         node.removeprefix("model.afterclick.")
         for node in manifest["nodes"][f"model.afterclick.{model}"]["depends_on"]["nodes"]
-        if node.startswith("model.")
+        if node.startswith("model.afterclick.stg_")
     }
 
 
@@ -139,14 +140,14 @@ LISTS = [  # a channel column compared with a written list; two channel names si
 
 def _project_files():
     """dbt's models, macros, tests, seeds and dbt_project.yml, without the channels' staging folders
-    (each is about its own channel) and the stores seed (the stores themselves)."""
+    (each is about its own channel)."""
     yield DBT_PROJECT_DIR / "dbt_project.yml"
     for folder in ("models", "macros", "tests", "seeds"):
         for path in sorted((DBT_PROJECT_DIR / folder).rglob("*")):
             if not path.is_file() or path.suffix not in (".sql", ".yml", ".yaml", ".csv", ".py"):
                 continue
             relative = path.relative_to(DBT_PROJECT_DIR)
-            if relative.parts[:2] == ("models", "staging") or path.name == "stores.csv":
+            if relative.parts[:2] == ("models", "staging"):
                 continue
             yield path
 

@@ -22,31 +22,32 @@ def _mart(settings, sql: str) -> pl.DataFrame:
 
 
 def _truth_atp(world, pairs: pl.DataFrame) -> pl.DataFrame:
-    """On hand from the WMS ledger of the world; reserved: lines of orders placed, not canceled and
-    with no parcel shipped by the end, at the warehouse that picked them, else the store's first;
-    safety stock as the seed says (default 1; electronics and footwear 2)."""
+    """On hand from the WMS ledger of the world; reserved: lines of orders placed, neither canceled
+    nor refunded, whose own parcel has not shipped by the end (a split order's second parcel keeps
+    its lines reserved after the first ships), at the warehouse that picked the order's parcels,
+    else the store's first; safety stock as the seed says (default 1; electronics and footwear 2)."""
     on_hand = (
         stock_ledger(world, purchase_orders(world, world.seed))
         .filter(pl.col("moved_at") <= world.end)
         .group_by("sku", "warehouse_id")
         .agg(pl.col("quantity").sum().alias("on_hand"))
     )
-    parcels = world.shipments.group_by("order_id").agg(
-        pl.col("warehouse_id").filter(pl.col("picked_at").is_not_null()).min().alias("picked_wh"),
-        pl.col("shipped_at").min().alias("first_shipped_at"),
+    picked = world.shipments.group_by("order_id").agg(
+        pl.col("warehouse_id").filter(pl.col("picked_at").is_not_null()).min().alias("picked_wh")
     )
+    shipped_parcels = world.shipments.filter(pl.col("shipped_at").is_not_null()).select("order_id", "parcel_no")
     first_wh = pl.DataFrame(
         {"store_id": [s.store_id for s in cat.STORES], "store_wh": [s.warehouses[0] for s in cat.STORES]}
     )
     open_orders = (
-        world.orders.filter(pl.col("canceled_at").is_null())
-        .join(parcels, on="order_id", how="left")
-        .filter(pl.col("first_shipped_at").is_null())
+        world.orders.filter(pl.col("canceled_at").is_null() & pl.col("refunded_at").is_null())
+        .join(picked, on="order_id", how="left")
         .join(first_wh, on="store_id")
         .select("order_id", pl.coalesce("picked_wh", "store_wh").alias("warehouse_id"))
     )
     reserved = (
-        world.order_lines.join(open_orders, on="order_id")
+        world.order_lines.join(shipped_parcels, on=["order_id", "parcel_no"], how="anti")
+        .join(open_orders, on="order_id")
         .group_by("sku", "warehouse_id")
         .agg(pl.col("quantity").sum().alias("reserved"))
     )

@@ -27,15 +27,33 @@ KINDS = ("tracking", "status", "prices", "stock")  # in the write-back's order: 
 STOCK_LOCATION = {"shopify": LOCATIONS, "vtex": VTEX_WAREHOUSES, "magento": MAGENTO_SOURCES}
 
 
+def _parcels(world, order_id: int) -> tuple[str, str]:
+    """The order's lines split into two parcels, as ``wb_tracking.lines`` gives each parcel's
+    (``sku:quantity`` pairs joined by ``;``): the first line, or one unit of it when the order has a
+    single line, in the first; the rest in the second."""
+    lines = world.order_lines.filter(pl.col("order_id") == order_id).sort("line_no")
+    units = [(sku, int(q)) for sku, q in zip(lines["sku"], lines["quantity"])]
+    (first_sku, first_quantity), rest = units[0], units[1:]
+    if not rest:
+        first_quantity, rest = 1, [(first_sku, first_quantity - 1)]
+    return f"{first_sku}:{first_quantity}", ";".join(f"{sku}:{q}" for sku, q in rest)
+
+
 def _changes(world, store_id: str, channel: str) -> dict[str, list[Change]]:
     """What the write-back could tell one store, every kind of change it has: an open order shipped
-    in two parcels and delivered, another canceled, the retail (and on Magento the wholesale) price
-    and the stock of a SKU."""
+    in two parcels (each with its own lines) and delivered, another canceled, the retail (and on
+    Magento the wholesale) price and the stock of a SKU."""
     orders = OrdersView(world, world.end).orders(store_id)
-    open_first = orders.filter(pl.col("state").is_in(["pending", "paid", "fulfilled"])).sort(
-        pl.col("state") == "fulfilled", "order_id"
-    )  # not yet shipped, where the store has such orders
-    shipped, canceled = (str(o) for o in open_first["channel_order_id"][:2])
+    units = world.order_lines.group_by("order_id").agg(pl.col("quantity").sum().alias("units"))
+    open_first = (
+        orders.filter(pl.col("state").is_in(["pending", "paid", "fulfilled"]))
+        .join(units, on="order_id")
+        .sort(pl.col("state") == "fulfilled", pl.col("units") < 2, "order_id")
+    )  # not yet shipped, where the store has such orders; the shipped one with units for two parcels
+    (shipped, shipped_id), (canceled, _) = (
+        (str(o), i) for o, i in zip(open_first["channel_order_id"][:2], open_first["order_id"][:2])
+    )
+    lines = _parcels(world, shipped_id)
     at = world.end - timedelta(days=2)
     tracking = [
         {
@@ -48,6 +66,7 @@ def _changes(world, store_id: str, channel: str) -> dict[str, list[Change]]:
             "tracking_number": f"PQ{shipped}{n}ES",
             "tracking_url": f"https://track.example/PQ{shipped}{n}ES",
             "shipped_at": at,
+            "lines": lines[n - 1],
         }
         for n in (1, 2)
     ]

@@ -59,32 +59,49 @@ def test_every_registered_channel_declares_its_reading_in_its_own_package(name):
         assert reading.stock.sku_id_field is None or isinstance(reading.stock.sku_id_field, str)
 
 
+# The raw tables the channels had before they became plugins: a channel added later brings tables of
+# its own (named by the same rule) and takes none of these.
+RAW_TABLES_BEFORE = {
+    "raw.shopify__orders",
+    "raw.shopify__customers",
+    "raw.vtex__orders",
+    "raw.magento__orders",
+    "raw.magento__creditmemos",
+    "raw.magento__customers",
+    "raw.magento__shipments",
+    "raw.woocommerce__orders",
+    "raw.woocommerce__refunds",
+    "raw.woocommerce__customers",
+}
+CATALOGUE_TABLES_BEFORE = {
+    "raw.shopify__products",
+    "raw.shopify__locations",
+    "raw.vtex__locations",
+    "raw.magento__products",
+    "raw.magento__locations",
+    "raw.woocommerce__products",
+}
+
+
 def test_the_raw_tables_are_named_after_the_channel_and_the_entity_as_before():
     readings = channel_readings()
     assert list(readings) == list(CHANNELS)
-    assert set(connector.raw_tables()) == {
-        "raw.shopify__orders",
-        "raw.shopify__customers",
-        "raw.vtex__orders",
-        "raw.magento__orders",
-        "raw.magento__creditmemos",
-        "raw.magento__customers",
-        "raw.magento__shipments",
-        "raw.woocommerce__orders",
-        "raw.woocommerce__refunds",
-        "raw.woocommerce__customers",
-    }
-    assert set(catalogue.tables()) == {
-        "raw.shopify__products",
-        "raw.shopify__locations",
-        "raw.vtex__locations",
-        "raw.magento__products",
-        "raw.magento__locations",
-        "raw.woocommerce__products",
-    }
+    expected = {f"raw.{name}__{entity}" for name, reading in readings.items() for entity in reading.entities}
+    assert set(connector.raw_tables()) == expected >= RAW_TABLES_BEFORE
+    listed = {f"raw.{name}__{entity}" for name, reading in readings.items() for entity in reading.catalogue}
+    assert set(catalogue.tables()) == listed >= CATALOGUE_TABLES_BEFORE
+    known = {table.split(".")[1].split("__")[0] for table in RAW_TABLES_BEFORE | CATALOGUE_TABLES_BEFORE}
+    for table in (expected | listed) - RAW_TABLES_BEFORE - CATALOGUE_TABLES_BEFORE:
+        assert table.split(".")[1].split("__")[0] not in known, f"{table}: a table the channel did not have"
     assert connector.entities("magento") == ["orders", "creditmemos", "customers"]
     assert connector.entities("magento", read_backs=True) == ["shipments"]
-    assert [n for n, r in readings.items() if r.stock_needs_skus] == ["vtex"]  # the one asked SKU by SKU
+    # VTEX's stock is asked SKU by SKU; the other channels list it
+    assert {n: readings[n].stock_needs_skus for n in ("shopify", "vtex", "magento", "woocommerce")} == {
+        "shopify": False,
+        "vtex": True,
+        "magento": False,
+        "woocommerce": False,
+    }
 
 
 def test_no_generic_ingest_module_names_a_channel():

@@ -6,6 +6,7 @@ import time
 import polars as pl
 
 from afterclick import warehouse
+from afterclick.channels.export_description import ExportDescription
 from demo.generate import load_truth
 from ingest.files.marketplace import MarketplaceStore, ingest_marketplace_store
 from ingest.run import marketplace_stores
@@ -48,7 +49,9 @@ def test_a_file_dropped_again_is_not_landed_twice(settings, small_world):
 
 
 def test_bad_rows_are_quarantined_with_the_reason_and_the_rest_lands(settings):
-    store = MarketplaceStore("miravia-es", "miravia_orders", settings.landing_dir / "marketplace" / "miravia-es")
+    store = MarketplaceStore(
+        "miravia-es", ExportDescription(preset="miravia_orders"), settings.landing_dir / "marketplace" / "miravia-es"
+    )
     inbox = store.inbox_root / "inbox"
     inbox.mkdir(parents=True)
     header = (
@@ -74,7 +77,9 @@ def test_bad_rows_are_quarantined_with_the_reason_and_the_rest_lands(settings):
 
 
 def test_a_file_without_the_required_columns_is_rejected_whole(settings):
-    store = MarketplaceStore("amazon-es", "amazon_all_orders", settings.landing_dir / "marketplace" / "amazon-es")
+    store = MarketplaceStore(
+        "amazon-es", ExportDescription(preset="amazon_all_orders"), settings.landing_dir / "marketplace" / "amazon-es"
+    )
     (store.inbox_root / "inbox").mkdir(parents=True)
     (store.inbox_root / "inbox" / "broken.txt").write_text("amazon-order-id\tsku\n1\tA\n")
     with warehouse.connect(settings) as con:
@@ -85,7 +90,9 @@ def test_a_file_without_the_required_columns_is_rejected_whole(settings):
 
 
 def test_a_file_still_being_written_waits(settings):
-    store = MarketplaceStore("amazon-es", "amazon_all_orders", settings.landing_dir / "marketplace" / "amazon-es")
+    store = MarketplaceStore(
+        "amazon-es", ExportDescription(preset="amazon_all_orders"), settings.landing_dir / "marketplace" / "amazon-es"
+    )
     inbox = store.inbox_root / "inbox"
     inbox.mkdir(parents=True)
     (inbox / "growing.txt").write_text("amazon-order-id\tpurchase-date\n")
@@ -105,13 +112,11 @@ def test_a_file_still_being_written_waits(settings):
 def test_xlsx_exports_land_the_same_orders_as_their_csvs(settings, small_world):
     """Marketplaces also export XLSX: every export rewritten as a workbook (text cells, as the
     exports hold) lands the same orders."""
-    from ingest.files.marketplace import MAPPINGS
-
     converted = 0
     for store in marketplace_stores(settings):
-        mapping = MAPPINGS[store.mapping]
+        mapping = store.export
         for path in sorted((store.inbox_root / "inbox").iterdir()):
-            sheet = pl.read_csv(path, separator=mapping.separator, encoding=mapping.encoding, infer_schema_length=0)
+            sheet = pl.read_csv(path, separator=mapping.separator, encoding="utf8", infer_schema_length=0)
             sheet.write_excel(path.with_suffix(".xlsx"), autofit=False)
             path.unlink()
             converted += 1

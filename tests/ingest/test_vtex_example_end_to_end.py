@@ -6,7 +6,7 @@ and the disagreement is a data-quality finding that names the order."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from test_vtex_conformance import CREDENTIALS, SpecVtex, _vtex
@@ -26,9 +26,12 @@ VALUE_VS_TOTALS = (
 )
 
 
-def _run_with_the_example(monkeypatch, created: str, changed: str) -> tuple[str, object]:
-    """``afterclick run --plain`` on a fresh state whose one store, vtex-br, is the spec's VTEX
-    serving its example order (created and changed at the given VTEX timestamps)."""
+def _run_with_the_example(
+    monkeypatch, created: str, changed: str, store: str = "vtex-br", profile: dict | None = None
+) -> tuple[str, object]:
+    """``afterclick run --plain`` on a fresh state whose one store, ``store`` (with ``profile``:
+    its currency, time zone…), is the spec's VTEX serving its example order (created and changed
+    at the given VTEX timestamps)."""
     with SpecVtex() as server:
         oid = server.example["orderId"]
         server.add(oid, created, changed)
@@ -38,12 +41,14 @@ def _run_with_the_example(monkeypatch, created: str, changed: str) -> tuple[str,
         monkeypatch.setenv("AFTERCLICK_WRITEBACK__KINDS", "[]")
         monkeypatch.setenv(
             "AFTERCLICK_CHANNEL_STORES",
-            json.dumps({"vtex-br": {"channel": "vtex", "base_url": server.url, "credentials": CREDENTIALS}}),
+            json.dumps(
+                {store: {"channel": "vtex", "base_url": server.url, "credentials": CREDENTIALS, **(profile or {})}}
+            ),
         )
         assert not (load_settings().demo_dir / "world.json").exists()  # no demo world
         result = CliRunner().invoke(app, ["run", "--plain"])
     assert CREDENTIALS["app_token"] not in result.output
-    return f"vtex-br:{oid}", result
+    return f"{store}:{oid}", result
 
 
 def _order_and_findings(settings, key: str) -> tuple[tuple, list[tuple], str]:
@@ -88,3 +93,40 @@ def test_the_example_created_after_its_own_cancellation_still_publishes(settings
     assert detail.startswith("canceled at 2024-02-11 09:14:41") and "before it was placed at" in detail
     with warehouse.read_serving(settings) as con:
         assert con.execute("select count(*) from fct_stock_levels where reserved <> 0").fetchall() == [(0,)]
+
+
+def test_a_store_in_no_seed_lands_and_publishes_in_its_own_time_zone(settings, monkeypatch):
+    """vtex-example is configured in settings alone (currency BRL, time zone America/Sao_Paulo): the
+    build publishes (a store missing from a seed failed a relationships test before), dim_stores
+    has its row, and an order placed at 22:30 in São Paulo (01:30 UTC the next day) is placed on
+    its local day, with the promise counted from that day."""
+    key, result = _run_with_the_example(
+        monkeypatch,
+        "2024-02-05T01:30:00.0000000+00:00",
+        "2024-02-06T20:46:11.7010747+00:00",
+        store="vtex-example",
+        profile={"currency": "BRL", "timezone": "America/Sao_Paulo"},
+    )
+    assert result.exit_code == 0, result.output
+    with warehouse.read_serving(settings) as con:
+        assert con.execute("select status from ops.builds").fetchall() == [("success",)]
+        assert con.execute(
+            "select store_id, channel, store_name, currency, timezone, country, promised_days, locale, "
+            "is_configured from dim_stores where store_id = 'vtex-example'"
+        ).fetchall() == [("vtex-example", "vtex", "vtex-example", "BRL", "America/Sao_Paulo", None, 3, "en", True)]
+        [order] = con.execute(
+            "select placed_at, placed_date, promised_delivery_date, promised_delivery_by, currency "
+            "from fct_orders where order_key = ?",
+            [key],
+        ).fetchall()
+        [(daily_date, orders)] = con.execute(
+            "select placed_date, orders from rpt_orders_daily where store_id = 'vtex-example'"
+        ).fetchall()
+    assert order == (
+        datetime(2024, 2, 5, 1, 30),
+        date(2024, 2, 4),  # São Paulo's day (UTC-3), not the UTC one
+        date(2024, 2, 7),  # + 3 days, the default promise
+        datetime(2024, 2, 8, 3, 0),  # the end of 7 February in São Paulo, in UTC
+        "BRL",
+    )
+    assert (daily_date, orders) == (date(2024, 2, 4), 1)

@@ -37,7 +37,7 @@ from afterclick.channels.registry import CHANNELS
 from afterclick.settings import load_settings
 from demo.emulators.base import EmulatorState
 from demo.emulators.server import emulator_process, store_groups
-from demo.emulators.shown import order_status, saved_state, tracking_numbers
+from demo.emulators.shown import order_status, saved_state, takes_parcels, tracking_numbers
 from demo.emulators.tracking import DEMO_TRACKING_TOKEN, serve_tracking
 from demo.generate import generate, load_truth
 from demo.mailbox import messages, serve_mailbox
@@ -163,18 +163,18 @@ def _duplicates(stores: dict[str, EmulatorState], mailbox: Path) -> list[str]:
 
 
 def _received(channel: str, pushed: dict) -> list[str]:
-    """What an order was sent that must arrive once: its fulfillment / shipment (one an order:
-    later parcels join it), each parcel's tracking number or invoice, each status comment, each
-    note. (Shopify's tags are a set: a tag cannot be held twice.)"""
+    """What an order was sent that must arrive once: each parcel's fulfillment / shipment (named by
+    its tracking), each parcel's tracking number or invoice, each status comment, each note.
+    (Shopify's tags are a set: a tag cannot be held twice.)"""
     if channel == "shopify":
-        return ["fulfillment"] * len(pushed.get("fulfillments", [])) + [
-            f"tracking {t['number']}" for f in pushed.get("fulfillments", []) for t in f["trackingInfo"]
-        ]
+        return [
+            f"fulfillment {sorted(t['number'] for t in f['trackingInfo'])}" for f in pushed.get("fulfillments", [])
+        ] + [f"tracking {t['number']}" for f in pushed.get("fulfillments", []) for t in f["trackingInfo"]]
     if channel == "vtex":
         return [f"invoice {i['invoiceNumber']}" for i in pushed.get("invoices", [])]
     if channel == "magento":
         return (
-            ["shipment"] * len(pushed.get("shipments", []))
+            [f"shipment {sorted(t['track_number'] for t in s['tracks'])}" for s in pushed.get("shipments", [])]
             + [f"track {t['track_number']}" for s in pushed.get("shipments", []) for t in s["tracks"]]
             + [f"comment {c.get('status')}: {c.get('comment')}" for c in pushed.get("comments", [])]
         )
@@ -200,12 +200,16 @@ def _holds(state: EmulatorState, kind: str, channel: str, p: dict) -> bool:
         held = state.book.prices.get(p["sku"], {}).get("b2c" if p["segment"] == "b2c" else "Wholesale")
         return held is not None and abs(held - p["price"]) < 0.005
     order_id = str(p["channel_order_id"])
-    if kind == "tracking":
-        return p["tracking_number"] in tracking_numbers(state, channel, order_id)
+    if kind == "tracking":  # an order the store takes no parcel on needs nothing sent
+        return p["tracking_number"] in tracking_numbers(state, channel, order_id) or not takes_parcels(
+            state, channel, order_id
+        )
     tagged = channel != "shopify" or f"afterclick:{p['afterclick_status']}" in state.book.orders.get(order_id, {}).get(
         "tags", []
     )
     shown = CHANNELS[channel].writeback_module().ADAPTERS["status"].channel_status(p["afterclick_status"])
+    if channel == "vtex" and order_status(state, channel, order_id) == "canceled":
+        return True  # VTEX marks no canceled order delivered: nothing needed sending
     return tagged and (shown is None or order_status(state, channel, order_id) == shown)  # None: the channel shows none
 
 

@@ -20,6 +20,7 @@ from afterclick.settings import SmtpSettings
 from demo.catalog import STORE_BY_ID
 from demo.mailbox import _free_port
 from writeback import engine
+from writeback.adapters.email import message_token
 from writeback.run import adapter_factory
 
 NOW = datetime(2026, 11, 1, 1, 0)
@@ -70,8 +71,23 @@ class Received:
 
     @property
     def key(self) -> str:
-        """The notification key the message carries (long header values arrive folded)."""
-        return "".join(str(self.message["X-Afterclick-Notification"]).split())
+        """The notification key of the message: its Message-ID names a digest of the key (no header
+        names the key itself), looked up among the keys the test made due (``want_notifications``)."""
+        return key_of(self.message)
+
+
+_KEYS: dict[str, str] = {}  # Message-ID digest -> notification key, of every notification made due
+
+
+def remember_keys(keys) -> None:
+    """Let ``key_of`` tell the messages of these notification keys."""
+    _KEYS.update({message_token(key): key for key in keys})
+
+
+def key_of(message: Message) -> str:
+    """The notification key of a message sent for a key given to ``remember_keys``."""
+    token = str(message["Message-ID"]).strip().removeprefix("<").partition("@")[0]
+    return _KEYS[token]
 
 
 class RecordingSmtp:
@@ -149,6 +165,7 @@ def notification(i: int, **payload) -> dict:
 
 def want_notifications(settings, rows: list[dict]) -> None:
     """Make ``rows`` the customer messages the warehouse wants sent (``writeback.wb_notifications``)."""
+    remember_keys(row["writeback_key"] for row in rows)
     con = warehouse.connect(settings)
     try:
         con.execute("create schema if not exists writeback")
@@ -159,11 +176,14 @@ def want_notifications(settings, rows: list[dict]) -> None:
         con.close()
 
 
-def send_notifications(settings, smtp: SmtpSettings) -> engine.PushReport:
-    """Push the customer messages due, through the real engine and email adapter."""
+def send_notifications(settings, smtp: SmtpSettings, messages=None) -> engine.PushReport:
+    """Push the customer messages due, through the real engine and email adapter. ``messages``: the
+    stores' message settings (writeback.adapters.email.store_messages); none: smtp's sender."""
     con = warehouse.connect(settings)
     try:
-        return engine.push(con, adapter_factory({}, smtp, 10.0), ["notification"], NOW, backoff_seconds=0.0)
+        return engine.push(
+            con, adapter_factory({}, smtp, 10.0, messages=messages), ["notification"], NOW, backoff_seconds=0.0
+        )
     finally:
         con.close()
 

@@ -39,13 +39,8 @@ DOCUMENTED_STATUSES = {
         "canceled": "CANCELLED",
     },
     "vtex": {"delivered": "delivered", "canceled": "canceled"},
-    "magento": {
-        "invoiced": "processing",
-        "shipped": "complete",
-        "delivered": "complete",
-        "refunded": "closed",
-        "canceled": "canceled",
-    },
+    # Magento's other states follow its own documents (invoice, shipments, credit memos)
+    "magento": {"canceled": "canceled"},
     "woocommerce": {
         "invoiced": "processing",
         "shipped": "completed",

@@ -51,6 +51,11 @@ class NotYet(Exception):
     a failed outcome, tried again on a later run."""
 
 
+class Refused(Exception):
+    """The target cannot take the change as it stands (e.g. a parcel none of whose lines is still
+    open there, an invoice worth nothing): a permanent refusal, not sent, with the reason."""
+
+
 CALLS_IN_FLIGHT = (
     4  # changes pushed side by side by the adapters without a batch form (settings: writeback.calls_in_flight)
 )
@@ -68,6 +73,9 @@ def timed_batch(changes: list[Change], call) -> list[Outcome]:
             Outcome(c, False, exc.response.status_code, _error_text(exc.response), permanent=True, duration_ms=ms)
             for c in changes
         ]
+    except Refused as exc:
+        ms = (time.perf_counter() - started) * 1000
+        return [Outcome(c, False, None, str(exc), permanent=True, duration_ms=ms) for c in changes]
     except (TransientSourceError, ChannelRefused, NotYet) as exc:
         ms = (time.perf_counter() - started) * 1000
         return [Outcome(c, False, None, str(exc), duration_ms=ms) for c in changes]

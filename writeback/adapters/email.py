@@ -1,9 +1,17 @@
 """Customer messages over SMTP: one templated message per notification (``templates/<locale>/<kind>.txt``,
-first line ``Subject: …``; es, pt and en, falling back to en), sent over ``smtp.connections`` SMTP
-connections side by side, each kept open across pushes; each message has a Message-ID derived from
-its change key. SMTP cannot be read back: a message a crash left unconfirmed is not sent again
+first line ``Subject: …``), sent over ``smtp.connections`` SMTP connections side by side, each kept
+open across pushes. SMTP cannot be read back: a message a crash left unconfirmed is not sent again
 (ledger status ``unknown``), so no customer gets it twice; the engine confirms message by message
 (``start``), so a crash leaves at most the ``smtp.connections`` messages in flight unknown.
+
+Each store's messages come from its own sender (``messages`` of its settings: From, Reply-To,
+the name customers see, the rating link, the unsubscribe target) in its locale: ``pt-BR`` reads
+``templates/pt-BR/``, else ``templates/pt/``, else ``templates/en/``. A message is plain text with
+an HTML alternative (the same text, every value escaped; the tracking and rating links as links);
+its Date carries the store's time zone, its Message-ID (derived from the change key, the same on
+every attempt) the sender's domain. The rating request sent after delivery is the one message that
+is not transactional: it alone carries List-Unsubscribe (and the one-click form, RFC 8058, when the
+store has an https unsubscribe link). No header names afterclick's internal keys.
 
 A customer address is checked before its message is built: it must be one plain ASCII address
 (``name@domain``) without line breaks or control characters. One that is not is that message's
@@ -14,40 +22,140 @@ other messages."""
 from __future__ import annotations
 
 import hashlib
+import html
 import queue
+import re
 import smtplib
 import time
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.header import Header
 from email.headerregistry import Address
+from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.utils import formatdate
+from email.policy import compat32
+from email.utils import format_datetime, formataddr
+from functools import cache
 from pathlib import Path
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
 
-from afterclick.settings import SmtpSettings
-from afterclick.smtp import connect, sender
+from afterclick.settings import LINK_PLACEHOLDERS, ChannelStoreSettings, MarketplaceSource, Settings, SmtpSettings
+from afterclick.smtp import connect
 from writeback.ledger import Change, Outcome
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 _ENV = Environment(
     loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
 )
+FALLBACK_LOCALE = "en"
+# SMTP's line ending (RFC 5321): a message is lines of at most 1,000 characters ending CRLF, or a
+# server takes the whole message for one over-long line
+_SMTP_LINES = compat32.clone(linesep="\r\n")
+# the messages that are not transactional: they carry List-Unsubscribe
+RATING_REQUESTS = frozenset({"delivered"})
 
 
-def render(kind: str, locale: str, fields: dict) -> tuple[str, str]:
-    """(subject, body) of a message in the customer's locale (en when there is no template for it)."""
-    try:
-        template = _ENV.get_template(f"{locale}/{kind}.txt")
-    except TemplateNotFound:
-        template = _ENV.get_template(f"en/{kind}.txt")
+@dataclass(frozen=True)
+class StoreMessages:
+    """How one store's customer messages are sent (``messages`` of its settings, resolved)."""
+
+    sender: str  # From address (and the SMTP envelope's)
+    name: str  # what customers see as the sender and in the text
+    timezone: str = "UTC"
+    reply_to: str | None = None
+    rating_url: str | None = None  # template: placeholders LINK_PLACEHOLDERS
+    unsubscribe_email: str | None = None  # default: the Reply-To, else the sender
+    unsubscribe_url: str | None = None  # template, https
+
+    @property
+    def domain(self) -> str:
+        return self.sender.rpartition("@")[2]
+
+
+def default_messages(smtp: SmtpSettings) -> StoreMessages:
+    """A store without settings of its own: smtp's sender and sender name."""
+    return StoreMessages(smtp.sender, smtp.sender_name)
+
+
+def store_messages(settings: Settings) -> dict[str, StoreMessages]:
+    """Every configured store's (channel stores and marketplaces) message settings, resolved."""
+    out: dict[str, StoreMessages] = {}
+    stores: list[tuple[str, ChannelStoreSettings | MarketplaceSource]] = [
+        *settings.channel_stores.items(),
+        *settings.marketplaces.items(),
+    ]
+    for store_id, store in stores:
+        m = store.messages
+        out[store_id] = StoreMessages(
+            sender=m.sender or settings.smtp.sender,
+            name=m.sender_name or store.display_name or settings.smtp.sender_name,
+            timezone=store.timezone,
+            reply_to=m.reply_to,
+            rating_url=m.rating_url,
+            unsubscribe_email=m.unsubscribe_email,
+            unsubscribe_url=m.unsubscribe_url,
+        )
+    return out
+
+
+def locales(locale: str | None) -> list[str]:
+    """The template folders tried for ``locale``, most specific first: pt-BR -> pt-BR, pt, en."""
+    language, _, region = (locale or "").replace("_", "-").partition("-")
+    chain = [f"{language.lower()}-{region.upper()}"] if language and region else []
+    chain += [language.lower()] if language else []
+    return [*chain, FALLBACK_LOCALE] if FALLBACK_LOCALE not in chain else chain
+
+
+def render(kind: str, locale: str | None, fields: dict) -> tuple[str, str]:
+    """(subject, body) of a message in the customer's locale: the most specific template there is
+    (pt-BR, then pt, then en)."""
+    template = _ENV.get_template(_template_name(kind, locale))
     first, _, body = template.render(**fields).partition("\n")
     return first.removeprefix("Subject:").strip(), body.lstrip("\n")
 
 
-def message_id(change: Change) -> str:
-    return f"<{hashlib.sha256(change.key.encode()).hexdigest()[:32]}@afterclick>"
+@cache
+def _template_name(kind: str, locale: str | None) -> str:
+    """The template a message of ``kind`` in ``locale`` is rendered from (looked up once a process)."""
+    for folder in locales(locale):
+        if (TEMPLATES / folder / f"{kind}.txt").is_file():
+            return f"{folder}/{kind}.txt"
+    return f"{FALLBACK_LOCALE}/{kind}.txt"  # none: TemplateNotFound, that message's failure
+
+
+def link(template: str | None, fields: Mapping) -> str | None:
+    """A link template with its placeholders filled in (each value URL-encoded)."""
+    if not template:
+        return None
+    return template.format(**{name: quote(str(fields.get(name) or ""), safe="") for name in LINK_PLACEHOLDERS})
+
+
+_URL = re.compile(r"https?://[^\s<>\"']+")
+
+
+def as_html(text: str, links: list[str]) -> str:
+    """The text as HTML: every character escaped (customer-supplied values included), paragraphs kept,
+    and the ``links`` given (the tracking and rating links; no other text) made clickable."""
+    escaped = html.escape(text)
+    for url in {u for u in links if u and _URL.fullmatch(u)}:
+        e = html.escape(url)
+        escaped = escaped.replace(e, f'<a href="{e}">{e}</a>')
+    paragraphs = [p.strip("\n").replace("\n", "<br>\n") for p in escaped.split("\n\n") if p.strip()]
+    return "<!DOCTYPE html>\n<html><body>\n" + "\n".join(f"<p>{p}</p>" for p in paragraphs) + "\n</body></html>\n"
+
+
+def message_token(key: str) -> str:
+    """The Message-ID's left part: a digest of the change key (the same on every attempt)."""
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def message_id(key: str, domain: str) -> str:
+    return f"<{message_token(key)}@{domain}>"
 
 
 class BadAddress(ValueError):
@@ -83,22 +191,36 @@ def _one_line(text: str) -> str:
     return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
 
 
-def build(change: Change, sender: str, to: str | None = None) -> bytes:
-    """The message as sent: UTF-8 text, base64 body, RFC 2047 subject when it is not ASCII. Built with
-    the standard library's compat32 MIME classes: the modern ``EmailMessage`` parses every header it
-    is given and costs three times as much (a millisecond a message, the long pole of a 20k push).
-    ``to``: the customer's address as ``customer_address`` gave it (checked here when not given)."""
+def build(change: Change, store: StoreMessages, to: str | None = None, now: datetime | None = None) -> bytes:
+    """The message as sent: multipart/alternative (UTF-8 text, and the same as HTML), RFC 2047
+    subject when it is not ASCII. Built with the standard library's compat32 MIME classes: the
+    modern ``EmailMessage`` parses every header it is given and costs three times as much (a
+    millisecond a message, the long pole of a 20k push). ``to``: the customer's address as
+    ``customer_address`` gave it (checked here when not given); ``now``: the Date (default: now)."""
     p = change.payload
     to = to if to is not None else customer_address(p.get("customer_email"))
-    subject, body = render(p["kind"], p.get("locale") or "en", p)
-    subject = _one_line(subject)  # the order number or store name come from the channel
-    msg = MIMEText(body, "plain", "utf-8")
-    msg["From"], msg["To"] = sender, to
+    fields = {**p, "store_name": store.name}
+    fields["rating_url"] = link(store.rating_url, fields)
+    subject, body = render(p["kind"], p.get("locale"), fields)
+    subject = _one_line(subject)  # the order number comes from the channel
+    msg = MIMEMultipart("alternative")
+    msg.attach(MIMEText(body, "plain", "utf-8"))
+    msg.attach(MIMEText(as_html(body, [fields.get("tracking_url") or "", fields["rating_url"] or ""]), "html", "utf-8"))
+    msg["From"], msg["To"] = formataddr((_one_line(store.name), store.sender), "utf-8"), to
+    if store.reply_to:
+        msg["Reply-To"] = store.reply_to
     # email.message takes a Header (RFC 2047 encoded when written); typeshed types the value as str only
     msg["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")  # type: ignore[assignment]
-    msg["Date"], msg["Message-ID"] = formatdate(localtime=False), message_id(change)
-    msg["X-Afterclick-Notification"] = change.key
-    return msg.as_bytes()
+    msg["Date"] = format_datetime((now or datetime.now(UTC)).astimezone(ZoneInfo(store.timezone)))
+    msg["Message-ID"] = message_id(change.key, store.domain)
+    if p["kind"] in RATING_REQUESTS:
+        mailto = store.unsubscribe_email or store.reply_to or store.sender
+        targets = [f"<mailto:{mailto}?subject=unsubscribe>"]
+        if url := link(store.unsubscribe_url, fields):
+            targets.append(f"<{url}>")
+            msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        msg["List-Unsubscribe"] = ", ".join(targets)
+    return msg.as_bytes(policy=_SMTP_LINES)
 
 
 class EmailNotifications:
@@ -111,10 +233,12 @@ class EmailNotifications:
     kind, channel, batch_size = "notification", "email", 100
     IDLE_CHECK_SECONDS = 1.0  # a session idle longer is checked (NOOP) before a message is sent on it
 
-    def __init__(self, smtp: SmtpSettings, store_id: str = "email"):
+    def __init__(self, smtp: SmtpSettings, stores: Mapping[str, StoreMessages] | None = None, store_id: str = "email"):
+        """``stores``: each store's message settings (``store_messages``); a store not there sends
+        as ``smtp.sender``."""
         self.smtp, self.store_id = smtp, store_id
+        self.stores, self._default = dict(stores or {}), default_messages(smtp)
         self.window = smtp.connections  # messages in flight at most
-        self._from = sender(smtp)
         self._clients: list[smtplib.SMTP | None] = [None] * smtp.connections
         self._last_used = [0.0] * smtp.connections
         self._free: queue.SimpleQueue[int] = queue.SimpleQueue()
@@ -165,7 +289,8 @@ class EmailNotifications:
         raw = c.payload.get("customer_email")
         try:
             to = customer_address(raw)
-            message = build(c, self._from, to)
+            store = self.stores.get(c.payload.get("store_id") or "", self._default)
+            message = build(c, store, to)
         except BadAddress as exc:
             return Outcome(c, False, None, f"not sent: {exc}", permanent=True)
         except TemplateNotFound:
@@ -192,7 +317,7 @@ class EmailNotifications:
             self._unreachable = f"SMTP: {type(exc).__name__}: {_scrubbed(str(exc), raw)}"
             return Outcome(c, False, None, self._unreachable)
         try:
-            client.sendmail(self.smtp.sender, [to], message)
+            client.sendmail(store.sender, [to], message)
             self._last_used[slot] = time.monotonic()
             return Outcome(c, True, 250)
         except smtplib.SMTPRecipientsRefused as exc:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 from afterclick.channels.store import ChannelStore
-from writeback.adapters.base import CALLS_IN_FLIGHT, one_at_a_time
+from writeback.adapters.base import CALLS_IN_FLIGHT, Refused, one_at_a_time
 from writeback.ledger import Change, Outcome
 
 log = logging.getLogger("afterclick.writeback")
@@ -86,6 +86,12 @@ class RestOrders(RestAdapter):
         out = {}
         for c in changes:
             order = self.read(c.payload["channel_order_id"])
-            if order is not None and not self.missing(order, c):
+            if order is not None and self._holds(order, c):
                 out[c.key] = c.payload
         return out
+
+    def _holds(self, order, change: Change) -> bool:
+        try:
+            return not self.missing(order, change)
+        except Refused:  # the channel cannot take it: it does not hold it either
+            return False

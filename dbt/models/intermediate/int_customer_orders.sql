@@ -60,12 +60,14 @@ select
     coalesce(c.canceled_at is not null or (c.refunded_at is not null and c.shipped_at is null),
              i.canceled_at is not null) as is_canceled,
     i.net_sales_rc,
-    {{ money_at_rate('i.refunded_amount', 'i.fx_rate') }} as refunded_rc,
-    {{ money('i.net_sales_rc - ' ~ money_at_rate('i.refunded_amount', 'i.fx_rate')) }} as net_revenue_rc,
+    -- revenue net of tax and shipping: net sales less the goods share of the refunds
+    -- (fct_orders.refunded_goods_amount), both on the same basis
+    {{ money_at_rate('i.refunded_goods_amount', 'i.fx_rate') }} as refunded_rc,
+    {{ money('i.net_sales_rc - ' ~ money_at_rate('i.refunded_goods_amount', 'i.fx_rate')) }} as net_revenue_rc,
     -- goods refunded come back: the cost counts in the share of the order that was kept
     {{ money('round(coalesce(oc.cogs_rc, 0)
           * case when i.net_sales_rc > 0
-                 then greatest(0, 1 - i.refunded_amount * i.fx_rate / i.net_sales_rc) else 0 end, 2)') }} as cogs_rc,
+                 then greatest(0, 1 - i.refunded_goods_amount * i.fx_rate / i.net_sales_rc) else 0 end, 2)') }} as cogs_rc,
     coalesce(oc.costed_lines = oc.lines, false) as is_fully_costed
 from identified as i
 left join order_costs as oc

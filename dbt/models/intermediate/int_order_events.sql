@@ -13,6 +13,14 @@ with channel as (
     union all
     select order_key, 'canceled', canceled_at, 'channel', channel_status, null, null, _loaded_at
     from {{ ref('int_orders_unioned') }} where canceled_at is not null
+    union all
+    -- the handed-to-carrier and delivered dates a marketplace export states: one parcel per order,
+    -- named by the order key (an order the marketplace ships, with no parcel events here)
+    select order_key, 'shipped', shipped_at, 'channel', 'shipped', order_key, 1, _loaded_at
+    from {{ ref('stg_marketplace__orders') }} where shipped_at is not null
+    union all
+    select order_key, 'delivered', delivered_at, 'channel', 'delivered', order_key, 1, _loaded_at
+    from {{ ref('stg_marketplace__orders') }} where delivered_at is not null
 ),
 
 erp as (

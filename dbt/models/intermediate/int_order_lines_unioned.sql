@@ -7,7 +7,7 @@ with unioned as (
 
 select
     unioned.*,
-    {{ money_at_rate('unioned.gross_amount - unioned.discount_amount', 'rates.rate_to_eur') }} as net_amount_rc
+    {{ money_at_rate('unioned.gross_amount - unioned.discount_amount', 'orders.fx_rate') }} as net_amount_rc
 from unioned
-left join {{ ref('currency_rates') }} as rates
-    on unioned.currency = rates.currency
+left join {{ ref('int_orders_unioned') }} as orders  -- a line converts at its order's rate (the rate of its placed day)
+    on unioned.order_key = orders.order_key

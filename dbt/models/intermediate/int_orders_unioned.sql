@@ -13,5 +13,5 @@ select
     {{ money_at_rate('unioned.total_amount', 'rates.rate_to_eur') }} as total_amount_rc,
     {{ money_at_rate('unioned.gross_amount - unioned.discount_amount', 'rates.rate_to_eur') }} as net_sales_rc
 from unioned
-left join {{ ref('currency_rates') }} as rates
-    on unioned.currency = rates.currency
+left join {{ ref('int_currency_rates') }} as rates
+    on {{ currency_rate_on('rates', 'unioned.currency', 'unioned.placed_at') }}

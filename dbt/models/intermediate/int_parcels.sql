@@ -1,5 +1,8 @@
 -- One row per parcel, from the warehouse's pick / pack / ship confirmations; the tracking number
 -- is the one the warehouse scanned at shipping, else the one the carrier's label tool gave.
+-- _loaded_at is the later of the confirmations' and the label's landing: a label landed after the
+-- confirmations gives the parcel its tracking number then, and the carrier events that number
+-- carries reach the incremental order events (int_tracking_events takes this time over).
 with confirmations as (
     select
         shipment_id,
@@ -22,7 +25,8 @@ with confirmations as (
 select
     c.shipment_id, c.order_key, c.parcel_no, c.parcel_count, c.warehouse_id, c.carrier, c.service,
     coalesce(c.tracking_number, l.tracking_number) as tracking_number,
-    c.weight_kg, c.picked_at, c.packed_at, c.shipped_at, c._loaded_at
+    c.weight_kg, c.picked_at, c.packed_at, c.shipped_at,
+    case when l._loaded_at > c._loaded_at then l._loaded_at else c._loaded_at end as _loaded_at
 from confirmations as c
 left join {{ ref('stg_carrier_files__labels') }} as l
     on c.shipment_id = l.shipment_id and c.carrier = l.carrier

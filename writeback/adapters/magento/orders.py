@@ -1,19 +1,30 @@
 """Magento order tracking and status, each change reading the order first (``RestOrders``).
 
-- tracking = ``POST /V1/order/{id}/ship`` with the parcel's track for the first parcel,
-  ``POST /V1/shipment/track`` on that shipment for the others (a batch's shipments are read in one
-  search, ``order_id`` ``in`` the batch's orders);
-- status = a status-history comment (``POST /V1/orders/{id}/comments``) or
-  ``POST /V1/orders/{id}/cancel`` (Magento answers ``false`` when it cannot: a permanent refusal).
+- tracking = one shipment per parcel: ``POST /V1/order/{id}/ship`` with the order items the parcel
+  holds (``items``: ``order_item_id`` and ``qty``, matched by SKU to what is still to ship) and
+  that parcel's track. A batch's shipments are read in one search (``order_id`` ``in`` the batch's
+  orders), each order's items with ``GET /V1/orders/{id}``. An order Magento shows canceled or
+  closed takes no shipment: nothing is sent for it.
+- status = ``POST /V1/orders/{id}/cancel`` (Magento answers ``false`` when it cannot: a permanent
+  refusal). Magento's other states follow its own documents (its invoice makes an order
+  processing, shipments of every item complete, a credit memo of everything closed), so
+  afterclick sends no status-history comment to move them.
 """
 
 from __future__ import annotations
 
+import logging
+
+from writeback.adapters.base import Refused
 from writeback.adapters.order_status import OrderStatus
+from writeback.adapters.parcels import allocate, parcel_lines
 from writeback.adapters.rest import RestOrders
 from writeback.ledger import Change
 
+log = logging.getLogger("afterclick.writeback")
+
 PREFETCH_PAGE = 1000  # shipments asked for in one search of a batch's orders
+NO_SHIPMENT = ("canceled", "closed")  # states whose orders Magento refuses to ship
 
 
 class MagentoTracking(RestOrders):
@@ -29,48 +40,64 @@ class MagentoTracking(RestOrders):
         )
 
     def read(self, order_id: str):
-        body = self.client.get_or_none(self._shipments([order_id]))
-        if body is None or (not body["items"] and self.client.get_or_none(f"/rest/V1/orders/{order_id}") is None):
+        order = self.client.get_or_none(f"/rest/V1/orders/{order_id}")
+        if order is None:
             return None
-        return body["items"]
+        body = self.client.get_or_none(self._shipments([order_id]))
+        return {"order": order, "shipments": (body or {}).get("items", [])}
 
     def prefetch(self, order_ids: list[str]) -> dict | None:
-        """The shipments of the batch's orders in one search (an order without any gets []: one
-        that is not in the store then answers the ``ship`` call with a 404, a permanent refusal)."""
+        """The shipments of the batch's orders in one search, with each order's items (an order
+        that is not in the store is left out: its change reads it again and gets its 404)."""
         body = self.client.get_or_none(self._shipments(order_ids))
         if body is None or body.get("total_count", 0) > len(body["items"]):
             return None  # more than a page: read order by order
-        found: dict[str, list] = {oid: [] for oid in order_ids}
+        found: dict[str, dict] = {}
+        for oid in order_ids:
+            if (order := self.client.get_or_none(f"/rest/V1/orders/{oid}")) is not None:
+                found[oid] = {"order": order, "shipments": []}
         for shipment in body["items"]:
-            found.setdefault(str(shipment["order_id"]), []).append(shipment)
+            if (held := found.get(str(shipment["order_id"]))) is not None:
+                held["shipments"].append(shipment)
         return found
 
-    def missing(self, shipments, change: Change):
-        p = change.payload
+    def missing(self, held, change: Change):
+        p, order, shipments = change.payload, held["order"], held["shipments"]
         if any(t["track_number"] == p["tracking_number"] for s in shipments for t in s["tracks"]):
             return []
+        if order["state"] in NO_SHIPMENT:  # Magento ships no such order: nothing to send
+            log.info(
+                "%s: order %s is %s on Magento: parcel %s is not shipped there",
+                self.store_id,
+                p["channel_order_id"],
+                order["state"],
+                p["shipment_id"],
+            )
+            return []
+        to_ship = [
+            (
+                str(i["item_id"]),
+                i["sku"],
+                int(i["qty_ordered"] - (i.get("qty_shipped") or 0) - (i.get("qty_canceled") or 0)),
+            )
+            for i in order.get("items", [])
+        ]
+        taken, _ = allocate(parcel_lines(p), to_ship)
+        if not taken:
+            raise Refused(
+                f"parcel {p['shipment_id']} of order {p['channel_order_id']}: none of its lines "
+                f"({p.get('lines')}) is left to ship on Magento"
+            )
         track = {"track_number": p["tracking_number"], "title": p["carrier_name"], "carrier_code": p["carrier"]}
-        if not shipments:
-            return [
-                (
-                    "POST",
-                    f"/rest/V1/order/{p['channel_order_id']}/ship",
-                    {"notify": False, "appendComment": False, "tracks": [track]},
-                )
-            ]
         return [
             (
                 "POST",
-                "/rest/V1/shipment/track",
+                f"/rest/V1/order/{p['channel_order_id']}/ship",
                 {
-                    "entity": {
-                        **track,
-                        "order_id": int(p["channel_order_id"]),
-                        "parent_id": shipments[0]["entity_id"],
-                        "weight": 0,
-                        "qty": 0,
-                        "description": f"parcel {p['parcel_no']} of {p['parcel_count']}",
-                    }
+                    "items": [{"order_item_id": int(item), "qty": qty} for item, qty in taken.items()],
+                    "notify": False,
+                    "appendComment": False,
+                    "tracks": [track],
                 },
             )
         ]
@@ -78,35 +105,12 @@ class MagentoTracking(RestOrders):
 
 class MagentoStatus(OrderStatus, RestOrders):
     channel = "magento"
-    STATUSES = {
-        "invoiced": "processing",
-        "shipped": "complete",
-        "delivered": "complete",
-        "refunded": "closed",
-        "canceled": "canceled",
-    }
+    STATUSES = {"canceled": "canceled"}
 
     def read(self, order_id: str):
         return self.client.get_or_none(f"/rest/V1/orders/{order_id}")
 
     def missing(self, order, change: Change):
-        p, oid, status = change.payload, change.payload["channel_order_id"], self.status(change)
-        if order["status"] == status:
+        if order["state"] in NO_SHIPMENT:  # canceled already, or closed by a credit memo of everything
             return []
-        if status == "canceled":
-            return [("POST", f"/rest/V1/orders/{oid}/cancel", None)]
-        return [
-            (
-                "POST",
-                f"/rest/V1/orders/{oid}/comments",
-                {
-                    "statusHistory": {
-                        "comment": f"afterclick: {p['afterclick_status']}",
-                        "is_customer_notified": 0,
-                        "is_visible_on_front": 0,
-                        "parent_id": int(oid),
-                        "status": status,
-                    }
-                },
-            )
-        ]
+        return [("POST", f"/rest/V1/orders/{change.payload['channel_order_id']}/cancel", None)]

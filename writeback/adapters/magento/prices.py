@@ -1,6 +1,10 @@
 """Magento prices: the ERP's retail list through ``POST /V1/products/base-prices``, the wholesale
 list as a tier price of the customer group ``Wholesale`` through ``/V1/products/tier-prices``, 100
-per call with per-item errors; read back with the ``…-information`` endpoints."""
+per call with per-item errors; read back with the ``…-information`` endpoints.
+
+The base price (``price``, all store views) is in the store's currency, with tax only where the
+store's prices include it (Magento's catalogue prices exclude tax unless configured otherwise).
+A ``special_price`` stays the merchant's: Magento sells at the lower of the two while it runs."""
 
 from __future__ import annotations
 

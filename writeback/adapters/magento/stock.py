@@ -1,6 +1,10 @@
 """Magento MSI stock: ``POST /rest/V1/inventory/source-items`` (100 per call; Magento refuses a
 whole call for one unknown SKU, so refusals are bisected down to the bad item); read back with
-``GET /rest/V1/inventory/source-items`` filtered on the SKUs."""
+``GET /rest/V1/inventory/source-items`` filtered on the SKUs.
+
+The quantity sent is the source's quantity: MSI sells it minus the reservations of its own open
+orders (placed, not yet shipped or canceled: its salable quantity), so the desired state
+(wb_stock) adds those units back."""
 
 from __future__ import annotations
 

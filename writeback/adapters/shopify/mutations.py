@@ -26,7 +26,8 @@ def run_mutations(client, mutations: list[tuple[str, dict[str, tuple[str, object
     return [data[f"m{i}"] for i in range(len(mutations))]
 
 
-def user_errors(result: dict, key: str = "userErrors") -> str | None:
-    """A mutation result's user errors as one message (None: none)."""
-    errors = (result or {}).get(key) or []
+def user_errors(result: dict) -> str | None:
+    """A mutation result's user errors as one message (None: none): ``userErrors``, or the typed
+    list a mutation has instead (``orderCancelUserErrors``)."""
+    errors = [e for key, value in (result or {}).items() if key.endswith("serErrors") for e in value or []]
     return "; ".join(e["message"] for e in errors) or None

@@ -1,6 +1,11 @@
 """Shopify prices: ``productVariantsBulkUpdate`` per product; variants found through a
 ``SkuDirectory`` on ``productVariants`` (a SKU search for a push of up to 1,000, else the whole
-catalogue; searched again for a read-back)."""
+catalogue; searched again for a read-back).
+
+``price`` is the selling price (wb_prices: in the store's currency, with tax where the store's
+prices include it). ``compareAtPrice`` (the "was" price of a sale) stays the merchant's, unless it
+is no higher than the new price: then it is cleared, so the store never shows a sale that is none.
+Shopify's B2B price lists (Plus catalogues) are not pushed to."""
 
 from __future__ import annotations
 
@@ -12,7 +17,17 @@ from writeback.ledger import Change, Outcome
 
 VARIANTS = """query($first: Int!, $after: String, $query: String) {
   productVariants(first: $first, after: $after, query: $query) {
-  nodes { id sku price product { id } } pageInfo { hasNextPage endCursor } } }"""
+  nodes { id sku price compareAtPrice product { id } } pageInfo { hasNextPage endCursor } } }"""
+
+
+def variant_input(variant: dict, change: Change) -> dict:
+    """The variant's new price; its compare-at price cleared when it would not be above it."""
+    price = round(change.payload["price"], 2)
+    out: dict = {"id": variant["id"], "price": f"{price:.2f}"}
+    compare_at = variant.get("compareAtPrice")
+    if compare_at is not None and float(compare_at) <= price:
+        out["compareAtPrice"] = None
+    return out
 
 
 class ShopifyPrices:
@@ -52,10 +67,7 @@ class ShopifyPrices:
                     "productVariantsBulkUpdate",
                     {
                         "productId": ("ID!", variants[c.payload["sku"]]["product"]["id"]),
-                        "variants": (
-                            "[ProductVariantsBulkInput!]!",
-                            [{"id": variants[c.payload["sku"]]["id"], "price": f"{c.payload['price']:.2f}"}],
-                        ),
+                        "variants": ("[ProductVariantsBulkInput!]!", [variant_input(variants[c.payload["sku"]], c)]),
                     },
                     f"product {{ id }} {RESULT}",
                 )

@@ -1,10 +1,16 @@
 """VTEX stock: ``PUT /api/logistics/pvt/inventory/skus/{skuId}/warehouses/{warehouseId}`` one SKU
-at a time (the API has no batch); read back from ``GET /api/logistics/pvt/inventory/skus/{skuId}``."""
+at a time (the API has no batch); read back from ``GET /api/logistics/pvt/inventory/skus/{skuId}``.
+
+The quantity sent is the warehouse's total: VTEX sells it minus what its own open orders reserve
+(placed, not yet invoiced or canceled), so the desired state (wb_stock) adds those units back. The
+lead time is sent in the documented ``dd.hh:mm:ss`` form (none: ``00.00:00:00``)."""
 
 from __future__ import annotations
 
 from writeback.adapters.vtex.skus import VtexSkus
 from writeback.ledger import Change
+
+NO_LEAD_TIME = "00.00:00:00"  # dd.hh:mm:ss, as the logistics API documents it
 
 
 class VtexStock(VtexSkus):
@@ -14,7 +20,7 @@ class VtexStock(VtexSkus):
         self.client.request(
             "PUT",
             f"/api/logistics/pvt/inventory/skus/{sku_id}/warehouses/{change.payload['location_id']}",
-            json={"quantity": change.payload["quantity"], "unlimitedQuantity": False, "leadTime": "00:00:00"},
+            json={"quantity": change.payload["quantity"], "unlimitedQuantity": False, "leadTime": NO_LEAD_TIME},
         )
 
     def read_back(self, changes: list[Change]) -> dict[str, dict]:

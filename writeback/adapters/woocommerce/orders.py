@@ -1,5 +1,8 @@
-"""WooCommerce order tracking and status, each change reading the order first (``RestOrders``):
-tracking = a private order note with carrier, number and link; status = ``PUT /orders/{id}``."""
+"""WooCommerce order tracking and status, each change reading the order first (``RestOrders``).
+
+WooCommerce has no shipments: tracking = a private order note per parcel with its carrier, number
+and link (shipment-tracking plugins' meta is not written). status = ``PUT /orders/{id}``:
+``refunded`` only for a refund of the whole order (``wb_order_status``), as WooCommerce means it."""
 
 from __future__ import annotations
 

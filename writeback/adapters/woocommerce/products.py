@@ -1,7 +1,11 @@
 """WooCommerce stock and prices: product fields through ``POST /wp-json/wc/v3/products/batch``
 (``update``, 100 per call, per-item errors), product ids from the product list once per push;
-read back with ``GET products?include=``. Stock sets ``stock_quantity`` (``manage_stock``), prices
-the ERP's retail list as ``regular_price``."""
+read back with ``GET products?include=``. Stock sets ``stock_quantity`` (``manage_stock``): what
+the store sells, as it reduces that quantity itself as each order comes in. Prices set the ERP's
+retail list as ``regular_price`` (in the store's currency, with tax where the store's prices include
+it); a ``sale_price`` stays the merchant's unless it is no lower than the new regular price, when it
+is cleared (no sale that is none). WooCommerce has no customer-group prices of its own: the
+wholesale list is not pushed."""
 
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ class WooCommerceProducts(RestAdapter):
     def __init__(self, store: ChannelStore, timeout: float = 30.0):
         super().__init__(store, timeout)
         self._ids: dict[str, int] | None = None
+        self._sale_prices: dict[str, str] = {}  # SKU -> its sale price, as the product list showed it
 
     def fields(self, change: Change) -> dict:
         raise NotImplementedError
@@ -31,7 +36,9 @@ class WooCommerceProducts(RestAdapter):
 
     def product_ids(self) -> dict[str, int]:
         if self._ids is None:
-            self._ids = {p["sku"]: p["id"] for p in woocommerce_products(self.client) if p.get("sku")}
+            products = [p for p in woocommerce_products(self.client) if p.get("sku")]
+            self._ids = {p["sku"]: p["id"] for p in products}
+            self._sale_prices = {p["sku"]: p["sale_price"] for p in products if p.get("sale_price")}
         return self._ids
 
     def push(self, changes: list[Change]) -> list[Outcome]:
@@ -99,7 +106,9 @@ class WooCommercePrices(WooCommerceProducts):
     kind = "prices"
 
     def fields(self, change: Change) -> dict:
-        return {"regular_price": f"{change.payload['price']:.2f}"}
+        price = round(change.payload["price"], 2)
+        sale = self._sale_prices.get(change.payload["sku"])
+        return {"regular_price": f"{price:.2f}", **({"sale_price": ""} if sale and float(sale) >= price else {})}
 
     def held(self, change: Change, product: dict) -> dict | None:
         price = product.get("regular_price")

@@ -16,4 +16,5 @@ select
     c.currency,
     {{ money_at_rate('c.amount_spent', 'rates.rate_to_eur') }} as amount_spent_rc
 from {{ ref('int_channel_customers') }} as c
-left join {{ ref('currency_rates') }} as rates on c.currency = rates.currency
+left join {{ ref('int_currency_rates') }} as rates  -- a lifetime total: at the rate of the as-of day
+    on {{ currency_rate_on('rates', 'c.currency', as_of()) }}

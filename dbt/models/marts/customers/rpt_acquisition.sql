@@ -46,10 +46,10 @@ spend as (
         cast({{ dbt.date_trunc('month', 'sp.spend_date') }} as date) as month,
         {{ sum_money(money_at_rate('sp.spend', 'r.rate_to_eur')) }} as spend_rc
     from {{ ref('stg_marketing__spend') }} as sp
-    inner join {{ ref('stores') }} as st
+    inner join {{ ref('dim_stores') }} as st
         on sp.store_id = st.store_id
-    left join {{ ref('currency_rates') }} as r
-        on sp.currency = r.currency
+    left join {{ ref('int_currency_rates') }} as r
+        on {{ currency_rate_on('r', 'sp.currency', 'sp.spend_date') }}
     group by st.channel, cast({{ dbt.date_trunc('month', 'sp.spend_date') }} as date)
 ),
 

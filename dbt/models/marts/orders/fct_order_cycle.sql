@@ -92,7 +92,7 @@ current_stage as (
 
 cycle as (
     select
-        o.order_key, o.channel, o.store_id, o.placed_date, o.promised_delivery_date,
+        o.order_key, o.channel, o.store_id, o.placed_date, o.promised_delivery_date, o.promised_delivery_by,
         f.placed_at, f.paid_at, f.invoiced_at, f.routed_at, f.picked_at, f.packed_at, f.shipped_at,
         f.in_transit_at, f.out_for_delivery_at, f.first_attempt_failed_at,
         -- the first delivery attempt: a failed one, or the first delivery when it succeeded first time
@@ -128,5 +128,5 @@ select
     (delivered_at is not null or shipped_at is not null) and (picked_at is null or packed_at is null)
         as has_fulfilment_gap,
     delivered_at is not null
-        and delivered_at < {{ dbt.dateadd('day', 1, 'cast(promised_delivery_date as timestamp)') }} as is_delivered_on_time
+        and delivered_at < promised_delivery_by as is_delivered_on_time
 from cycle

@@ -1,17 +1,30 @@
-{{ config(materialized='incremental', unique_key='order_event_key', on_schema_change='append_new_columns') }}
+{{ config(materialized='incremental', unique_key='order_key', incremental_strategy='delete+insert',
+          on_schema_change='append_new_columns') }}
 -- The unified timeline: one row per (order, stage, instant, system, raw status). Incremental on
--- load time, so late-arriving events (an old pick confirmation landed today) are not missed.
-with events as (
-    select
-        {{ dbt.hash(dbt.concat(["order_key", "'|'", "stage", "'|'", dbt.cast("occurred_at", api.Column.translate_type("string")),
-                                "'|'", "source_system", "'|'", "coalesce(raw_status, '')", "'|'", "coalesce(shipment_id, '')"])) }}
-            as order_event_key,
-        order_key, stage, occurred_at, source_system, raw_status, shipment_id, parcel_count, _loaded_at
+-- load time, by order: a build reads the orders with an event landed since its last build
+-- (a late pick confirmation, a corrected time, a carrier event whose parcel became known) and
+-- replaces ALL of their events with what the sources say now, so a corrected time replaces the
+-- old one instead of standing beside it.
+{% if is_incremental() %}
+with touched as (
+    select distinct order_key
     from {{ ref('int_order_events') }}
-    where occurred_at is not null and order_key is not null
+    where _loaded_at > {{ last_loaded_at() }} and order_key is not null
+),
+{% else %}
+with
+{% endif %}
+events as (
+    select
+        {{ dbt.hash(dbt.concat(["e.order_key", "'|'", "e.stage", "'|'", dbt.cast("e.occurred_at", api.Column.translate_type("string")),
+                                "'|'", "e.source_system", "'|'", "coalesce(e.raw_status, '')", "'|'", "coalesce(e.shipment_id, '')"])) }}
+            as order_event_key,
+        e.order_key, e.stage, e.occurred_at, e.source_system, e.raw_status, e.shipment_id, e.parcel_count, e._loaded_at
+    from {{ ref('int_order_events') }} as e
     {% if is_incremental() %}
-      and _loaded_at > {{ last_loaded_at() }}
+    inner join touched on e.order_key = touched.order_key
     {% endif %}
+    where e.occurred_at is not null and e.order_key is not null
 )
 
 select order_event_key, order_key, stage, occurred_at, source_system, raw_status, shipment_id,

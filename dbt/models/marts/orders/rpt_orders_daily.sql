@@ -1,4 +1,5 @@
--- Orders and revenue by channel, store and day (the overview page's first chart).
+-- Orders and revenue by channel, store and day: the store's local day, in its time zone (the
+-- overview page's first chart).
 select
     placed_date,
     channel,

@@ -36,7 +36,7 @@ select
     p.sku is not null as is_in_erp_catalogue
 from listings as l
 left join products as p on l.sku = p.sku
-left join {{ ref('stores') }} as st on l.store_id = st.store_id
+left join {{ ref('dim_stores') }} as st on l.store_id = st.store_id
 
 union all
 
@@ -55,4 +55,4 @@ select
     false as is_listed,
     true as is_in_erp_catalogue
 from unlisted as u
-left join {{ ref('stores') }} as st on u.store_id = st.store_id
+left join {{ ref('dim_stores') }} as st on u.store_id = st.store_id

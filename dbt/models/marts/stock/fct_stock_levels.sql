@@ -17,9 +17,38 @@
 -- each day was built with; a change of the seed or of stock_velocity_days reaches the past days
 -- with --full-refresh (a changed velocity window renames a column: the build fails until then).
 {% set velocity_days = var('stock_velocity_days') %}
+{#- A pair's rows start on its first day of activity: rows before it (its earliest change point is
+    gone, e.g. the only order line that reserved it was removed from its order) are deleted after
+    an incremental build, as a build from scratch would not have them (a hook: rendered when it runs). -#}
+{% set before_first_activity %}{% raw %}
+{% if is_incremental() %}
+delete from {{ this }} as levels where not exists (
+    select 1 from (
+        select sku, warehouse_id, min(first_day) as first_day
+        from (
+            select sku, warehouse_id, cast(moved_at as date) as first_day
+            from {{ ref('stg_wms__stock_movements') }} where moved_at <= {{ as_of() }}
+            union all
+            select sku, warehouse_id, cast(snapshot_at as date)
+            from {{ ref('stg_wms__stock_snapshots') }} where snapshot_at <= {{ as_of() }}
+            union all
+            select sku, warehouse_id, cast(placed_at as date)
+            from {{ ref('int_stock_reservations') }} where warehouse_id is not null and placed_at <= {{ as_of() }}
+            union all
+            select sku, warehouse_id, cast(ordered_at as date)
+            from {{ ref('stg_erp__purchase_orders') }} where status <> 'canceled' and ordered_at <= {{ as_of() }}
+        ) as activity
+        group by sku, warehouse_id
+    ) as pairs
+    where pairs.sku = levels.sku and pairs.warehouse_id = levels.warehouse_id
+      and pairs.first_day <= levels.stock_date
+)
+{% endif %}
+{% endraw %}{% endset %}
 {{ config(materialized='incremental', unique_key='stock_level_key', incremental_strategy='delete+insert',
           on_schema_change='fail',
-          pre_hook="{% if is_incremental() %}delete from {{ this }} where stock_date > cast({{ as_of() }} as date){% endif %}") }}
+          pre_hook="{% if is_incremental() %}delete from {{ this }} where stock_date > cast({{ as_of() }} as date){% endif %}",
+          post_hook=before_first_activity) }}
 with movements as (
     select sku, warehouse_id, moved_at, signed_quantity
     from {{ ref('stg_wms__stock_movements') }}

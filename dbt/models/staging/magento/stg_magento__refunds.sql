@@ -9,5 +9,11 @@ select
     {{ to_utc_timestamp("payload->>'$.created_at'") }} as refunded_at,
     {{ money("payload->>'$.grand_total'") }} as amount,
     payload->>'$.order_currency_code' as currency,
-    payload->>'$.comments[0].comment' as reason
+    payload->>'$.comments[0].comment' as reason,
+    -- what the memo gives back for goods, net of tax and shipping, where the memo says so: its
+    -- subtotal when it carries one, else its whole amount when it lists refunded items; null: a
+    -- memo of the whole order, split downstream (fct_refunds)
+    coalesce({{ money("payload->>'$.subtotal'") }},
+             case when json_array_length(payload, '$.items') > 0 then {{ money("payload->>'$.grand_total'") }} end)
+        as goods_amount
 from memos

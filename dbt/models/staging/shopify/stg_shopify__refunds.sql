@@ -11,5 +11,10 @@ select
     {{ money("item->>'$.totalRefundedSet.shopMoney.amount'") }} as amount,
     item->>'$.totalRefundedSet.shopMoney.currencyCode' as currency,
     item->>'$.note' as reason,
+    -- what the refund gives back for goods, net of tax and shipping, where the refund says so: a
+    -- refund listing refunded line items gives back those lines (its whole amount); null: a refund
+    -- of the whole order, split downstream (fct_refunds)
+    case when json_array_length(item, '$.refundLineItems.nodes') > 0
+         then {{ money("item->>'$.totalRefundedSet.shopMoney.amount'") }} end as goods_amount,
     _loaded_at
 from refunds

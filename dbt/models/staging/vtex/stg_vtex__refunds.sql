@@ -14,6 +14,10 @@ select
     {{ cents_to_money("item->>'$.invoiceValue'") }} as amount,
     currency,
     item->>'$.restitutions.Refund.reason' as reason,
+    -- an Input invoice listing the returned items gives back those goods (its whole value); null:
+    -- a refund of the whole order, split downstream (fct_refunds)
+    case when json_array_length(item, '$.items') > 0 then {{ cents_to_money("item->>'$.invoiceValue'") }} end
+        as goods_amount,
     _loaded_at
 from invoices
 where item->>'$.type' = 'Input'
@@ -29,6 +33,7 @@ select
     {{ cents_to_money("payload->>'$.value'") }} as amount,
     payload->>'$.storePreferencesData.currencyCode' as currency,
     'canceled after payment' as reason,
+    cast(null as {{ money_type() }}) as goods_amount,
     _loaded_at
 from orders
 where payload->>'$.cancellationData.CancellationDate' is not null

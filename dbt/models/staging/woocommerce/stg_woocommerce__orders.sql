@@ -1,6 +1,17 @@
 {{ order_payload_staging() }}
 with orders as ({{ latest_payloads('woocommerce') }}),
 
+-- canceled_at: the first time the order was seen canceled (the updated_at of its earliest landed
+-- version in that state); the API gives no cancel time of its own and updated_at moves with every
+-- later change (a comment, a refund). Only the orders read above are ranked again.
+first_canceled as (
+    select v._store as canceled_store, v.id as canceled_id, min(v.updated_at) as canceled_at
+    from {{ source('woocommerce', 'woocommerce__orders') }} as v
+    inner join orders as o on v._store = o._store and v.id = o.id
+    where v.payload->>'$.status' = 'cancelled'
+    group by v._store, v.id
+),
+
 line_totals as (
     select _store, id, sum({{ money("item->>'$.subtotal'") }}) as gross_amount
     from (select _store, id, unnest(json_extract(payload, '$.line_items[*]')) as item from orders) as l
@@ -25,7 +36,7 @@ select
     {{ to_utc_timestamp("o.payload->>'$.date_created_gmt'") }} as placed_at,
     {{ to_utc_timestamp("o.payload->>'$.date_paid_gmt'") }} as paid_at,
     o.updated_at,
-    case when o.payload->>'$.status' = 'cancelled' then o.updated_at end as canceled_at,
+    case when o.payload->>'$.status' = 'cancelled' then c.canceled_at end as canceled_at,
     o.payload->>'$.status' as channel_status,
     round(coalesce(t.gross_amount, 0), 2) as gross_amount,
     {{ money("o.payload->>'$.discount_total'") }} as discount_amount,
@@ -37,3 +48,4 @@ select
 from orders as o
 left join line_totals as t on o._store = t._store and o.id = t.id
 left join refunds as r on o._store = r._store and o.id = r.id
+left join first_canceled as c on o._store = c.canceled_store and o.id = c.canceled_id

@@ -12,6 +12,11 @@ select
     r.updated_at as refunded_at,
     {{ money("r.payload->>'$.amount'") }} as amount,
     o.payload->>'$.currency' as currency,
-    r.payload->>'$.reason' as reason
+    r.payload->>'$.reason' as reason,
+    -- what the refund gives back for goods, net of tax and shipping, where it says so: a refund
+    -- listing line items gives back those lines (its whole amount); null: a refund of the whole
+    -- order, split downstream (fct_refunds)
+    case when json_array_length(r.payload, '$.line_items') > 0 then {{ money("r.payload->>'$.amount'") }} end
+        as goods_amount
 from refunds as r
 left join orders as o on r._store = o._store and r.payload->>'$.order_id' = o.id
