@@ -7,6 +7,8 @@
 {% macro var_literal(value, type) -%}
     {%- if value is none -%}
         cast(null as {{ type }})
+    {%- elif value is boolean -%}
+        cast({{ 'true' if value else 'false' }} as {{ type }})
     {%- elif value is number -%}
         cast({{ value }} as {{ type }})
     {%- else -%}
@@ -14,26 +16,29 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- One select per configured store, united (engine-neutral: no VALUES list, no array); with none
-    configured, a select of the same columns that returns no row. -#}
-{% macro configured_stores() -%}
-    {%- set stores = var('stores', []) -%}
-    {%- set string = dbt.type_string() -%}
-    {%- for store in (stores if stores | length > 0 else [{}]) %}
+{#- One select per record (a mapping) of a var, its ``columns`` ((name, type) pairs) as literals,
+    united (engine-neutral: no VALUES list, no array); with no record, a select of the same columns
+    that returns no row. -#}
+{% macro var_records(records, columns) -%}
+    {%- for record in (records if records | length > 0 else [{}]) %}
     select
-        {{ var_literal(store.get('store_id'), string) }} as store_id,
-        {{ var_literal(store.get('channel'), string) }} as channel,
-        {{ var_literal(store.get('store_name'), string) }} as store_name,
-        {{ var_literal(store.get('currency'), string) }} as currency,
-        {{ var_literal(store.get('timezone'), string) }} as timezone,
-        {{ var_literal(store.get('country'), string) }} as country,
-        {{ var_literal(store.get('promised_days'), dbt.type_int()) }} as promised_days,
-        {{ var_literal(store.get('locale'), string) }} as locale
-    {%- if stores | length == 0 %}
+    {%- for name, type in columns %}
+        {{ var_literal(record.get(name), type) }} as {{ name }}{{ "," if not loop.last }}
+    {%- endfor %}
+    {%- if records | length == 0 %}
     where 1 = 0
     {%- endif %}
     {%- if not loop.last %}
     union all
     {%- endif %}
     {%- endfor %}
+{%- endmacro %}
+
+{#- The configured stores, one row each. -#}
+{% macro configured_stores() -%}
+    {%- set string = dbt.type_string() -%}
+    {{ var_records(var('stores', []), [
+        ('store_id', string), ('channel', string), ('store_name', string), ('currency', string),
+        ('timezone', string), ('country', string), ('promised_days', dbt.type_int()), ('locale', string),
+    ]) }}
 {%- endmacro %}

@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import polars as pl
 import pytest
+from customer_truth import cohort_cells, persons
 
 from afterclick import warehouse
 from dashboards import kpis
@@ -165,23 +166,13 @@ def test_revenue_equals_the_truth_net_of_tax_shipping_and_cancellations_at_dated
     assert len({_rate("MXN", d.date()) for d in world.orders["placed_at"]}) > 1
 
 
-def _persons(world) -> pl.DataFrame:
-    """Counted orders (not canceled) by person (email; Amazon relays one address per buyer)."""
-    return world.orders.filter(pl.col("canceled_at").is_null()).with_columns(
-        person=pl.when(pl.col("store_id") == "amazon-es")
-        .then(pl.format("{}@marketplace.amazon.es", pl.col("customer_id").str.to_lowercase()))
-        .otherwise(pl.col("email").str.to_lowercase()),
-        month=pl.col("placed_at").dt.truncate("1mo").cast(pl.Date),
-    )
-
-
 def test_customer_kpis_and_net_ltv_equal_the_truth(built, world):
     """New customers, repeat rate, AOV and the average historic net LTV of the customers acquired in
     the period. Net LTV = net sales − the net-of-tax part of the refunds (a returned line's net
     amount; a parcel returned to sender refunds the whole order), both at the order's placed day's
     rate."""
     settings = built[0]
-    orders = _persons(world)
+    orders = persons(world)
     refunds = (
         world.returns.filter(pl.col("refunded_at").is_not_null())
         .join(orders.select("order_id", "person", "currency", "gross", "discount", "placed_at"), on="order_id")
@@ -220,19 +211,9 @@ def test_customer_kpis_and_net_ltv_equal_the_truth(built, world):
 
 def test_cohort_cells_the_page_reads_equal_the_truth(built, world):
     settings = built[0]
-    orders = _persons(world)
-    cohort = orders.group_by("person").agg(pl.col("month").min().alias("cohort_month"))
-    sizes = cohort.group_by("cohort_month").agg(pl.len().alias("cohort_size"))
     truth = (
-        orders.join(cohort, on="person")
-        .with_columns(
-            months_since_first=(pl.col("month").dt.year() - pl.col("cohort_month").dt.year()) * 12
-            + pl.col("month").dt.month()
-            - pl.col("cohort_month").dt.month()
-        )
-        .group_by("cohort_month", "months_since_first")
-        .agg(pl.col("person").n_unique().alias("active_customers"))
-        .join(sizes, on="cohort_month")
+        cohort_cells(world)
+        .drop("orders")
         .with_columns(pl.col("months_since_first").cast(pl.Int64), pl.col("active_customers").cast(pl.Int64))
     )
     with warehouse.connect(settings) as con:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import polars as pl
+from customer_truth import cohort_cells
 from typer.testing import CliRunner
 
 from afterclick import warehouse
@@ -111,32 +112,9 @@ def test_stock_history_rebuilds_the_opening_snapshot(built):
     assert day.filter(pl.col("on_hand") != pl.col("counted") + pl.col("moved")).is_empty()
 
 
-def _truth_retention(world) -> pl.DataFrame:
-    """Persons by email (Amazon relays one address per buyer); orders not canceled."""
-    orders = world.orders.filter(pl.col("canceled_at").is_null()).with_columns(
-        person=pl.when(pl.col("store_id") == "amazon-es")
-        .then(pl.format("{}@marketplace.amazon.es", pl.col("customer_id").str.to_lowercase()))
-        .otherwise(pl.col("email").str.to_lowercase()),
-        month=pl.col("placed_at").dt.truncate("1mo").cast(pl.Date),
-    )
-    cohort = orders.group_by("person").agg(pl.col("month").min().alias("cohort_month"))
-    sizes = cohort.group_by("cohort_month").agg(pl.len().alias("cohort_size"))
-    active = (
-        orders.join(cohort, on="person")
-        .with_columns(
-            months_since_first=(pl.col("month").dt.year() - pl.col("cohort_month").dt.year()) * 12
-            + pl.col("month").dt.month()
-            - pl.col("cohort_month").dt.month()
-        )
-        .group_by("cohort_month", "months_since_first")
-        .agg(pl.col("person").n_unique().alias("active_customers"), pl.len().alias("orders"))
-    )
-    return active.join(sizes, on="cohort_month").with_columns(pl.col("months_since_first").cast(pl.Int64))
-
-
 def test_cohort_retention_matches_the_truth(built):
     settings, *_ = built
-    truth = _truth_retention(load_truth(settings))
+    truth = cohort_cells(load_truth(settings))
     got = _mart(
         settings,
         """select cohort_month, cast(months_since_first as bigint) as months_since_first, cohort_size,
@@ -158,7 +136,7 @@ def test_customers_are_people_across_channels_with_scores_and_predictions(built)
     settings, *_ = built
     world = load_truth(settings)
     customers = _mart(settings, "select * from marts.dim_customers")
-    truth_people = _truth_retention(world).filter(pl.col("months_since_first") == 0)["cohort_size"].sum()
+    truth_people = cohort_cells(world).filter(pl.col("months_since_first") == 0)["cohort_size"].sum()
     assert customers.height == truth_people
     assert customers.filter(pl.col("channels") > 1).height > 0  # someone bought in two channels
     for col in ("rfm_recency", "rfm_frequency", "rfm_monetary"):
